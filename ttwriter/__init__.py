@@ -1,0 +1,44 @@
+"""ttwriter: one experiment definition in, a validated sweep of torchtune configs out."""
+
+from ttwriter._version import __version__
+from ttwriter.errors import (
+    BaseConfigNotFoundError,
+    ConfigWriterError,
+    EmptyVariableError,
+    ExperimentLoadError,
+    ExperimentSchemaError,
+    LineageError,
+    MergeError,
+    OutputExistsError,
+    TorchtuneValidationError,
+    TypeMismatchError,
+    UnknownKeyError,
+    ValidationError,
+)
+from ttwriter.experiment import Experiment
+from ttwriter.generate import GenerationResult, RunRecord, generate_configs
+from ttwriter.keys import ALIASES
+from ttwriter.loading import LoadedExperiment, load_experiment
+
+__all__ = [
+    "ALIASES",
+    "BaseConfigNotFoundError",
+    "ConfigWriterError",
+    "EmptyVariableError",
+    "Experiment",
+    "ExperimentLoadError",
+    "ExperimentSchemaError",
+    "GenerationResult",
+    "LineageError",
+    "LoadedExperiment",
+    "MergeError",
+    "OutputExistsError",
+    "RunRecord",
+    "TorchtuneValidationError",
+    "TypeMismatchError",
+    "UnknownKeyError",
+    "ValidationError",
+    "__version__",
+    "generate_configs",
+    "load_experiment",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from ttwriter.cli import main
+
+sys.exit(main())

@@ -1,0 +1,194 @@
+"""Finding and reading the torchtune config an experiment starts from.
+
+Names resolve through torchtune's own recipe registry (what `tune ls` prints) without importing
+torchtune, whose package import pulls in torch and costs seconds: the registry module is plain
+data and is executed on its own, and the shipped configs are plain YAML files next to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import importlib.util
+import re
+from pathlib import Path
+from typing import Any
+
+from ttwriter.errors import BaseConfigNotFoundError, did_you_mean
+from ttwriter.yaml_io import KeyPath, read_yaml
+
+
+@dataclasses.dataclass(frozen=True)
+class ShippedConfig:
+    """One config of torchtune's registry and the recipe `tune ls` pairs with it."""
+
+    name: str
+    path: Path
+    recipe: str
+    distributed: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class BaseConfig:
+    """The starting point of every run: a parsed torchtune YAML and where it came from."""
+
+    name: str
+    """Registry name (`llama3_2/1B_lora_single_device`) or the file path as given."""
+    path: Path
+    sha256: str
+    recipe: str | None
+    """Recipe name or path of a recipe .py; None when it cannot be known."""
+    distributed: bool
+    data: dict[str, Any]
+    lines: dict[KeyPath, int]
+
+
+def _torchtune_root() -> Path:
+    spec = importlib.util.find_spec("torchtune")
+    if spec is None or not spec.origin:
+        raise BaseConfigNotFoundError(
+            "torchtune is not installed, so base_config names cannot be resolved",
+            fix="install it (pip install torchtune==0.6.1), or use base_config_file",
+        )
+    return Path(spec.origin).parent
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_configs() -> dict[str, ShippedConfig]:
+    """Every config name `tune ls` prints, mapped to its file and recipe."""
+    root = _torchtune_root()
+    spec = importlib.util.spec_from_file_location(
+        "_ttwriter_recipe_registry", root / "_recipe_registry.py"
+    )
+    assert spec is not None and spec.loader is not None
+    registry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(registry)
+    configs_dir = root.parent / "recipes" / "configs"
+    found: dict[str, ShippedConfig] = {}
+    for recipe in registry.get_all_recipes():
+        for config in recipe.configs:
+            found.setdefault(
+                config.name,
+                ShippedConfig(
+                    config.name,
+                    configs_dir / config.file_path,
+                    recipe.name,
+                    recipe.supports_distributed,
+                ),
+            )
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_recipes() -> dict[str, bool]:
+    """Recipe names `tune run` knows, mapped to whether they are distributed."""
+    return {c.recipe: c.distributed for c in shipped_configs().values()}
+
+
+def torchtune_version() -> str | None:
+    try:
+        return importlib.metadata.version("torchtune")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def resolve_config_name(name: str) -> ShippedConfig:
+    """The shipped config called `name`, or an error listing the names it might have meant."""
+    configs = shipped_configs()
+    if name in configs:
+        return configs[name]
+    family = name.split("/")[0]
+    same_family = sorted(n for n in configs if n.startswith(family + "/"))
+    lines = [f"torchtune has no config named {name!r}."]
+    if same_family:
+        lines.append(f"Configs starting with {family + '/'!r}:")
+        lines += [f"    - {n}" for n in same_family]
+    hint = did_you_mean(name, configs)
+    if hint:
+        lines.append(hint[0].upper() + hint[1:])
+    raise BaseConfigNotFoundError(
+        "\n  ".join(lines),
+        key="base_config",
+        fix="run 'tune ls' for the full list, or use base_config_file for your own YAML",
+    )
+
+
+_RUN_COMMENT = re.compile(r"tune run (?:--nproc_per_node \S+ )?([A-Za-z0-9_]+) ")
+
+
+def _recipe_from_comments(path: Path) -> str | None:
+    """`tune cp` copies keep torchtune's header comment naming the recipe; use it when it is there."""
+    try:
+        head = path.read_text(encoding="utf-8")[:4000]
+    except OSError:
+        return None
+    recipes = shipped_recipes()
+    for match in _RUN_COMMENT.finditer(head):
+        if match.group(1) in recipes:
+            return match.group(1)
+    return None
+
+
+def resolve_recipe(recipe: str, relative_to: Path) -> tuple[str, bool]:
+    """A recipe name `tune run` knows, or the absolute path of a recipe .py file."""
+    recipes = shipped_recipes()
+    if recipe in recipes:
+        return recipe, recipes[recipe]
+    if recipe.endswith(".py"):
+        path = (relative_to / recipe).expanduser().resolve()
+        if not path.is_file():
+            raise BaseConfigNotFoundError(
+                f"recipe file {str(path)!r} does not exist",
+                key="recipe",
+                fix="give a path relative to the experiment file, or a recipe name from 'tune ls'",
+            )
+        return str(path), "distributed" in path.stem
+    hint = did_you_mean(recipe, recipes)
+    raise BaseConfigNotFoundError(
+        f"torchtune has no recipe named {recipe!r}" + (f"; {hint}" if hint else ""),
+        key="recipe",
+        fix="use a recipe name from 'tune ls' or the path of your own recipe .py file",
+    )
+
+
+def load_base_config(
+    base_config: str | None,
+    base_config_file: str | None,
+    recipe: str | None,
+    relative_to: Path,
+) -> BaseConfig:
+    """Read the experiment's base config and settle which recipe runs it."""
+    if base_config is not None:
+        shipped = resolve_config_name(base_config)
+        name, path = shipped.name, shipped.path
+        run_recipe: str | None = shipped.recipe
+        distributed = shipped.distributed
+    else:
+        assert base_config_file is not None
+        path = (relative_to / base_config_file).expanduser().resolve()
+        if not path.is_file():
+            raise BaseConfigNotFoundError(
+                f"base_config_file {str(path)!r} does not exist",
+                key="base_config_file",
+                fix="paths are relative to the experiment file; check the spelling, "
+                "or use base_config with a name from 'tune ls'",
+            )
+        name = str(path)
+        run_recipe = _recipe_from_comments(path)
+        distributed = bool(run_recipe and shipped_recipes().get(run_recipe))
+    if recipe is not None:
+        run_recipe, distributed = resolve_recipe(recipe, relative_to)
+    data, lines = read_yaml(path)
+    if not isinstance(data, dict):
+        raise BaseConfigNotFoundError(
+            f"base config {str(path)!r} is not a YAML mapping of keys to values",
+            key="base_config_file" if base_config is None else "base_config",
+            fix="point to a torchtune config YAML (e.g. one copied with 'tune cp')",
+        )
+    return BaseConfig(name, path, _sha256(path), run_recipe, distributed, data, lines)

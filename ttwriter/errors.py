@@ -1,0 +1,107 @@
+"""The error hierarchy.
+
+The library raises these; only the CLI turns them into messages and exit codes. Every error carries
+its coordinates (file, line, key path, run id) and a suggested fix, so the message a researcher sees
+says what is wrong, where, and what to do about it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class ConfigWriterError(Exception):
+    """Base class of every error ttwriter raises on purpose."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        key: str | None = None,
+        run_id: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.line = line
+        self.key = key
+        self.run_id = run_id
+        self.fix = fix
+        super().__init__(self.render())
+
+    def where(self) -> str:
+        """`file:line: run_000: key.path` with whatever coordinates are known."""
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:{self.line}" if self.line else self.file)
+        if self.run_id:
+            parts.append(self.run_id)
+        if self.key:
+            parts.append(self.key)
+        return ": ".join(parts)
+
+    def render(self) -> str:
+        where = self.where()
+        text = f"{where}: {self.message}" if where else self.message
+        if self.fix:
+            text += f"\n  fix: {self.fix}"
+        return text
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class ValidationError(ConfigWriterError):
+    """The experiment itself is wrong: found before anything is generated."""
+
+
+class ExperimentSchemaError(ValidationError):
+    """A field of the experiment has the wrong shape, type or value."""
+
+
+class ExperimentLoadError(ValidationError):
+    """An experiment file cannot be read: missing, unparsable, or raising when executed."""
+
+
+class LineageError(ValidationError):
+    """A Python experiment's file name, id or parent does not match the lineage conventions."""
+
+
+class BaseConfigNotFoundError(ValidationError):
+    """`base_config` is not a torchtune config name, or `base_config_file` does not exist."""
+
+
+class EmptyVariableError(ValidationError):
+    """A variable has no values, so the sweep would have no runs."""
+
+
+class UnknownKeyError(ValidationError):
+    """A key in controls, variables or delete names nothing in the base config."""
+
+
+class OutputExistsError(ValidationError):
+    """The output folder already holds something that must not be overwritten."""
+
+
+class MergeError(ConfigWriterError):
+    """Applying controls or variables to the base config failed."""
+
+
+class TypeMismatchError(MergeError):
+    """A value would change the type of a key in the base config (say, a string for a float)."""
+
+
+class TorchtuneValidationError(ConfigWriterError):
+    """torchtune's own validation rejected a generated config."""
+
+
+def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> str | None:
+    """A "did you mean ...?" phrase for the closest candidates, or None when nothing is close."""
+    matches = difflib.get_close_matches(word, sorted(set(candidates)), n=n, cutoff=0.6)
+    if not matches:
+        return None
+    return "did you mean " + " or ".join(repr(m) for m in matches) + "?"

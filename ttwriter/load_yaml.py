@@ -1,0 +1,175 @@
+"""Loading experiment.yaml, in either shape the spec shows, and experiment.json snapshots.
+
+Flat:   experiment_name, base_config | base_config_file, variables, controls, output.experiment_dir
+Nested: experiment: {name, framework, question, ...}, framework_config: {base_config | ...},
+        variables, controls, output: {experiment_dir | base_dir}
+
+Both become the same `Experiment`. Unknown keys are errors with a suggestion, never ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ttwriter.errors import ConfigWriterError, ExperimentLoadError, ExperimentSchemaError, did_you_mean
+from ttwriter.experiment import Experiment
+from ttwriter.source_map import SourceMap
+from ttwriter.yaml_io import read_yaml
+
+_COMMON = {"variables", "controls", "delete", "output"}
+_FLAT = _COMMON | {
+    "experiment_name", "framework", "base_config", "base_config_file", "recipe",
+    "question", "hypothesis", "researcher", "date", "tags", "notes",
+}
+_NESTED = _COMMON | {"experiment", "framework_config"}
+_EXPERIMENT = {"name", "framework", "question", "hypothesis", "researcher", "date", "tags", "notes"}
+_FRAMEWORK_CONFIG = {"base_config", "base_config_file", "recipe"}
+_OUTPUT = {"experiment_dir", "base_dir"}
+
+# Where each Experiment field is written, per shape, for error lines.
+_FLAT_FIELDS = {"name": ("experiment_name",), "output_dir": ("output",)}
+_NESTED_FIELDS = {
+    **{f: ("experiment", f) for f in _EXPERIMENT if f != "name"},
+    "name": ("experiment", "name"),
+    **{f: ("framework_config", f) for f in _FRAMEWORK_CONFIG},
+    "output_dir": ("output",),
+}
+
+
+def _check_keys(data: Mapping[str, Any], allowed: set[str], where: str, source: SourceMap, path: tuple[str, ...]) -> None:
+    for key in data:
+        if key not in allowed:
+            hint = did_you_mean(str(key), allowed)
+            file, line = source("", (*path, str(key)))
+            raise ExperimentSchemaError(
+                f"unknown key {key!r} in {where}" + (f"; {hint}" if hint else ""),
+                file=file,
+                line=line,
+                key=".".join((*path, str(key))),
+                fix="allowed keys here: " + ", ".join(sorted(allowed)),
+            )
+
+
+def _mapping(data: Any, key: str, source: SourceMap, path: tuple[str, ...]) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        file, line = source("", path)
+        raise ExperimentSchemaError(
+            f"{key} must be a mapping, got {type(data).__name__} {data!r}",
+            file=file,
+            line=line,
+            key=".".join(path),
+            fix=f"indent the keys of {key} under it, one per line",
+        )
+    return dict(data)
+
+
+def experiment_from_yaml_data(data: Any, source: SourceMap) -> tuple[Experiment, SourceMap]:
+    """Build the Experiment from parsed experiment.yaml data of either shape."""
+    if not isinstance(data, Mapping):
+        raise ExperimentSchemaError(
+            "experiment.yaml must be a mapping with at least experiment_name and base_config",
+            file=source("", ())[0],
+            fix="see docs/experiment_format.md for both accepted shapes",
+        )
+    nested = "experiment" in data or "framework_config" in data
+    _check_keys(data, _NESTED if nested else _FLAT, "experiment.yaml", source, ())
+    fields: dict[str, Any] = {}
+    if nested:
+        meta = _mapping(data.get("experiment"), "experiment", source, ("experiment",))
+        _check_keys(meta, _EXPERIMENT, "experiment:", source, ("experiment",))
+        framework = _mapping(data.get("framework_config"), "framework_config", source, ("framework_config",))
+        _check_keys(framework, _FRAMEWORK_CONFIG, "framework_config:", source, ("framework_config",))
+        fields.update(meta)
+        fields.update(framework)
+        field_paths = _NESTED_FIELDS
+        if "name" not in meta:
+            raise ExperimentSchemaError(
+                "experiment.name is missing",
+                file=source("", ("experiment",))[0],
+                line=source("", ("experiment",))[1],
+                key="experiment.name",
+                fix="add 'name: my_experiment' under experiment:",
+            )
+    else:
+        field_paths = _FLAT_FIELDS
+        for key in _FLAT - _COMMON:
+            if key in data:
+                fields["name" if key == "experiment_name" else key] = data[key]
+        if "name" not in fields:
+            raise ExperimentSchemaError(
+                "experiment_name is missing",
+                file=source("", ())[0],
+                line=1,
+                key="experiment_name",
+                fix="add 'experiment_name: my_experiment' at the top",
+            )
+    for key in ("variables", "controls"):
+        if key in data:
+            fields[key] = _mapping(data[key], key, source, (key,))
+    if "delete" in data:
+        fields["delete"] = data["delete"] if data["delete"] is not None else ()
+    output = _mapping(data.get("output"), "output", source, ("output",))
+    _check_keys(output, _OUTPUT, "output:", source, ("output",))
+    if "experiment_dir" in output and "base_dir" in output:
+        file, line = source("", ("output", "base_dir"))
+        raise ExperimentSchemaError(
+            "output sets both experiment_dir and base_dir",
+            file=file, line=line, key="output",
+            fix="experiment_dir is the exact folder; base_dir gets <name>_<timestamp> inside it: keep one",
+        )
+    if output.get("experiment_dir") is not None:
+        fields["output_dir"] = str(output["experiment_dir"])
+    elif output.get("base_dir") is not None:
+        fields["output_dir"] = str(Path(str(output["base_dir"])) / "{experiment_name}_{timestamp}")
+    mapped = SourceMap(
+        source.files,
+        source.yaml_lines,
+        {k: v for k, v in field_paths.items()},
+    )
+    return build_experiment(fields, mapped), mapped
+
+
+def build_experiment(fields: dict[str, Any], source: SourceMap) -> Experiment:
+    """Experiment(**fields), with schema errors pointed at the line that caused them."""
+    try:
+        return Experiment(**fields)
+    except ConfigWriterError as exc:
+        if exc.key and exc.file is None:
+            exc.file, exc.line = source.field(exc.key)
+            exc.args = (exc.render(),)
+        raise
+    except TypeError as exc:
+        raise ExperimentSchemaError(str(exc), file=source("", ())[0], fix="check the field names") from None
+
+
+def load_yaml_experiment(path: Path) -> tuple[Experiment, SourceMap]:
+    data, lines = read_yaml(path)
+    return experiment_from_yaml_data(data, SourceMap([path], lines))
+
+
+SNAPSHOT_FORMAT = "ttwriter.experiment/1"
+
+
+def load_snapshot(path: Path) -> tuple[Experiment, dict[str, Any]]:
+    """An experiment.json written by ttwriter: the experiment's fields and their provenance."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ExperimentLoadError(
+            f"cannot read experiment snapshot: {exc}",
+            file=path,
+            fix="pass an experiment.json written by ttwriter, a .py experiment or an experiment.yaml",
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
+        raise ExperimentLoadError(
+            "this JSON file is not an experiment snapshot written by ttwriter",
+            file=path,
+            fix=f"a snapshot has \"format\": \"{SNAPSHOT_FORMAT}\"; regenerate it with ttwriter",
+        )
+    source = SourceMap([path])
+    return build_experiment(dict(data["experiment"]), source), data.get("provenance", {})

@@ -1,0 +1,70 @@
+"""Where a key is written, so errors can say `file:line`.
+
+experiment.yaml keeps exact key lines from the parser; Python experiments are searched as text,
+from the loaded file back through its ancestors, for the key as a string or keyword.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+KeyPath = tuple[str, ...]
+
+
+class SourceMap:
+    """Answers `(section, key path) -> (file, line)` for an experiment's source files."""
+
+    @property
+    def files(self) -> list[Path]:
+        return list(self._files)
+
+    def __init__(
+        self,
+        files: Sequence[Path],
+        yaml_lines: dict[KeyPath, int] | None = None,
+        section_prefix: dict[str, KeyPath] | None = None,
+    ) -> None:
+        self._files = list(files)
+        self.yaml_lines = dict(yaml_lines or {})
+        self._yaml = {".".join(k): v for k, v in self.yaml_lines.items()}
+        self._prefix = section_prefix or {}
+        self._texts: dict[Path, list[str]] = {}
+
+    def _lines(self, path: Path) -> list[str]:
+        if path not in self._texts:
+            try:
+                self._texts[path] = path.read_text(encoding="utf-8").splitlines()
+            except OSError:
+                self._texts[path] = []
+        return self._texts[path]
+
+    def field(self, field: str) -> tuple[str | None, int | None]:
+        """The line of a top-level experiment field (`name`, `variables.lora_rank`)."""
+        section, _, rest = field.partition(".")
+        return self(section, tuple(rest.split(".")) if rest else ())
+
+    def __call__(self, section: str, written: KeyPath) -> tuple[str | None, int | None]:
+        if not self._files:
+            return None, None
+        if self._yaml:
+            prefix = ".".join(self._prefix.get(section, (section,) if section else ()))
+            dotted = ".".join(p for p in (prefix, *written) if p)
+            while dotted:
+                if dotted in self._yaml:
+                    return str(self._files[0]), self._yaml[dotted]
+                dotted = dotted.rpartition(".")[0]
+            return str(self._files[0]), None
+        needles = [".".join(written)] + ([written[-1]] if written else []) + [section]
+        for needle in needles:
+            if not needle:
+                continue
+            pattern = re.compile(
+                rf"""(['"]){re.escape(needle)}\1|\b{re.escape(needle)}\s*=(?!=)"""
+            )
+            for path in reversed(self._files):
+                for number, line in enumerate(self._lines(path), start=1):
+                    if pattern.search(line.split("#")[0]):
+                        return str(path), number
+        return str(self._files[-1]), None
