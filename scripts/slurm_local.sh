@@ -50,13 +50,18 @@ esac
 
 # ---------------------------------------------------------------- helpers
 
+# proc_alive PID NAME: PID is a live (not zombie) process called NAME.
+proc_alive() {
+    [[ "$(cat "/proc/$1/comm" 2>/dev/null || true)" == "$2" ]] || return 1
+    [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)" != Z ]]
+}
+
 # pid_alive PIDFILE NAME: the pid file names a live process called NAME.
 pid_alive() {
     local pid
     [[ -r "$1" ]] || return 1
     pid="$(tr -dc '0-9' <"$1" 2>/dev/null || true)"
-    [[ -n "$pid" ]] || return 1
-    [[ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" == "$2" ]]
+    [[ -n "$pid" ]] && proc_alive "$pid" "$2"
 }
 
 have_binaries() {
@@ -65,7 +70,12 @@ have_binaries() {
         && command -v sinfo >/dev/null 2>&1
 }
 
-munge_ok() { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
+# munged is alive and a credential round-trips.  (Checks the pid first: the
+# munge client retries for seconds against a dead daemon's stale socket.)
+munge_ok() {
+    pid_alive "$MUNGE_PID" munged || return 1
+    munge -n 2>/dev/null | unmunge >/dev/null 2>&1
+}
 
 # The node's state as sinfo sees it ("idle", "mix", "alloc", "down*", ...).
 node_state() {
@@ -88,7 +98,9 @@ cluster_up() {
     node_usable
 }
 
-# stop_pid PIDFILE NAME: TERM the daemon, wait up to 10 s, then KILL.
+# stop_pid PIDFILE NAME: TERM the daemon, wait (max 10 s) until the process
+# itself is gone (daemons delete their pid file before they finish exiting),
+# then KILL.
 stop_pid() {
     local pid i
     pid_alive "$1" "$2" || { rm -f "$1"; return 0; }
@@ -96,10 +108,12 @@ stop_pid() {
     log "stopping $2 (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 1 50); do
-        pid_alive "$1" "$2" || { rm -f "$1"; return 0; }
+        proc_alive "$pid" "$2" || { rm -f "$1"; return 0; }
         sleep 0.2
     done
+    log "$2 (pid $pid) ignored SIGTERM for 10s: SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
+    sleep 0.2
     rm -f "$1"
 }
 
@@ -266,16 +280,26 @@ if (( CONF_CHANGED )); then
     stop_pid "$CTLD_PID" slurmctld
 fi
 
+# State left by another host or cluster name (recycled machine) would be
+# recovered, or make slurmctld refuse to start: wipe it.  (`slurmctld -c`
+# alone is not enough: it leaves the old job_state file in place until it
+# next saves state, so a later restart recovers the old jobs.)
+if [[ -f "$STATE_DIR/clustername" ]] && [[ "$(cat "$STATE_DIR/clustername")" != "$CLUSTER" ]]; then
+    CLEAR_STATE=1
+fi
+if (( CLEAR_STATE )); then
+    stop_pid "$SLURMD_PID" slurmd
+    stop_pid "$CTLD_PID" slurmctld
+    log "clearing old slurm state in $STATE_DIR and $SPOOL_DIR"
+    find "$STATE_DIR" "$SPOOL_DIR" -mindepth 1 -delete
+    # Job ids restart at 1: keep old completion records apart.
+    [[ -s "$JOBCOMP_LOG" ]] && mv -f "$JOBCOMP_LOG" "$JOBCOMP_LOG.old"
+    touch "$JOBCOMP_LOG"
+fi
+
 if ! pid_alive "$CTLD_PID" slurmctld; then
-    CTLD_ARGS=()
-    (( CLEAR_STATE )) && CTLD_ARGS+=(-c)
-    # A state dir left by another cluster name makes slurmctld refuse to start.
-    if [[ -f "$STATE_DIR/clustername" ]] && [[ "$(cat "$STATE_DIR/clustername")" != "$CLUSTER" ]]; then
-        rm -f "$STATE_DIR/clustername"
-        CTLD_ARGS+=(-c)
-    fi
-    log "starting slurmctld ${CTLD_ARGS[*]:-}"
-    slurmctld "${CTLD_ARGS[@]}" 9>&- || die "slurmctld failed to start (see $LOG_DIR/slurmctld.log)"
+    log "starting slurmctld"
+    slurmctld 9>&- || die "slurmctld failed to start (see $LOG_DIR/slurmctld.log)"
 fi
 for _ in $(seq 1 50); do timeout 5 scontrol ping >/dev/null 2>&1 && break; sleep 0.2; done
 timeout 5 scontrol ping >/dev/null 2>&1 \

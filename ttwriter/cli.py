@@ -1,0 +1,190 @@
+"""The command line: `ttwriter [generate] PATH [overrides] [--dry-run] [--no-validate] [--force]`.
+
+Only this module prints and chooses exit codes: 0 all configs written and valid, 1 configs written
+but some failed validation, 2 invalid input (nothing written), 3 an internal error (a bug).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from ttwriter._version import __version__
+from ttwriter.errors import ConfigWriterError
+from ttwriter.yaml_io import dump_scalar
+
+EXIT_OK, EXIT_INVALID_CONFIGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+_SUFFIXES = (".py", ".yaml", ".yml", ".json")
+_TABLE_LIMIT = 20
+
+USAGE = f"""\
+usage: ttwriter [generate] PATH [OVERRIDES] [--output-dir DIR] [--dry-run] [--no-validate] [--force]
+
+ttwriter {__version__}: turn one experiment into a validated sweep of torchtune configs.
+
+PATH is a Python experiment (<name>_<id>_<parent>.py), an experiment.yaml, or an
+experiment.json snapshot written by an earlier run.
+
+options:
+  -h, --help         show this message; 'ttwriter PATH --help' lists that experiment's
+                     fields, controls and variables as override flags with current values
+  --version          print the version
+  --output-dir DIR   experiment folder (default: outputs/<name>_<YYYYmmdd_HHMMSS>)
+  --dry-run          print the run table, write nothing
+  --no-validate      skip torchtune validation (torch is then never imported)
+  --force            replace an earlier ttwriter output folder (never one with run results)
+
+overrides, e.g.:
+  ttwriter experiments/sft/llama_1b/lora_02_01.py --controls.learning-rate 1e-4 \\
+      --variables.lora-rank 4 8 --name quick
+
+exit codes: 0 ok, 1 some configs failed validation, 2 invalid input (nothing written),
+            3 internal error
+docs: docs/README.md
+"""
+
+
+def _split_argv(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The experiment PATH and the remaining flags, wherever PATH stands."""
+    if argv and argv[0] == "generate":
+        argv = argv[1:]
+    if argv and not argv[0].startswith("-"):
+        return argv[0], argv[1:]
+    for i, token in enumerate(argv):
+        if not token.startswith("-") and token.lower().endswith(_SUFFIXES):
+            return token, argv[:i] + argv[i + 1 :]
+    return None, argv
+
+
+class _Progress:
+    """A one-line progress display on a terminal for sweeps big enough to wait for."""
+
+    def __init__(self, stream: TextIO, minimum: int = 50) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.minimum = minimum
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total < self.minimum:
+            return
+        if done == total or done % max(1, total // 100) == 0:
+            width = 30
+            filled = width * done // total
+            self.stream.write(f"\r  {stage:<8} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            if done == total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+
+def _format_params(params: dict) -> str:
+    return "  ".join(f"{k}={dump_scalar(v)}" for k, v in params.items()) or "(no variables)"
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
+    from ttwriter.cli_overrides import parse_overrides
+    from ttwriter.generate import generate_configs
+    from ttwriter.loading import load_experiment
+
+    loaded = load_experiment(path)
+    prog = f"ttwriter {path}"
+    description = (
+        f"Generate the sweep of {path}. Every field, control and variable of this experiment is a "
+        "flag; defaults are its current values."
+    )
+    options = parse_overrides(loaded.experiment, flags, prog, description)
+    loaded = dataclasses.replace(loaded, experiment=options.experiment, cli_overrides=tuple(flags))
+
+    what = {"python": "Python experiment", "yaml": "experiment.yaml", "json": "experiment snapshot"}[loaded.kind]
+    print(f"Loaded {what} {path}", file=out)
+    if loaded.lineage:
+        print(f"  lineage: {' -> '.join(loaded.lineage)}", file=out)
+    if flags:
+        print(f"  command-line overrides: {' '.join(flags)}", file=out)
+
+    result = generate_configs(
+        loaded,
+        validate=options.validate,
+        force=options.force,
+        dry_run=options.dry_run,
+        progress=_Progress(err),
+    )
+    print(f"Base config: {result.base_config} (recipe: {result.recipe or 'unknown: set recipe'})", file=out)
+    for note in result.notes:
+        print(f"note: {note}", file=out)
+    n = len(result.runs)
+    folder = _display(result.experiment_dir)
+    if result.dry_run:
+        print(f"Dry run: would write {n} run{'s' * (n != 1)} to {folder}/ (nothing written)", file=out)
+    else:
+        print(f"Wrote {n} run{'s' * (n != 1)} to {folder}/", file=out)
+    shown = result.runs if result.dry_run else result.runs[:_TABLE_LIMIT]
+    for run in shown:
+        print(f"  {run.id}  {_format_params(run.params)}", file=out)
+    if len(shown) < n:
+        print(f"  ... and {n - len(shown)} more (see {folder}/run_mapping.yaml)", file=out)
+    if result.dry_run:
+        return EXIT_OK
+    if result.validation is None:
+        print("Validation: skipped (--no-validate)", file=out)
+    else:
+        print(f"Validation: {result.validation.summary_line()} (details: {folder}/validation_report.txt)", file=out)
+        for failed in [r for r in result.validation.results if not r.ok][:_TABLE_LIMIT]:
+            for problem in failed.problems:
+                print(f"  {failed.run_id}: {problem}", file=out)
+    if result.ok and result.runs:
+        first = result.runs[0]
+        print(f"Run one: tune run {result.recipe or '<RECIPE>'} --config {_display(first.config_path)}", file=out)
+    return EXIT_OK if result.ok else EXIT_INVALID_CONFIGS
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit code instead of exiting, so tests can call it directly."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE, file=out if args else err, end="")
+        return EXIT_OK if args else EXIT_BAD_INPUT
+    if args[0] == "--version":
+        print(f"ttwriter {__version__}", file=out)
+        return EXIT_OK
+    path, flags = _split_argv(args)
+    if path is None:
+        print("error: no experiment file given\n  fix: ttwriter PATH, where PATH is a .py experiment, "
+              "an experiment.yaml or an experiment.json (ttwriter --help)", file=err)
+        return EXIT_BAD_INPUT
+    try:
+        return _generate(path, flags, out, err)
+    except ConfigWriterError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    except SystemExit as exc:  # tyro: --help (0) or a flag it could not parse (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head`: not an error of the experiment
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=err)
+        return 130
+    except Exception as exc:  # a bug in ttwriter: say so briefly; the traceback on request
+        if os.environ.get("TTWRITER_DEBUG"):
+            traceback.print_exc(file=err)
+        print(f"internal error: {type(exc).__name__}: {exc}\n  this is a bug in ttwriter; rerun with "
+              "TTWRITER_DEBUG=1 for the traceback and report it", file=err)
+        return EXIT_INTERNAL
+
+
+def console_main() -> None:
+    """Entry point of the `ttwriter` console script."""
+    sys.exit(main())
