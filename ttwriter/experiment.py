@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import numbers
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -129,8 +131,34 @@ class Experiment:
             )
         _check_keys(self.variables, "variables")
         _check_variable_lists(self.variables, "variables")
-        object.__setattr__(self, "controls", freeze(self.controls))
-        object.__setattr__(self, "variables", freeze(self.variables))
+        object.__setattr__(self, "controls", freeze(_plain(self.controls, "controls")))
+        object.__setattr__(self, "variables", freeze(_plain(self.variables, "variables")))
+
+
+def _plain(value: Any, path: str) -> Any:
+    """Config values as YAML can hold them: paths become strings, numpy-like scalars Python ones."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    raise ExperimentSchemaError(
+        f"{type(value).__name__} value {value!r} cannot be written to a torchtune YAML",
+        key=path,
+        fix="use strings, numbers, booleans, None, lists and dicts; for a torchtune component "
+        "write its dotted path as {'_component_': 'torchtune.models....'}",
+    )
 
 
 def _check_str(value: Any, field: str) -> None:

@@ -6,6 +6,7 @@ resolved experiment folder and the base config's sha256 (regeneration refuses a 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -46,7 +47,7 @@ def _git_state(folder: Path) -> dict[str, Any] | None:
 
 def experiment_fields(experiment: Experiment, base: BaseConfig, experiment_dir: Path) -> dict[str, Any]:
     """The experiment as plain data, with paths resolved so the snapshot stands on its own."""
-    fields = {name: thaw(getattr(experiment, name)) for name in experiment.__dataclass_fields__}
+    fields = {f.name: thaw(getattr(experiment, f.name)) for f in dataclasses.fields(Experiment)}
     if experiment.base_config_file is not None:
         fields["base_config_file"] = str(base.path)
     if experiment.recipe is not None and base.recipe is not None:
@@ -67,9 +68,18 @@ def build_snapshot(
     git = _git_state(folder) if folder is not None and loaded.kind in ("python", "yaml") else None
     if loaded.kind == "json" and loaded.snapshot_provenance:
         git = loaded.snapshot_provenance.get("git")
+    experiment = loaded.experiment
+    base_names = {f.name for f in dataclasses.fields(Experiment)}
+    extra = {
+        f.name: _jsonable(getattr(experiment, f.name))
+        for f in dataclasses.fields(experiment)
+        if f.name not in base_names
+    }
     return {
         "format": SNAPSHOT_FORMAT,
-        "experiment": experiment_fields(loaded.experiment, base, experiment_dir),
+        "experiment": experiment_fields(experiment, base, experiment_dir),
+        "experiment_class": f"{type(experiment).__module__}.{type(experiment).__qualname__}",
+        "experiment_extra": extra,
         "provenance": {
             "ttwriter_version": __version__,
             "torchtune_version": torchtune_version(),
@@ -87,6 +97,16 @@ def build_snapshot(
             "git": git,
         },
     }
+
+
+def _jsonable(value: Any) -> Any:
+    """Extra fields of an Experiment subclass, as JSON can hold them (repr for anything else)."""
+    value = thaw(value)
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def dump_snapshot(snapshot: dict[str, Any]) -> str:
