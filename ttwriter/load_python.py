@@ -181,7 +181,7 @@ def _user_frame(exc: BaseException, folder: Path) -> tuple[str | None, int | Non
         return exc.filename, exc.lineno
     found: tuple[str | None, int | None] = (None, None)
     for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename).resolve().parent == folder:
+        if not frame.filename.startswith("<") and Path(frame.filename).resolve().parent == folder:
             found = (frame.filename, frame.lineno)
     return found
 
@@ -211,6 +211,10 @@ def _exec_isolated(path: Path, stems: list[str]) -> ModuleType:
     sys.path[:0] = [str(folder)]
     sys.path.extend(str(r) for r in roots)
     importlib.invalidate_caches()
+    # No __pycache__ in the experiments folder: a .pyc is trusted by its source's mtime (in whole
+    # seconds) and size, so a parent edited within a second of the last load would load stale.
+    saved_dont_write_bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
     try:
         return importlib.import_module(path.stem)
     except ConfigWriterError as exc:
@@ -233,12 +237,18 @@ def _exec_isolated(path: Path, stems: list[str]) -> ModuleType:
             fix=hint,
         ) from None
     finally:
+        sys.dont_write_bytecode = saved_dont_write_bytecode
+        # Decide what to drop while the import paths are still in place and before dropping any:
+        # a namespace package recomputes its __path__ from sys.path and from its parent package.
+        doomed = [
+            name
+            for name, module in list(sys.modules.items())
+            if before.get(name) is not module
+            and (name.split(".")[-1] in stems or (name not in before and _is_local(module, folder)))
+        ]
         sys.path[:] = saved_path
-        for name, module in list(sys.modules.items()):
-            if before.get(name) is module:
-                continue
-            if name.split(".")[-1] in stems or (name not in before and _is_local(module, folder)):
-                del sys.modules[name]
+        for name in doomed:
+            del sys.modules[name]
         for name, module in before.items():
             if name.split(".")[-1] in stems:
                 sys.modules[name] = module

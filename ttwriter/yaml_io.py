@@ -48,7 +48,11 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter when PyYAML has it: same output, about 6x faster, which large sweeps notice.
+_SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_SafeDumper):  # type: ignore[valid-type, misc]
     """SafeDumper that quotes every string a YAML or OmegaConf reader would take for another type."""
 
     def ignore_aliases(self, data: Any) -> bool:
