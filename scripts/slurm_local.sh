@@ -12,15 +12,24 @@
 #   down    stop slurmd, slurmctld and munged (only the ones we started,
 #           found through their pid files).
 #
-# Must run as root.  Progress lines go to stderr.
+# `up` and `down` must run as root; `status` works as any user.  Progress
+# lines go to stderr; on failure the last line says why.
+# SLURM_LOCAL_WAIT_SECS (default 30) bounds the wait for the node to be idle.
 #
-# Completed-job results without accounting storage (sacct does not work,
-# AccountingStorageType=accounting_storage/none):
-#   * `scontrol show job <id>` shows JobState= and ExitCode= for finished jobs
-#     for MinJobAge seconds (set to 3600 below) after they end;
-#   * the job-completion log (JobCompType=jobcomp/filetxt) keeps one line per
-#     finished job (array tasks: one line each, with ArrayJobId=/ArrayTaskId=,
-#     JobState= and ExitCode=) at $JOBCOMP_LOG (/var/log/slurm/jobcomp.log).
+# Results of finished jobs (there is no slurmdbd: plain `sacct` only says
+# "Slurm accounting storage is disabled" and exits 1):
+#   * `scontrol show job -o <array_job_id>` prints one line per array task
+#     (ArrayJobId=, ArrayTaskId=, JobState=COMPLETED|FAILED|CANCELLED|TIMEOUT,
+#     ExitCode=<code>:<signal>) for MinJobAge=3600 s after the job ends, then
+#     "Invalid job id specified" (exit 1).  squeue no longer lists them.
+#   * JobCompType=jobcomp/filetxt appends one line per finished job/task to
+#     /var/log/slurm/jobcomp.log (JobId= JobState= ... ArrayJobId=
+#     ArrayTaskId= DerivedExitCode= ExitCode=), kept across restarts.
+#   * `sacct -c -S 2000-01-01 -j <raw ids> -n -P -o JobID,State,ExitCode`
+#     reads that file (raw job ids only, not 12_3; it prints harmless
+#     "Unknown type ArrayJobId" errors on stderr).
+#   Caveat: for CANCELLED/TIMEOUT jobs the jobcomp log says ExitCode=0:0
+#   while scontrol says 0:15; JobState is right in both.
 set -euo pipefail
 
 ACTION="${1:-up}"
@@ -44,7 +53,7 @@ die() { echo "slurm_local: ERROR: $*" >&2; exit 1; }
 
 case "$ACTION" in
     up|status|down) ;;
-    -h|--help|help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown action '$ACTION' (use up, status or down)" ;;
 esac
 
@@ -102,12 +111,12 @@ cluster_up() {
 # itself is gone (daemons delete their pid file before they finish exiting),
 # then KILL.
 stop_pid() {
-    local pid i
+    local pid
     pid_alive "$1" "$2" || { rm -f "$1"; return 0; }
     pid="$(tr -dc '0-9' <"$1")"
     log "stopping $2 (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         proc_alive "$pid" "$2" || { rm -f "$1"; return 0; }
         sleep 0.2
     done
