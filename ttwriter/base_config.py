@@ -119,20 +119,22 @@ def resolve_config_name(name: str) -> ShippedConfig:
     )
 
 
-_RUN_COMMENT = re.compile(r"tune run (?:--nproc_per_node \S+ )?([A-Za-z0-9_]+) ")
+_RUN_COMMENT = re.compile(r"tune run (?:--\S+ \S+ )*([A-Za-z0-9_/]+) ")
 
 
 def _recipe_from_comments(path: Path) -> str | None:
-    """`tune cp` copies keep torchtune's header comment naming the recipe; use it when it is there."""
+    """`tune cp` copies keep torchtune's header comment naming the recipe; use it when it is there.
+
+    The header may first show a prerequisite run (the KD configs fine-tune the teacher with
+    another recipe), and the command that launches this config comes last, so the last wins.
+    """
     try:
         head = path.read_text(encoding="utf-8")[:4000]
     except OSError:
         return None
     recipes = shipped_recipes()
-    for match in _RUN_COMMENT.finditer(head):
-        if match.group(1) in recipes:
-            return match.group(1)
-    return None
+    found = [m.group(1) for m in _RUN_COMMENT.finditer(head) if m.group(1) in recipes]
+    return found[-1] if found else None
 
 
 def resolve_recipe(recipe: str, relative_to: Path) -> tuple[str, bool]:
@@ -167,6 +169,12 @@ def load_base_config(
     if base_config is not None:
         shipped = resolve_config_name(base_config)
         name, path = shipped.name, shipped.path
+        if not path.is_file():
+            raise BaseConfigNotFoundError(
+                f"torchtune lists {name!r}, but its file {str(path)!r} is not installed",
+                key="base_config",
+                fix="pick another config from 'tune ls', or use base_config_file with your own copy",
+            )
         run_recipe: str | None = shipped.recipe
         distributed = shipped.distributed
     else:

@@ -39,7 +39,7 @@ def field_docs() -> dict[str, str]:
     tree = ast.parse(inspect.getsource(Experiment))
     docs: dict[str, str] = {}
     body = tree.body[0].body  # type: ignore[attr-defined]
-    for node, following in zip(body, body[1:]):
+    for node, following in zip(body, body[1:], strict=False):
         if (
             isinstance(node, ast.AnnAssign)
             and isinstance(node.target, ast.Name)

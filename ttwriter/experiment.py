@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ttwriter.errors import EmptyVariableError, ExperimentSchemaError
-from ttwriter.frozen import FrozenDict, freeze
+from ttwriter.frozen import FrozenDict, freeze, thaw
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 
@@ -77,8 +77,8 @@ class Experiment:
             raise ExperimentSchemaError(
                 f"experiment name {self.name!r} is not a safe folder name",
                 key="name",
-                fix="use letters, digits, '_', '-', '.' and '+' only, e.g. "
-                f"{re.sub(r'[^A-Za-z0-9_.+-]+', '_', self.name).strip('_') or 'my_experiment'!r}",
+                fix="use letters, digits, '_', '-', '.' and '+' only, starting with a letter, "
+                f"digit or '_', e.g. {_suggest_name(self.name)!r}",
             )
         for field in ("base_config_file", "output_dir"):
             value = getattr(self, field)
@@ -161,6 +161,12 @@ def _plain(value: Any, path: str) -> Any:
     )
 
 
+def _suggest_name(name: str) -> str:
+    """A safe folder name close to `name`, for the error message; it must itself be accepted."""
+    safe = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name)
+    return re.sub(r"^[^A-Za-z0-9]+|_+$", "", safe) or "my_experiment"
+
+
 def _check_str(value: Any, field: str) -> None:
     if not isinstance(value, str):
         raise ExperimentSchemaError(
@@ -218,7 +224,7 @@ def _check_variable_lists(mapping: Mapping[str, Any], path: str) -> None:
                 fix=f"give {key} at least one value, or remove it",
             )
         seen: list[Any] = []
-        for value in values:
+        for value in map(thaw, values):
             if any(value == s and type(value) is type(s) for s in seen):
                 raise ExperimentSchemaError(
                     f"value {value!r} appears twice, which would make two identical runs",

@@ -13,7 +13,7 @@ import re
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from ttwriter._version import __version__
 from ttwriter.base_config import BaseConfig, load_base_config
@@ -28,7 +28,7 @@ from ttwriter.sweep import Run, SweepPlan, expand_sweep
 from ttwriter.validation import ValidationSummary, validate_configs
 from ttwriter.yaml_io import dump_scalar, dump_yaml
 
-Source = Union[str, Path, Mapping[str, Any], Experiment, LoadedExperiment]
+Source = str | Path | Mapping[str, Any] | Experiment | LoadedExperiment
 Progress = Callable[[str, int, int], None]
 """(stage, done, total): called as runs are written ('write') and validated ('validate')."""
 

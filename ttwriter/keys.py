@@ -101,12 +101,12 @@ class KeyResolver:
                     f"remove the '+' from {first!r}",
                 )
             return (first[len(NEW_KEY_MARKER):], *rest)
-        root = self._resolve_first(section, written)
+        root = self._resolve_first(section, written, must_exist)
         path = (*root, *rest)
         self._check_exists(section, written, path, must_exist)
         return strip_markers(path)
 
-    def _resolve_first(self, section: str, written: KeyPath) -> KeyPath:
+    def _resolve_first(self, section: str, written: KeyPath, must_exist: bool = False) -> KeyPath:
         first = written[0]
         if len(written) == 1 and first in ALIASES:
             target = tuple(ALIASES[first].split("."))
@@ -131,7 +131,8 @@ class KeyResolver:
             UnknownKeyError, section, written,
             f"key {'.'.join(written)!r} is not in the base config"
             + (f"; {hint}" if hint else ""),
-            f"fix the spelling, or write '{NEW_KEY_MARKER}{'.'.join(written)}' to add a new key on purpose",
+            "fix the spelling"
+            + ("" if must_exist else f", or write '{NEW_KEY_MARKER}{'.'.join(written)}' to add a new key on purpose"),
         )
 
     def _get(self, path: KeyPath) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -24,7 +25,41 @@ from ttwriter.yaml_io import dump_scalar
 
 KeyPath = tuple[str, ...]
 
-_PLACEHOLDER = re.compile(r"(?<!\$)(?<!\{)\{([A-Za-z_][\w.]*)\}(?!\})")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """Split a control string into ('text', s) and ('name', placeholder) pieces, left to right.
+
+    `${...}` OmegaConf interpolations (nested ones too) are copied through untouched; `{{` and `}}`
+    are literal braces, as in `str.format`; `{name}` is a placeholder.
+    """
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(text):
+        if text.startswith("${", i):
+            depth, j = 0, i + 1
+            while j < len(text):
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+            out.append(("text", text[i:j]))
+            i = j
+        elif text.startswith(("{{", "}}"), i):
+            out.append(("text", text[i]))
+            i += 2
+        elif (match := _PLACEHOLDER.match(text, i)) is not None:
+            out.append(("name", match.group(1)))
+            i = match.end()
+        else:
+            out.append(("text", text[i]))
+            i += 1
+    return out
+
+
+def _is_template(text: str) -> bool:
+    return any(kind == "name" for kind, _ in _tokens(text)) or "{{" in text or "}}" in text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,14 +111,14 @@ class SweepPlan:
 
     def _make_run(self, index: int, combo: tuple[Any, ...]) -> Run:
         run_id = self.run_id(index)
-        params = {a.written: value for a, value in zip(self.variables, combo)}
+        params = {a.written: value for a, value in zip(self.variables, combo, strict=True)}
         config = copy_config(self._common)
         fields = {"run_id": run_id, "experiment_name": self.experiment.name, **params}
         for assignment in self._templated:
             set_path(
                 config, assignment.path, _substitute(assignment.value, fields), f"controls.{assignment.written}"
             )
-        for assignment, value in zip(self.variables, combo):
+        for assignment, value in zip(self.variables, combo, strict=True):
             set_path(config, assignment.path, value, f"variables.{assignment.written}")
         output_dir = self._run_output_dir(config, run_id)
         config["output_dir"] = output_dir
@@ -99,13 +134,15 @@ class SweepPlan:
                 chosen = f"{chosen.rstrip('/')}/{run_id}"
         else:
             return str(self.experiment_dir / "runs" / run_id)
-        if chosen.startswith(("/", "${", "~")):
+        if chosen.startswith("~"):
+            return os.path.expanduser(chosen)  # torchtune would not expand it
+        if chosen.startswith(("/", "${")):
             return chosen
         return str(self.experiment_dir / chosen)
 
 
 def _makes_unique(template: str, variable_names: list[str]) -> bool:
-    used = set(_PLACEHOLDER.findall(template))
+    used = _placeholders(template)
     return "run_id" in used or (bool(variable_names) and set(variable_names) <= used)
 
 
@@ -115,8 +152,7 @@ def _format(value: Any) -> str:
 
 def _substitute(value: Any, fields: Mapping[str, Any]) -> Any:
     if isinstance(value, str):
-        text = _PLACEHOLDER.sub(lambda m: _format(fields[m.group(1)]), value)
-        return text.replace("{{", "{").replace("}}", "}")
+        return "".join(piece if kind == "text" else _format(fields[piece]) for kind, piece in _tokens(value))
     if isinstance(value, dict):
         return {k: _substitute(v, fields) for k, v in value.items()}
     if isinstance(value, list):
@@ -126,7 +162,7 @@ def _substitute(value: Any, fields: Mapping[str, Any]) -> Any:
 
 def _placeholders(value: Any) -> set[str]:
     if isinstance(value, str):
-        return set(_PLACEHOLDER.findall(value))
+        return {piece for kind, piece in _tokens(value) if kind == "name"}
     if isinstance(value, dict):
         return set().union(*(_placeholders(v) for v in value.values())) if value else set()
     if isinstance(value, list):
@@ -203,7 +239,7 @@ def expand_sweep(
                 + ", ".join("{" + a + "}" for a in sorted(allowed))
                 + "; write {{ and }} for literal braces",
             )
-        if names or "{{" in str(control.value):
+        if names or "{{" in str(control.value) or "}}" in str(control.value):
             templated.append(control)
 
     common = copy_config(base.data)

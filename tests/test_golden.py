@@ -1,0 +1,158 @@
+"""Golden files for what users read: generated configs, the run mapping, --help and key errors.
+
+The expected texts live in tests/golden/. After an intended change to any of them, regenerate
+them all and review the diff before committing:
+
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
+
+Machine-specific parts are replaced by tokens before comparing: the experiment folder by
+<EXPERIMENT_DIR>, a test's temporary folder by <TMP>, this repository by <REPO> and the ttwriter
+version by <VERSION>.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ttwriter import __version__
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+PY_EXAMPLE = REPO / "experiments" / "sft" / "llama_1b" / "lora_rank_02_01.py"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+BASE = "llama3_2/1B_lora_single_device"
+
+
+def normalise(text: str, **tokens: Path) -> str:
+    """Replace each path by its <TOKEN>, longest first, and the version by <VERSION>."""
+    for token, path in sorted(tokens.items(), key=lambda kv: -len(str(kv[1]))):
+        for spelling in {str(path), str(path.resolve())}:
+            text = text.replace(spelling, f"<{token}>")
+    return text.replace(f"ttwriter {__version__}", "ttwriter <VERSION>")
+
+
+def check_golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+        return
+    assert path.is_file(), (
+        f"no golden file {path}; create it with UPDATE_GOLDEN=1 (see this module's docstring)"
+    )
+    assert actual == path.read_text(encoding="utf-8")
+
+
+# --- generated files and terminal output of the example ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_output(tmp_path_factory):
+    """The Python example generated once through the CLI (without validation): folder and stdout."""
+    import io
+
+    from ttwriter.cli import main
+
+    out_dir = tmp_path_factory.mktemp("golden") / "lora_rank"
+    out = io.StringIO()
+    code = main([str(PY_EXAMPLE), "--output-dir", str(out_dir), "--no-validate"], out=out, err=io.StringIO())
+    assert code == 0
+    return out_dir, out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["configs/run_000.yaml", "run_mapping.yaml"])
+def test_example_generated_files(example_output, name):
+    out_dir, _ = example_output
+
+    text = (out_dir / name).read_text(encoding="utf-8")
+
+    check_golden(f"lora_rank_02_01/{Path(name).name}", normalise(text, EXPERIMENT_DIR=out_dir))
+
+
+def test_example_terminal_output(example_output):
+    out_dir, stdout = example_output
+
+    check_golden("lora_rank_02_01/stdout.txt", normalise(stdout, EXPERIMENT_DIR=out_dir, REPO=REPO))
+
+
+def test_top_level_help(run_cli):
+    result = run_cli("--help")
+
+    assert result.code == 0
+    check_golden("help.txt", normalise(result.out))
+
+
+# --- error messages ------------------------------------------------------------------------------
+
+BASE_PY = (
+    "from ttwriter import Experiment\n\n"
+    f"experiment = Experiment(name='baseline', base_config={BASE!r}, controls={{'epochs': 1}})\n"
+)
+CHILD_PY = (
+    "from dataclasses import replace\n\n"
+    "from {parent} import experiment as parent\n\n"
+    "experiment = replace(parent, name='{name}', variables={{'lora_rank': [8, 16]}})\n"
+)
+
+ERRORS = {
+    "unknown_key": (
+        {
+            "experiment.yaml": f"experiment_name: a\nbase_config: {BASE}\ncontrols:\n  epochs: 1\n  lora_rnak: 8\n",
+        },
+        "experiment.yaml",
+    ),
+    "unknown_top_level_key": (
+        {"experiment.yaml": f"experiment_name: a\nbase_config: {BASE}\ncontrolls:\n  epochs: 1\n"},
+        "experiment.yaml",
+    ),
+    "type_mismatch": (
+        {"experiment.yaml": f"experiment_name: a\nbase_config: {BASE}\ncontrols:\n  learning_rate: '3e-4'\n"},
+        "experiment.yaml",
+    ),
+    "unknown_base_config": (
+        {"experiment.yaml": "experiment_name: a\nbase_config: llama3_2/1B_lora_single_devise\n"},
+        "experiment.yaml",
+    ),
+    "duplicate_yaml_key": (
+        {
+            "experiment.yaml": f"experiment_name: a\nbase_config: {BASE}\ncontrols:\n"
+            "  epochs: 1\n  batch_size: 2\n  epochs: 3\n",
+        },
+        "experiment.yaml",
+    ),
+    "empty_variable": (
+        {"experiment.yaml": f"experiment_name: a\nbase_config: {BASE}\nvariables:\n  lora_rank: []\n"},
+        "experiment.yaml",
+    ),
+    "lineage_wrong_parent": (
+        {
+            "baseline_01_01.py": BASE_PY,
+            "lora_02_01.py": CHILD_PY.format(parent="baseline_01_01", name="lora"),
+            "lr_03_01.py": CHILD_PY.format(parent="lora_02_01", name="lr"),
+        },
+        "lr_03_01.py",
+    ),
+    "exception_in_experiment": (
+        {
+            "baseline_01_01.py": BASE_PY,
+            "lora_02_01.py": CHILD_PY.format(parent="baseline_01_01", name="lora")
+            + "rank = parent.lora_rank\n",
+        },
+        "lora_02_01.py",
+    ),
+}
+
+
+@pytest.mark.parametrize("files, target", ERRORS.values(), ids=ERRORS.keys())
+def test_error_messages(tmp_path, run_cli, files, target, request):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+
+    result = run_cli(str(tmp_path / target), "--output-dir", str(tmp_path / "out"), "--no-validate")
+
+    assert result.code == 2
+    assert not (tmp_path / "out").exists()
+    check_golden(f"errors/{request.node.callspec.id}.txt", normalise(result.err, TMP=tmp_path))
