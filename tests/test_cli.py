@@ -44,7 +44,7 @@ def test_success_exits_0_and_says_what_was_loaded_how_many_runs_and_where(tmp_pa
     assert result.out == (
         f"Loaded Python experiment {PY_EXAMPLE}\n"
         "  lineage: baseline_01_01.py -> lora_rank_02_01.py\n"
-        f"  command-line overrides: --output-dir {out} --no-validate\n"
+        f"  command-line overrides: --output-dir {out}\n"
         f"Base config: {BASE} (recipe: lora_finetune_single_device)\n"
         f"Wrote 4 runs to {out}/\n"
         "  run_000  lora_rank=8\n"
@@ -104,7 +104,7 @@ BAD_INPUTS = {
     ),
     "type mismatch": (
         f"experiment_name: a\nbase_config: {BASE}\ncontrols:\n  epochs: one\n",
-        "controls.epochs: 'epochs' is int 1 in the base config, but the experiment sets str 'one'",
+        "{path}:4: controls.epochs: 'epochs' is int 1 in the base config, but the experiment sets str 'one'",
     ),
 }
 
@@ -252,7 +252,8 @@ def test_overrides_change_the_generated_configs(tmp_path, run_cli, source):
     assert "# experiment: quick\n" in configs[0].read_text()
     snapshot = json.loads((out / "experiment.json").read_text())
     assert snapshot["experiment"]["name"] == "quick"
-    assert snapshot["provenance"]["cli_overrides"] == [*OVERRIDES, "--output-dir", str(out), "--no-validate"]
+    # tool switches (--no-validate) are how it ran, not what it generated: not recorded as overrides
+    assert snapshot["provenance"]["cli_overrides"] == [*OVERRIDES, "--output-dir", str(out)]
 
 
 def test_overrides_of_nested_controls_and_metadata(tmp_path, run_cli):
@@ -289,7 +290,7 @@ def test_a_variable_overridden_with_no_values_exits_2(tmp_path, run_cli):
 
     assert result.code == 2
     assert result.err == (
-        "error: variables.lora_rank: variable has no values, so the sweep would have no runs\n"
+        "error: command line: variables.lora_rank: variable has no values, so the sweep would have no runs\n"
         "  fix: give lora_rank at least one value, or remove it\n"
     )
     assert not (tmp_path / "o").exists()
@@ -300,7 +301,8 @@ def test_a_bad_override_value_exits_2_naming_the_key(tmp_path, run_cli):
 
     assert result.code == 2
     assert result.err.startswith(
-        "error: controls.epochs: 'epochs' is int 1 in the base config, but the experiment sets str 'many'\n"
+        # the bad value came from the command line, not from the file that sets epochs
+        "error: command line: controls.epochs: 'epochs' is int 1 in the base config, but the experiment sets str 'many'\n"
     )
     assert not (tmp_path / "o").exists()
 

@@ -371,7 +371,7 @@ def test_a_file_without_experiment_says_how_to_define_it(tmp_path, text, fix):
 
     assert str(info.value) == (
         f"{fam}/baseline_01_01.py: the file must define a module-level 'experiment' "
-        f"(an ttwriter.Experiment); found nothing\n  fix: {fix}"
+        f"(a ttwriter.Experiment); found nothing\n  fix: {fix}"
     )
 
 

@@ -21,6 +21,7 @@ from ttwriter.yaml_io import dump_scalar
 EXIT_OK, EXIT_INVALID_CONFIGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 _SUFFIXES = (".py", ".yaml", ".yml", ".json")
 _TABLE_LIMIT = 20
+_TOOL_FLAGS = {"--dry-run", "--no-dry-run", "--validate", "--no-validate", "--force", "--no-force"}
 
 USAGE = f"""\
 usage: ttwriter [generate] PATH [OVERRIDES] [--output-dir DIR] [--dry-run] [--no-validate] [--force]
@@ -40,7 +41,7 @@ options:
   --force            replace an earlier ttwriter output folder (never one with run results)
 
 overrides, e.g.:
-  ttwriter experiments/sft/llama_1b/lora_02_01.py --controls.learning-rate 1e-4 \\
+  ttwriter experiments/sft/llama_1b/lora_rank_02_01.py --controls.learning-rate 1e-4 \\
       --variables.lora-rank 4 8 --name quick
 
 exit codes: 0 ok, 1 some configs failed validation, 2 invalid input (nothing written),
@@ -103,15 +104,22 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
         f"Generate the sweep of {path}. Every field, control and variable of this experiment is a "
         "flag; defaults are its current values."
     )
-    options = parse_overrides(loaded.experiment, flags, prog, description)
-    loaded = dataclasses.replace(loaded, experiment=options.experiment, cli_overrides=tuple(flags))
+    try:
+        options = parse_overrides(loaded.experiment, flags, prog, description)
+    except ConfigWriterError as exc:  # an override made the experiment invalid
+        if exc.file is None:
+            exc.file = "command line"
+            exc.args = (exc.render(),)
+        raise
+    overrides = tuple(f for f in flags if f not in _TOOL_FLAGS)
+    loaded = dataclasses.replace(loaded, experiment=options.experiment, cli_overrides=overrides)
 
     what = {"python": "Python experiment", "yaml": "experiment.yaml", "json": "experiment snapshot"}[loaded.kind]
     print(f"Loaded {what} {path}", file=out)
     if loaded.lineage:
         print(f"  lineage: {' -> '.join(loaded.lineage)}", file=out)
-    if flags:
-        print(f"  command-line overrides: {' '.join(flags)}", file=out)
+    if overrides:
+        print(f"  command-line overrides: {' '.join(overrides)}", file=out)
 
     result = generate_configs(
         loaded,

@@ -78,7 +78,7 @@ def _value_spec(metavar: str) -> PrimitiveConstructorSpec:
 def _values_spec(metavar: str) -> PrimitiveConstructorSpec:
     return PrimitiveConstructorSpec(
         nargs="*",
-        metavar=metavar,
+        metavar=f"{metavar} [{metavar} ...]",
         instance_from_str=lambda args: [parse_scalar(a) for a in args],
         is_instance=lambda x: True,
         str_from_instance=lambda x: [dump_scalar(thaw(v)) for v in x],

@@ -99,7 +99,8 @@ class Experiment:
                 if both
                 else "no base config: set base_config or base_config_file",
                 key="base_config",
-                fix="set base_config=None when deriving with base_config_file (or the reverse)"
+                fix="keep only one of them (deriving in Python: replace(parent, base_config=None, "
+                "base_config_file=...) or the reverse)"
                 if both
                 else "e.g. base_config='llama3_2/1B_lora_single_device' (run 'tune ls' for names)",
             )

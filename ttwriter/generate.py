@@ -17,7 +17,7 @@ from typing import Any
 
 from ttwriter._version import __version__
 from ttwriter.base_config import BaseConfig, load_base_config
-from ttwriter.errors import ExperimentSchemaError, ValidationError
+from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, ValidationError
 from ttwriter.experiment import Experiment
 from ttwriter.load_yaml import experiment_from_yaml_data
 from ttwriter.loading import LoadedExperiment, from_experiment, load_experiment
@@ -166,6 +166,27 @@ def _check_snapshot_base(loaded: LoadedExperiment, base: BaseConfig) -> None:
         )
 
 
+COMMAND_LINE = "command line"
+
+
+def _cli_keys(flags: tuple[str, ...]) -> set[str]:
+    """`--controls.learning-rate` -> `controls.learning_rate`: keys the command line set."""
+    return {f[2:].split("=")[0].replace("-", "_") for f in flags if f.startswith("--")}
+
+
+def _locator(loaded: LoadedExperiment) -> Callable[[str, tuple[str, ...]], tuple[str | None, int | None]]:
+    """Where a key is written: the command line when an override set it, else the source file."""
+    cli = _cli_keys(loaded.cli_overrides)
+
+    def locate(section: str, written: tuple[str, ...]) -> tuple[str | None, int | None]:
+        dotted = ".".join((section, *written))
+        if any(dotted == key or dotted.startswith(key + ".") for key in cli):
+            return COMMAND_LINE, None
+        return loaded.source_map(section, written)
+
+    return locate
+
+
 def plan_sweep(
     loaded: LoadedExperiment, output_dir: str | Path | None = None, now: dt.datetime | None = None
 ) -> SweepPlan:
@@ -177,12 +198,21 @@ def plan_sweep(
         )
     except ValidationError as exc:
         if exc.key and exc.file is None:
-            exc.file, exc.line = loaded.source_map.field(exc.key)
+            section, _, rest = exc.key.partition(".")
+            exc.file, exc.line = _locator(loaded)(section, tuple(rest.split(".")) if rest else ())
             exc.args = (exc.render(),)
         raise
     _check_snapshot_base(loaded, base)
     experiment_dir = resolve_experiment_dir(experiment, output_dir, now or dt.datetime.now())
-    return expand_sweep(experiment, base, experiment_dir, loaded.source_map)
+    locate = _locator(loaded)
+    try:
+        return expand_sweep(experiment, base, experiment_dir, locate)
+    except ConfigWriterError as exc:
+        if exc.key and exc.file is None:
+            section, _, rest = exc.key.partition(".")
+            exc.file, exc.line = locate(section, tuple(rest.split(".")) if rest else ())
+            exc.args = (exc.render(),)
+        raise
 
 
 def generate_configs(

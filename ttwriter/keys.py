@@ -11,6 +11,7 @@ are accepted and left for validation to judge, and a `+` before a key (`+my_key`
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -125,8 +126,7 @@ class KeyResolver:
                     f"{first!r} is ambiguous: the base config has it at {listed}",
                     "write the full dotted path, e.g. " + repr(".".join(candidates[0])),
                 )
-        known = [*self._base, *ALIASES, *self._by_name, *(".".join(p) for p in _leaf_paths(self._base))]
-        hint = did_you_mean(".".join(written), known) or did_you_mean(first, known)
+        hint = self._suggest(".".join(written)) or self._suggest(first)
         raise self._error(
             UnknownKeyError, section, written,
             f"key {'.'.join(written)!r} is not in the base config"
@@ -134,6 +134,29 @@ class KeyResolver:
             "fix the spelling"
             + ("" if must_exist else f", or write '{NEW_KEY_MARKER}{'.'.join(written)}' to add a new key on purpose"),
         )
+
+    def _suggest(self, word: str) -> str | None:
+        """Close names, one spelling per config key (not both 'lora_rank' and 'model.lora_rank')."""
+        targets: dict[str, KeyPath] = {}
+        for name in self._base:
+            targets.setdefault(name, (name,))
+        for name, alias in ALIASES.items():
+            targets.setdefault(name, tuple(alias.split(".")))
+        for name, paths in self._by_name.items():
+            if len(paths) == 1:
+                targets.setdefault(name, paths[0])
+        for path in _leaf_paths(self._base):
+            targets.setdefault(".".join(path), path)
+        matches = difflib.get_close_matches(word, list(targets), n=10, cutoff=0.6)
+        seen: set[KeyPath] = set()
+        unique = []
+        for match in matches:
+            if targets[match] not in seen:
+                seen.add(targets[match])
+                unique.append(match)
+        if not unique:
+            return None
+        return "did you mean " + " or ".join(repr(m) for m in unique[:3]) + "?"
 
     def _get(self, path: KeyPath) -> Any:
         node: Any = self._base

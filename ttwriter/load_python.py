@@ -281,7 +281,7 @@ def load_python_experiment(path: Path) -> PythonExperiment:
         found = "nothing" if experiment is None else type(experiment).__name__
         candidates = [n for n, v in vars(module).items() if isinstance(v, Experiment)]
         raise ExperimentLoadError(
-            f"the file must define a module-level 'experiment' (an ttwriter.Experiment); found {found}",
+            f"the file must define a module-level 'experiment' (a ttwriter.Experiment); found {found}",
             file=path,
             fix=f"rename {candidates[0]!r} to 'experiment'"
             if candidates
