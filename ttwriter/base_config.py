@@ -59,9 +59,7 @@ def _torchtune_root() -> Path:
 def shipped_configs() -> dict[str, ShippedConfig]:
     """Every config name `tune ls` prints, mapped to its file and recipe."""
     root = _torchtune_root()
-    spec = importlib.util.spec_from_file_location(
-        "_ttwriter_recipe_registry", root / "_recipe_registry.py"
-    )
+    spec = importlib.util.spec_from_file_location("_ttwriter_recipe_registry", root / "_recipe_registry.py")
     assert spec is not None and spec.loader is not None
     registry = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(registry)

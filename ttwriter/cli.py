@@ -114,7 +114,9 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
     overrides = tuple(f for f in flags if f not in _TOOL_FLAGS)
     loaded = dataclasses.replace(loaded, experiment=options.experiment, cli_overrides=overrides)
 
-    what = {"python": "Python experiment", "yaml": "experiment.yaml", "json": "experiment snapshot"}[loaded.kind]
+    what = {"python": "Python experiment", "yaml": "experiment.yaml", "json": "experiment snapshot"}[
+        loaded.kind
+    ]
     print(f"Loaded {what} {path}", file=out)
     if loaded.lineage:
         print(f"  lineage: {' -> '.join(loaded.lineage)}", file=out)
@@ -147,13 +149,19 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
     if result.validation is None:
         print("Validation: skipped (--no-validate)", file=out)
     else:
-        print(f"Validation: {result.validation.summary_line()} (details: {folder}/validation_report.txt)", file=out)
+        print(
+            f"Validation: {result.validation.summary_line()} (details: {folder}/validation_report.txt)",
+            file=out,
+        )
         for failed in [r for r in result.validation.results if not r.ok][:_TABLE_LIMIT]:
             for problem in failed.problems:
                 print(f"  {failed.run_id}: {problem}", file=out)
     if result.ok and result.runs:
         first = result.runs[0]
-        print(f"Run one: tune run {result.recipe or '<RECIPE>'} --config {_display(first.config_path)}", file=out)
+        print(
+            f"Run one: tune run {result.recipe or '<RECIPE>'} --config {_display(first.config_path)}",
+            file=out,
+        )
     return EXIT_OK if result.ok else EXIT_INVALID_CONFIGS
 
 
@@ -170,8 +178,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         return EXIT_OK
     path, flags = _split_argv(args)
     if path is None:
-        print("error: no experiment file given\n  fix: ttwriter PATH, where PATH is a .py experiment, "
-              "an experiment.yaml or an experiment.json (ttwriter --help)", file=err)
+        print(
+            "error: no experiment file given\n  fix: ttwriter PATH, where PATH is a .py experiment, "
+            "an experiment.yaml or an experiment.json (ttwriter --help)",
+            file=err,
+        )
         return EXIT_BAD_INPUT
     try:
         return _generate(path, flags, out, err)
@@ -188,8 +199,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     except Exception as exc:  # a bug in ttwriter: say so briefly; the traceback on request
         if os.environ.get("TTWRITER_DEBUG"):
             traceback.print_exc(file=err)
-        print(f"internal error: {type(exc).__name__}: {exc}\n  this is a bug in ttwriter; rerun with "
-              "TTWRITER_DEBUG=1 for the traceback and report it", file=err)
+        print(
+            f"internal error: {type(exc).__name__}: {exc}\n  this is a bug in ttwriter; rerun with "
+            "TTWRITER_DEBUG=1 for the traceback and report it",
+            file=err,
+        )
         return EXIT_INTERNAL
 
 

@@ -27,7 +27,11 @@ KeyPath = tuple[str, ...]
 
 _TOOL_FIELDS = {
     "dry_run": (bool, False, "Print the run table and write nothing."),
-    "validate": (bool, True, "Check every config with torchtune's validator (--no-validate skips it; torch is then never imported)."),
+    "validate": (
+        bool,
+        True,
+        "Check every config with torchtune's validator (--no-validate skips it; torch is then never imported).",
+    ),
     "force": (bool, False, "Replace an existing ttwriter output folder (never one that holds run results)."),
 }
 _DICT_FIELDS = ("controls", "variables")
@@ -122,7 +126,9 @@ def _flag_tree(tree: Mapping[str, Any], is_variables: bool) -> _Node:
     return root
 
 
-def _build_class(name: str, node: _Node, is_variables: bool, section: str) -> tuple[type, Any, dict[str, Any]]:
+def _build_class(
+    name: str, node: _Node, is_variables: bool, section: str
+) -> tuple[type, Any, dict[str, Any]]:
     """A frozen dataclass for one level of the flag tree, its default instance, and leaf index."""
     fields = []
     defaults: dict[str, Any] = {}
@@ -183,7 +189,9 @@ class ParsedOptions:
     force: bool
 
 
-def parse_overrides(experiment: Experiment, argv: Sequence[str], prog: str, description: str) -> ParsedOptions:
+def parse_overrides(
+    experiment: Experiment, argv: Sequence[str], prog: str, description: str
+) -> ParsedOptions:
     """Apply command-line overrides to `experiment`. tyro exits (SystemExit) on --help or bad flags."""
     docs = field_docs()
     fields: list[tuple[str, Any, Any]] = []
@@ -195,17 +203,31 @@ def parse_overrides(experiment: Experiment, argv: Sequence[str], prog: str, desc
             tree = _flag_tree(thaw(getattr(experiment, field.name)), field.name == "variables")
             cls, default, index = _build_class(field.name, tree, field.name == "variables", field.name)
             help_text = docs.get(field.name, "")
-            fields.append((field.name, Annotated[cls, tyro.conf.arg(help=help_text)], dataclasses.field(default=default)))
+            fields.append(
+                (
+                    field.name,
+                    Annotated[cls, tyro.conf.arg(help=help_text)],
+                    dataclasses.field(default=default),
+                )
+            )
             indexes[field.name] = index
             continue
         annotation = {"tags": tuple[str, ...], "delete": tuple[str, ...]}.get(field.name, hints[field.name])
         if isinstance(annotation, str):
             annotation = {"str": str, "str | None": str | None}.get(annotation, Any)
         default = getattr(experiment, field.name)
-        fields.append((field.name, Annotated[annotation, tyro.conf.arg(help=docs.get(field.name, ""))], dataclasses.field(default=default)))
+        fields.append(
+            (
+                field.name,
+                Annotated[annotation, tyro.conf.arg(help=docs.get(field.name, ""))],
+                dataclasses.field(default=default),
+            )
+        )
         defaults[field.name] = default
     for name, (annotation, default, help_text) in _TOOL_FIELDS.items():
-        fields.append((name, Annotated[annotation, tyro.conf.arg(help=help_text)], dataclasses.field(default=default)))
+        fields.append(
+            (name, Annotated[annotation, tyro.conf.arg(help=help_text)], dataclasses.field(default=default))
+        )
     cli_cls = dataclasses.make_dataclass("GenerateOptions", fields, frozen=True)
     parsed = tyro.cli(cli_cls, args=list(argv), prog=prog, description=description)
 

@@ -125,8 +125,7 @@ class Experiment:
         _check_keys(self.controls, "controls")
         if not isinstance(self.variables, Mapping):
             raise ExperimentSchemaError(
-                f"variables must be a mapping of key -> list of values, "
-                f"got {type(self.variables).__name__}",
+                f"variables must be a mapping of key -> list of values, got {type(self.variables).__name__}",
                 key="variables",
                 fix="e.g. variables={'lora_rank': [8, 16, 32]}",
             )
@@ -215,8 +214,7 @@ def _check_variable_lists(mapping: Mapping[str, Any], path: str) -> None:
             raise ExperimentSchemaError(
                 f"a variable takes a list of values, got {values!r}",
                 key=where,
-                fix=f"write a list, e.g. {key}: [{values!r}], or move it to controls "
-                "if it stays fixed",
+                fix=f"write a list, e.g. {key}: [{values!r}], or move it to controls if it stays fixed",
             )
         if not values:
             raise EmptyVariableError(

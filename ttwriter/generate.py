@@ -77,9 +77,7 @@ def _as_loaded(source: Source) -> LoadedExperiment:
     return load_experiment(source)
 
 
-def resolve_experiment_dir(
-    experiment: Experiment, output_dir: str | Path | None, now: dt.datetime
-) -> Path:
+def resolve_experiment_dir(experiment: Experiment, output_dir: str | Path | None, now: dt.datetime) -> Path:
     """`output_dir` argument > the experiment's output_dir > outputs/<name>_<timestamp>."""
     template = str(output_dir) if output_dir is not None else experiment.output_dir
     default = template is None
@@ -127,16 +125,19 @@ def render_run_config(run: Run, plan: SweepPlan, config_path: Path) -> str:
 
 
 def _mapping_header(plan: SweepPlan) -> str:
-    return dump_yaml(
-        {
-            "experiment": plan.experiment.name,
-            "base_config": plan.base.name,
-            "recipe": plan.base.recipe,
-            "experiment_dir": str(plan.experiment_dir),
-            "variables": [a.written for a in plan.variables],
-            "n_runs": plan.n_runs,
-        }
-    ) + "runs:\n"
+    return (
+        dump_yaml(
+            {
+                "experiment": plan.experiment.name,
+                "base_config": plan.base.name,
+                "recipe": plan.base.recipe,
+                "experiment_dir": str(plan.experiment_dir),
+                "variables": [a.written for a in plan.variables],
+                "n_runs": plan.n_runs,
+            }
+        )
+        + "runs:\n"
+    )
 
 
 def _mapping_entry(run: Run, config_rel: str) -> str:
@@ -243,7 +244,9 @@ def generate_configs(
             RunRecord(run.id, final / configs_rel / f"{run.id}.yaml", run.output_dir, run.params)
             for run in plan.runs()
         )
-        return GenerationResult(final, records, None, plan.base.name, plan.base.recipe, plan.notes, True, loaded)
+        return GenerationResult(
+            final, records, None, plan.base.name, plan.base.recipe, plan.notes, True, loaded
+        )
 
     records_list: list[RunRecord] = []
     with AtomicFolder(final, force) as tmp:

@@ -97,11 +97,13 @@ class KeyResolver:
         if first.startswith(NEW_KEY_MARKER):
             if must_exist:
                 raise self._error(
-                    UnknownKeyError, section, written,
+                    UnknownKeyError,
+                    section,
+                    written,
                     "a key marked new with '+' cannot be deleted",
                     f"remove the '+' from {first!r}",
                 )
-            return (first[len(NEW_KEY_MARKER):], *rest)
+            return (first[len(NEW_KEY_MARKER) :], *rest)
         root = self._resolve_first(section, written, must_exist)
         path = (*root, *rest)
         self._check_exists(section, written, path, must_exist)
@@ -122,17 +124,24 @@ class KeyResolver:
             if len(candidates) > 1:
                 listed = ", ".join(".".join(c) for c in candidates)
                 raise self._error(
-                    UnknownKeyError, section, written,
+                    UnknownKeyError,
+                    section,
+                    written,
                     f"{first!r} is ambiguous: the base config has it at {listed}",
                     "write the full dotted path, e.g. " + repr(".".join(candidates[0])),
                 )
         hint = self._suggest(".".join(written)) or self._suggest(first)
         raise self._error(
-            UnknownKeyError, section, written,
-            f"key {'.'.join(written)!r} is not in the base config"
-            + (f"; {hint}" if hint else ""),
+            UnknownKeyError,
+            section,
+            written,
+            f"key {'.'.join(written)!r} is not in the base config" + (f"; {hint}" if hint else ""),
             "fix the spelling"
-            + ("" if must_exist else f", or write '{NEW_KEY_MARKER}{'.'.join(written)}' to add a new key on purpose"),
+            + (
+                ""
+                if must_exist
+                else f", or write '{NEW_KEY_MARKER}{'.'.join(written)}' to add a new key on purpose"
+            ),
         )
 
     def _suggest(self, word: str) -> str | None:
@@ -174,9 +183,10 @@ class KeyResolver:
             if not isinstance(node, dict):
                 parent = ".".join(path[:depth])
                 raise self._error(
-                    TypeMismatchError, section, written,
-                    f"{parent!r} is a {type(node).__name__} in the base config, "
-                    f"so it has no key {key!r}",
+                    TypeMismatchError,
+                    section,
+                    written,
+                    f"{parent!r} is a {type(node).__name__} in the base config, so it has no key {key!r}",
                     f"set {parent!r} itself, or check the key path",
                 )
             if key not in node:
@@ -187,7 +197,9 @@ class KeyResolver:
                 here = ".".join(path[: depth + 1])
                 hint = did_you_mean(key, node)
                 raise self._error(
-                    UnknownKeyError, section, written,
+                    UnknownKeyError,
+                    section,
+                    written,
                     f"key {here!r} is not in the base config" + (f"; {hint}" if hint else ""),
                     "fix the spelling"
                     + ("" if must_exist else f", or write '{NEW_KEY_MARKER}{key}' to add it on purpose"),
@@ -197,4 +209,4 @@ class KeyResolver:
 
 def strip_markers(path: KeyPath) -> KeyPath:
     """Key paths with the new-key marker removed from every segment."""
-    return tuple(k[len(NEW_KEY_MARKER):] if k.startswith(NEW_KEY_MARKER) else k for k in path)
+    return tuple(k[len(NEW_KEY_MARKER) :] if k.startswith(NEW_KEY_MARKER) else k for k in path)

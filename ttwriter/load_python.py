@@ -122,10 +122,9 @@ def _check_imports(file: ExperimentFile, by_id: dict[int, ExperimentFile]) -> No
         *prefix, last = module.split(".")
         if last not in by_stem and FILE_PATTERN.match(last + ".py") is None:
             continue
-        if prefix and tuple(prefix) != folder_parts[-len(prefix):]:
+        if prefix and tuple(prefix) != folder_parts[-len(prefix) :]:
             raise LineageError(
-                f"imports experiment {module!r} from another folder; ids and parents are scoped "
-                "per folder",
+                f"imports experiment {module!r} from another folder; ids and parents are scoped per folder",
                 file=file.path,
                 line=line,
                 fix="derive from a file in the same folder, or start a new family folder with "
@@ -138,8 +137,7 @@ def _check_imports(file: ExperimentFile, by_id: dict[int, ExperimentFile]) -> No
         if imported:
             sibling_id, line = next(iter(imported.items()))
             raise LineageError(
-                f"{file.path.name} is a base (parent == id) but imports "
-                f"{by_id[sibling_id].path.name}",
+                f"{file.path.name} is a base (parent == id) but imports {by_id[sibling_id].path.name}",
                 file=file.path,
                 line=line,
                 fix=f"rename it to {file.name}_{file.id:02d}_{sibling_id:02d}.py to record that it "

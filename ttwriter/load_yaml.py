@@ -21,8 +21,17 @@ from ttwriter.yaml_io import read_yaml
 
 _COMMON = {"variables", "controls", "delete", "output"}
 _FLAT = _COMMON | {
-    "experiment_name", "framework", "base_config", "base_config_file", "recipe",
-    "question", "hypothesis", "researcher", "date", "tags", "notes",
+    "experiment_name",
+    "framework",
+    "base_config",
+    "base_config_file",
+    "recipe",
+    "question",
+    "hypothesis",
+    "researcher",
+    "date",
+    "tags",
+    "notes",
 }
 _NESTED = _COMMON | {"experiment", "framework_config"}
 _EXPERIMENT = {"name", "framework", "question", "hypothesis", "researcher", "date", "tags", "notes"}
@@ -39,7 +48,9 @@ _NESTED_FIELDS = {
 }
 
 
-def _check_keys(data: Mapping[str, Any], allowed: set[str], where: str, source: SourceMap, path: tuple[str, ...]) -> None:
+def _check_keys(
+    data: Mapping[str, Any], allowed: set[str], where: str, source: SourceMap, path: tuple[str, ...]
+) -> None:
     for key in data:
         if key not in allowed:
             hint = did_you_mean(str(key), allowed)
@@ -119,7 +130,9 @@ def experiment_from_yaml_data(data: Any, source: SourceMap) -> tuple[Experiment,
         file, line = source("", ("output", "base_dir"))
         raise ExperimentSchemaError(
             "output sets both experiment_dir and base_dir",
-            file=file, line=line, key="output",
+            file=file,
+            line=line,
+            key="output",
             fix="experiment_dir is the exact folder; base_dir gets <name>_<timestamp> inside it: keep one",
         )
     if output.get("experiment_dir") is not None:
@@ -169,7 +182,7 @@ def load_snapshot(path: Path) -> tuple[Experiment, dict[str, Any]]:
         raise ExperimentLoadError(
             "this JSON file is not an experiment snapshot written by ttwriter",
             file=path,
-            fix=f"a snapshot has \"format\": \"{SNAPSHOT_FORMAT}\"; regenerate it with ttwriter",
+            fix=f'a snapshot has "format": "{SNAPSHOT_FORMAT}"; regenerate it with ttwriter',
         )
     source = SourceMap([path])
     return build_experiment(dict(data["experiment"]), source), data.get("provenance", {})

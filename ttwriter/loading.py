@@ -51,8 +51,13 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         loaded = load_python_experiment(path)
         files = tuple(f.path for f in loaded.chain)
         return LoadedExperiment(
-            loaded.experiment, "python", path, path.parent, files,
-            tuple(f.path.name for f in loaded.chain), SourceMap(files),
+            loaded.experiment,
+            "python",
+            path,
+            path.parent,
+            files,
+            tuple(f.path.name for f in loaded.chain),
+            SourceMap(files),
         )
     if suffix in (".yaml", ".yml"):
         experiment, source = load_yaml_experiment(path)
@@ -60,11 +65,19 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
     if suffix == ".json":
         experiment, provenance = load_snapshot(path)
         sources = tuple(
-            path.parent / name for name in provenance.get("source_files", {}) if (path.parent / name).is_file()
+            path.parent / name
+            for name in provenance.get("source_files", {})
+            if (path.parent / name).is_file()
         )
         return LoadedExperiment(
-            experiment, "json", path, path.parent, sources,
-            tuple(provenance.get("lineage", ())), SourceMap([path]), provenance,
+            experiment,
+            "json",
+            path,
+            path.parent,
+            sources,
+            tuple(provenance.get("lineage", ())),
+            SourceMap([path]),
+            provenance,
         )
     raise ExperimentLoadError(
         f"unknown experiment file type {suffix or '(none)'!r}",

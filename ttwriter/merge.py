@@ -76,8 +76,7 @@ def _merge_into(node: dict[str, Any], key: str, value: Any, path: KeyPath, origi
     if not compatible(old, value):
         dotted = ".".join(path)
         raise TypeMismatchError(
-            f"{dotted!r} is {_describe(old)} in the base config, but the experiment sets "
-            f"{_describe(value)}",
+            f"{dotted!r} is {_describe(old)} in the base config, but the experiment sets {_describe(value)}",
             key=origin,
             fix=_type_fix(old, value),
         )

@@ -60,9 +60,7 @@ class SourceMap:
         for needle in needles:
             if not needle:
                 continue
-            pattern = re.compile(
-                rf"""(['"]){re.escape(needle)}\1|\b{re.escape(needle)}\s*=(?!=)"""
-            )
+            pattern = re.compile(rf"""(['"]){re.escape(needle)}\1|\b{re.escape(needle)}\s*=(?!=)""")
             for path in reversed(self._files):
                 for number, line in enumerate(self._lines(path), start=1):
                     if pattern.search(line.split("#")[0]):

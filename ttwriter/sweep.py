@@ -116,7 +116,10 @@ class SweepPlan:
         fields = {"run_id": run_id, "experiment_name": self.experiment.name, **params}
         for assignment in self._templated:
             set_path(
-                config, assignment.path, _substitute(assignment.value, fields), f"controls.{assignment.written}"
+                config,
+                assignment.path,
+                _substitute(assignment.value, fields),
+                f"controls.{assignment.written}",
             )
         for assignment, value in zip(self.variables, combo, strict=True):
             set_path(config, assignment.path, value, f"variables.{assignment.written}")
@@ -229,7 +232,9 @@ def expand_sweep(
         unknown = sorted(names - allowed)
         if unknown:
             hint = did_you_mean(unknown[0], allowed)
-            file, line = (locate or (lambda s, p: (None, None)))("controls", tuple(control.written.split(".")))
+            file, line = (locate or (lambda s, p: (None, None)))(
+                "controls", tuple(control.written.split("."))
+            )
             raise ExperimentSchemaError(
                 f"unknown placeholder {{{unknown[0]}}}" + (f"; {hint}" if hint else ""),
                 file=file,

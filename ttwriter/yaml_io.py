@@ -114,8 +114,7 @@ def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, dict[KeyPath, 
             f"not valid YAML: {problem}",
             file=source,
             line=mark.line + 1 if mark else None,
-            fix="check indentation and quoting on that line; only plain YAML is accepted "
-            "(no !!python tags)",
+            fix="check indentation and quoting on that line; only plain YAML is accepted (no !!python tags)",
         ) from None
     except yaml.YAMLError as exc:
         raise ExperimentLoadError(f"not valid YAML: {exc}", file=source) from None
