@@ -7,10 +7,11 @@ but some failed validation, 2 invalid input (nothing written), 3 an internal err
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -19,6 +20,10 @@ from ttwriter.errors import ConfigWriterError
 from ttwriter.yaml_io import dump_scalar
 
 EXIT_OK, EXIT_INVALID_CONFIGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {}
+"""name -> (module, function, one-line help). Each function takes (argv, out, err) and returns
+an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""
 _SUFFIXES = (".py", ".yaml", ".yml", ".json")
 _TABLE_LIMIT = 20
 _TOOL_FLAGS = {"--dry-run", "--no-dry-run", "--validate", "--no-validate", "--force", "--no-force"}
@@ -176,6 +181,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     if args[0] == "--version":
         print(f"ttwriter {__version__}", file=out)
         return EXIT_OK
+    if args[0] in SUBCOMMANDS:
+        module_name, function_name, _ = SUBCOMMANDS[args[0]]
+        command = getattr(importlib.import_module(module_name), function_name)
+        return _guarded(lambda: command(args[1:], out, err), err)
     path, flags = _split_argv(args)
     if path is None:
         print(
@@ -184,8 +193,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             file=err,
         )
         return EXIT_BAD_INPUT
+    return _guarded(lambda: _generate(path, flags, out, err), err)
+
+
+def _guarded(command: Callable[[], int], err: TextIO) -> int:
+    """Run a command, turning ttwriter's errors into messages and exit codes, never tracebacks."""
     try:
-        return _generate(path, flags, out, err)
+        return command()
     except ConfigWriterError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_BAD_INPUT

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import inspect
 import keyword
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
@@ -197,7 +198,7 @@ def parse_overrides(
     fields: list[tuple[str, Any, Any]] = []
     defaults: dict[str, Any] = {}
     indexes: dict[str, dict[str, Any]] = {}
-    hints = {f.name: f.type for f in dataclasses.fields(Experiment)}
+    hints = typing.get_type_hints(Experiment)
     for field in dataclasses.fields(Experiment):
         if field.name in _DICT_FIELDS:
             tree = _flag_tree(thaw(getattr(experiment, field.name)), field.name == "variables")
@@ -212,9 +213,7 @@ def parse_overrides(
             )
             indexes[field.name] = index
             continue
-        annotation = {"tags": tuple[str, ...], "delete": tuple[str, ...]}.get(field.name, hints[field.name])
-        if isinstance(annotation, str):
-            annotation = {"str": str, "str | None": str | None}.get(annotation, Any)
+        annotation = hints[field.name]
         default = getattr(experiment, field.name)
         fields.append(
             (

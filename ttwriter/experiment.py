@@ -18,6 +18,7 @@ from typing import Any
 
 from ttwriter.errors import EmptyVariableError, ExperimentSchemaError
 from ttwriter.frozen import FrozenDict, freeze, thaw
+from ttwriter.slurm_config import SlurmConfig
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 
@@ -71,6 +72,9 @@ class Experiment:
     notes: str = ""
     """Anything else a reader of the results should know."""
 
+    slurm: SlurmConfig = dataclasses.field(default_factory=SlurmConfig)
+    """How the runs are scheduled on SLURM (partition, time, GPUs, setup lines, ...)."""
+
     def __post_init__(self) -> None:
         _check_str(self.name, "name")
         if not _SAFE_NAME.match(self.name) or self.name in (".", ".."):
@@ -115,6 +119,14 @@ class Experiment:
         for field in ("question", "hypothesis", "researcher", "date", "notes"):
             _check_str(getattr(self, field), field)
         object.__setattr__(self, "tags", _str_tuple(self.tags, "tags"))
+        if isinstance(self.slurm, Mapping):
+            object.__setattr__(self, "slurm", SlurmConfig.from_mapping(self.slurm))
+        if not isinstance(self.slurm, SlurmConfig):
+            raise ExperimentSchemaError(
+                f"slurm must be a SlurmConfig or a mapping, got {type(self.slurm).__name__}",
+                key="slurm",
+                fix="e.g. slurm=SlurmConfig(partition='gpu', time='04:00:00')",
+            )
         object.__setattr__(self, "delete", _str_tuple(self.delete, "delete"))
         if not isinstance(self.controls, Mapping):
             raise ExperimentSchemaError(

@@ -19,7 +19,7 @@ from ttwriter.experiment import Experiment
 from ttwriter.source_map import SourceMap
 from ttwriter.yaml_io import read_yaml
 
-_COMMON = {"variables", "controls", "delete", "output"}
+_COMMON = {"variables", "controls", "delete", "output", "slurm"}
 _FLAT = _COMMON | {
     "experiment_name",
     "framework",
@@ -122,6 +122,8 @@ def experiment_from_yaml_data(data: Any, source: SourceMap) -> tuple[Experiment,
     for key in ("variables", "controls"):
         if key in data:
             fields[key] = _mapping(data[key], key, source, (key,))
+    if "slurm" in data:
+        fields["slurm"] = _mapping(data["slurm"], "slurm", source, ("slurm",))
     if "delete" in data:
         fields["delete"] = data["delete"] if data["delete"] is not None else ()
     output = _mapping(data.get("output"), "output", source, ("output",))

@@ -53,7 +53,7 @@ def _git_state(folder: Path) -> dict[str, Any] | None:
 
 def experiment_fields(experiment: Experiment, base: BaseConfig, experiment_dir: Path) -> dict[str, Any]:
     """The experiment as plain data, with paths resolved so the snapshot stands on its own."""
-    fields = {f.name: thaw(getattr(experiment, f.name)) for f in dataclasses.fields(Experiment)}
+    fields = {f.name: _plain(getattr(experiment, f.name)) for f in dataclasses.fields(Experiment)}
     if experiment.base_config_file is not None:
         fields["base_config_file"] = str(base.path)
     if experiment.recipe is not None and base.recipe is not None:
@@ -105,9 +105,15 @@ def build_snapshot(
     }
 
 
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return thaw(value)
+
+
 def _jsonable(value: Any) -> Any:
     """Extra fields of an Experiment subclass, as JSON can hold them (repr for anything else)."""
-    value = thaw(value)
+    value = _plain(value)
     try:
         json.dumps(value)
         return value

@@ -1,0 +1,127 @@
+"""How an experiment's runs are scheduled on SLURM: one job array, one task per run.
+
+A frozen dataclass like `Experiment`, set in Python (`slurm=SlurmConfig(partition="gpu")`), in
+experiment.yaml (a `slurm:` section) or on the command line (`--slurm.partition gpu`). Values are
+checked here and quoted when the job script is written, so no value can inject shell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ttwriter.errors import ExperimentSchemaError, did_you_mean
+
+_TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class SlurmConfig:
+    """SLURM settings for the job array that runs every run of the sweep."""
+
+    job_name: str | None = None
+    """Job name shown by squeue; default: the experiment name."""
+
+    partition: str | None = None
+    """Partition (queue) to submit to; default: the cluster's default partition."""
+
+    account: str | None = None
+    """Account to charge, if your cluster requires one."""
+
+    qos: str | None = None
+    """Quality of service, if your cluster uses them."""
+
+    time: str | None = None
+    """Time limit per run, e.g. 04:00:00 or 1-00:00:00; default: the partition's limit."""
+
+    gpus_per_run: int = 1
+    """GPUs per run; distributed recipes run with `tune run --nproc_per_node <gpus_per_run>`. 0 for CPU."""
+
+    cpus_per_task: int | None = None
+    """CPU cores per run (data loading workers live here)."""
+
+    mem: str | None = None
+    """Memory per run, e.g. 64G."""
+
+    constraint: str | None = None
+    """Node feature constraint, e.g. a100."""
+
+    max_parallel: int | None = None
+    """At most this many runs at once (the %N of --array=0-9%N); default: no limit."""
+
+    setup: tuple[str, ...] = ()
+    """Shell lines run before training, e.g. 'module load cuda' or 'source ~/venvs/tt/bin/activate'."""
+
+    sbatch_lines: tuple[str, ...] = ()
+    """Extra #SBATCH options, e.g. '--mail-type=END' (written as '#SBATCH --mail-type=END')."""
+
+    command: str = "tune run {recipe} --config {config}"
+    """Command that trains one run; {recipe}, {config}, {run_id}, {output_dir} and {nproc} are filled in."""
+
+    def __post_init__(self) -> None:
+        for field in ("job_name", "partition", "account", "qos", "time", "mem", "constraint"):
+            value = getattr(self, field)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip() or "\n" in value:
+                raise ExperimentSchemaError(
+                    f"{field} must be a one-line string, got {value!r}",
+                    key=f"slurm.{field}",
+                    fix=f"quote the value of slurm.{field}, or leave it out",
+                )
+        if self.time is not None and not _TIME.match(self.time):
+            raise ExperimentSchemaError(
+                f"time {self.time!r} is not a SLURM time limit",
+                key="slurm.time",
+                fix="use minutes, HH:MM:SS or D-HH:MM:SS, e.g. '04:00:00'",
+            )
+        for field, minimum in (("gpus_per_run", 0), ("cpus_per_task", 1), ("max_parallel", 1)):
+            value = getattr(self, field)
+            if value is None and field != "gpus_per_run":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ExperimentSchemaError(
+                    f"{field} must be a whole number >= {minimum}, got {value!r}",
+                    key=f"slurm.{field}",
+                    fix=f"e.g. slurm.{field}: {max(minimum, 1)}",
+                )
+        for field in ("setup", "sbatch_lines"):
+            value = getattr(self, field)
+            if isinstance(value, str):
+                value = (value,)
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ExperimentSchemaError(
+                    f"{field} must be a list of strings, got {value!r}",
+                    key=f"slurm.{field}",
+                    fix=f"e.g. slurm.{field}: ['...']",
+                )
+            object.__setattr__(self, field, tuple(value))
+        for line in self.sbatch_lines:
+            if "\n" in line or not line.strip().startswith("-"):
+                raise ExperimentSchemaError(
+                    f"sbatch line {line!r} is not an sbatch option",
+                    key="slurm.sbatch_lines",
+                    fix="write the option only, e.g. '--mail-type=END'",
+                )
+        if not isinstance(self.command, str) or "{config}" not in self.command or "\n" in self.command:
+            raise ExperimentSchemaError(
+                f"command {self.command!r} must be one line and contain {{config}}",
+                key="slurm.command",
+                fix="e.g. 'tune run {recipe} --config {config}'",
+            )
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> SlurmConfig:
+        """Build from an experiment.yaml `slurm:` section, refusing unknown keys."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in data:
+            if key not in names:
+                hint = did_you_mean(str(key), names)
+                raise ExperimentSchemaError(
+                    f"unknown slurm setting {key!r}" + (f"; {hint}" if hint else ""),
+                    key=f"slurm.{key}",
+                    fix="slurm settings: " + ", ".join(names),
+                )
+        return cls(**dict(data))
