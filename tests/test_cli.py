@@ -69,11 +69,11 @@ def test_configs_that_fail_validation_exit_1_with_the_problems_and_are_still_wri
 
     assert result.code == 1
     lines = result.out.splitlines()
-    assert lines[
-        lines.index(f"Validation: 0/2 configs valid (details: {out}/validation_report.txt)") + 1 :
-    ] == [
-        "  run_000: lora_llama3_2_1b got an unexpected keyword argument 'lora_rnk'",
-        "  run_001: lora_llama3_2_1b got an unexpected keyword argument 'lora_rnk'",
+    after = lines[lines.index(f"Validation: 0/2 configs valid (details: {out}/validation_report.txt)") + 1 :]
+    # each distinct problem once, errors first, with the runs it affects and a fix
+    assert after[:2] == [
+        "  error   model.lora_rnk (all 2 runs): lora_llama3_2_1b has no parameter 'lora_rnk'",
+        "          fix: did you mean 'lora_rank'?",
     ]
     assert (out / "configs" / "run_001.yaml").is_file()
     assert (out / "validation_report.txt").read_text().endswith("\n0/2 configs valid\n")

@@ -100,6 +100,7 @@ def test_output_folder_layout_of_the_python_example_with_validation(tmp_path):
         "experiment.json",
         "lora_rank_02_01.py",
         "run_mapping.yaml",
+        "validation_report.json",
         "validation_report.txt",
     ]
     assert entries(out / "configs") == [f"{r}.yaml" for r in RUN_IDS]
@@ -472,15 +473,23 @@ def test_a_config_that_torchtune_rejects_is_reported_and_still_written(tmp_path)
 
     assert not result.ok
     assert result.validation.summary_line() == "0/2 configs valid"
-    assert (tmp_path / "out" / "validation_report.txt").read_text() == (
-        "# torchtune config validation (what `tune validate` checks), one line per run\n"
-        "\n"
-        "run_000: FAILED\n"
-        "    lora_llama3_2_1b got an unexpected keyword argument 'lora_rnk'\n"
-        "run_001: FAILED\n"
-        "    lora_llama3_2_1b got an unexpected keyword argument 'lora_rnk'\n"
-        "\n"
-        "0/2 configs valid\n"
-    )
+    report = (tmp_path / "out" / "validation_report.txt").read_text()
+    for run_id in ("run_000", "run_001"):
+        # the run's block: status line, then its error with key path and suggestion first
+        block = report.split(f"{run_id}: FAILED")[1].splitlines()
+        assert block[1:3] == [
+            "    error   [component] model.lora_rnk: lora_llama3_2_1b has no parameter 'lora_rnk'",
+            "            fix: did you mean 'lora_rank'?",
+        ]
+    assert report.endswith("\n0/2 configs valid\n")
+    as_json = json.loads((tmp_path / "out" / "validation_report.json").read_text())
+    assert as_json["summary"]["valid"] == 0 and as_json["summary"]["runs"] == 2
+    assert {
+        "severity": "error",
+        "check": "component",
+        "key": "model.lora_rnk",
+        "message": "lora_llama3_2_1b has no parameter 'lora_rnk'",
+        "fix": "did you mean 'lora_rank'?",
+    } in as_json["runs"][1]["findings"]
     assert entries(tmp_path / "out" / "configs") == ["run_000.yaml", "run_001.yaml"]
     assert OmegaConf.load(tmp_path / "out" / "configs" / "run_000.yaml").model.lora_rnk == 8

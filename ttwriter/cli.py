@@ -13,20 +13,29 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ttwriter._version import __version__
 from ttwriter.errors import ConfigWriterError
+
+if TYPE_CHECKING:
+    from ttwriter.validation import ValidationSummary
 from ttwriter.yaml_io import dump_scalar
 
 EXIT_OK, EXIT_INVALID_CONFIGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
-SUBCOMMANDS: dict[str, tuple[str, str, str]] = {}
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "tiny-assets": (
+        "ttwriter.tiny_assets",
+        "tiny_assets_main",
+        "build a tokenizer, weights and data for tiny CPU training",
+    ),
+}
 """name -> (module, function, one-line help). Each function takes (argv, out, err) and returns
 an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""
 _SUFFIXES = (".py", ".yaml", ".yml", ".json")
 _TABLE_LIMIT = 20
-_TOOL_FLAGS = {"--dry-run", "--no-dry-run", "--validate", "--no-validate", "--force", "--no-force"}
+_TOOL_FLAGS = {"--dry-run", "--no-dry-run", "--validate", "--no-validate", "--force", "--no-force", "--strict", "--no-strict", "--smoke", "--no-smoke"}
 
 USAGE = f"""\
 usage: ttwriter [generate] PATH [OVERRIDES] [--output-dir DIR] [--dry-run] [--no-validate] [--force]
@@ -44,6 +53,8 @@ options:
   --dry-run          print the run table, write nothing
   --no-validate      skip torchtune validation (torch is then never imported)
   --force            replace an earlier ttwriter output folder (never one with run results)
+  --strict           local data paths that do not exist are errors, not warnings
+  --smoke            a short variant of every run (1 epoch, 3 steps) to test the pipeline
 
 overrides, e.g.:
   ttwriter experiments/sft/llama_1b/lora_rank_02_01.py --controls.learning-rate 1e-4 \\
@@ -91,6 +102,32 @@ def _format_params(params: dict) -> str:
     return "  ".join(f"{k}={dump_scalar(v)}" for k, v in params.items()) or "(no variables)"
 
 
+def _runs_label(runs: list[str], total: int) -> str:
+    if len(runs) == total and total > 1:
+        return f"all {total} runs"
+    if len(runs) > 3:
+        return f"{', '.join(runs[:3])} +{len(runs) - 3} more"
+    return ", ".join(runs)
+
+
+def _print_findings(summary: ValidationSummary, out: TextIO) -> None:
+    """Each distinct problem once, with the runs it affects: a 256-run sweep stays readable."""
+    groups = summary.grouped()
+    for finding, runs in groups[:_TABLE_LIMIT]:
+        where = f"{finding.key} " if finding.key else ""
+        print(f"  {finding.severity:<7} {where}({_runs_label(runs, summary.n_total)}): {finding.message}", file=out)
+        if finding.fix:
+            print(f"          fix: {finding.fix}", file=out)
+    if len(groups) > _TABLE_LIMIT:
+        print(f"  ... and {len(groups) - _TABLE_LIMIT} more (see validation_report.txt)", file=out)
+
+
+def _smoke_summary() -> str:
+    from ttwriter.smoke import SMOKE_SETTINGS
+
+    return "every run cut short (" + ", ".join(f"{k}={v}" for k, v in SMOKE_SETTINGS.items()) + ")"
+
+
 def _display(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
@@ -133,6 +170,8 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
         validate=options.validate,
         force=options.force,
         dry_run=options.dry_run,
+        strict=options.strict,
+        smoke=options.smoke,
         progress=_Progress(err),
     )
     print(f"Base config: {result.base_config} (recipe: {result.recipe or 'unknown: set recipe'})", file=out)
@@ -144,6 +183,8 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
         print(f"Dry run: would write {n} run{'s' * (n != 1)} to {folder}/ (nothing written)", file=out)
     else:
         print(f"Wrote {n} run{'s' * (n != 1)} to {folder}/", file=out)
+    if result.smoke:
+        print(f"Smoke variant: {_smoke_summary()}; marked as smoke in experiment.json", file=out)
     shown = result.runs if result.dry_run else result.runs[:_TABLE_LIMIT]
     for run in shown:
         print(f"  {run.id}  {_format_params(run.params)}", file=out)
@@ -158,9 +199,7 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
             f"Validation: {result.validation.summary_line()} (details: {folder}/validation_report.txt)",
             file=out,
         )
-        for failed in [r for r in result.validation.results if not r.ok][:_TABLE_LIMIT]:
-            for problem in failed.problems:
-                print(f"  {failed.run_id}: {problem}", file=out)
+        _print_findings(result.validation, out)
     if result.ok and result.runs:
         first = result.runs[0]
         print(

@@ -33,7 +33,13 @@ _TOOL_FIELDS = {
         True,
         "Check every config with torchtune's validator (--no-validate skips it; torch is then never imported).",
     ),
+    "strict": (bool, False, "Treat local data paths that do not exist (data files, tokenizer, checkpoints) as errors, not warnings."),
     "force": (bool, False, "Replace an existing ttwriter output folder (never one that holds run results)."),
+    "smoke": (
+        bool,
+        False,
+        "Write a short variant of every run (1 epoch, 3 steps, log every step, compile off) to check the pipeline.",
+    ),
 }
 _DICT_FIELDS = ("controls", "variables")
 
@@ -188,6 +194,8 @@ class ParsedOptions:
     dry_run: bool
     validate: bool
     force: bool
+    strict: bool
+    smoke: bool = False
 
 
 def parse_overrides(
@@ -242,4 +250,4 @@ def parse_overrides(
         else:
             changes[field.name] = getattr(parsed, field.name)
     new_experiment = dataclasses.replace(experiment, **changes) if argv else experiment
-    return ParsedOptions(new_experiment, parsed.dry_run, parsed.validate, parsed.force)
+    return ParsedOptions(new_experiment, parsed.dry_run, parsed.validate, parsed.force, parsed.strict, smoke=parsed.smoke)
