@@ -100,6 +100,7 @@ def build_snapshot(
             "recipe": base.recipe,
             "experiment_dir": str(experiment_dir),
             "n_runs": n_runs,
+            "smoke": smoke,
             "git": git,
         },
     }
