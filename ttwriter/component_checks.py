@@ -20,7 +20,15 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-_UNKNOWN = object()
+
+class _Unresolved:
+    """Stands for a value whose interpolation did not resolve (reported on its own)."""
+
+    def __repr__(self) -> str:
+        return "<unresolved>"
+
+
+UNRESOLVED = _Unresolved()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,7 +259,7 @@ def _fits(value: Any, annotation: Any) -> bool | None:
     """Whether a YAML value fits an annotation: True, False, or None when it cannot be told."""
     if annotation is inspect.Parameter.empty or annotation is Any or isinstance(annotation, str):
         return None
-    if value is None or isinstance(value, dict) and "_component_" in value:
+    if value is None or value is UNRESOLVED or isinstance(value, dict) and "_component_" in value:
         return None  # None is a common "use the default"; components are instantiated recursively
     if isinstance(value, str) and "${" in value:
         return None

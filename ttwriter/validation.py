@@ -24,10 +24,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ttwriter.component_checks import ComponentChecker, Finding, component_nodes, join
+from ttwriter.component_checks import UNRESOLVED, ComponentChecker, Finding, component_nodes, join
 from ttwriter.errors import TorchtuneValidationError
 
-_UNRESOLVED = object()
 _INTERPOLATION_ROOT = re.compile(r"\$\{([A-Za-z_]\w*)")
 _UNEXPECTED = re.compile(r"unexpected keyword argument '([^']+)'")
 _COMPONENT = re.compile(r"component '([^']+)'")
@@ -191,7 +190,7 @@ def _resolve(cfg: Any, omegaconf: Any) -> tuple[Any, list[Finding]]:
                         else "point the interpolation at a key that exists, e.g. ${output_dir}",
                     )
                 )
-                value = _UNRESOLVED
+                value = UNRESOLVED
             if omegaconf.is_config(value):
                 value = walk(value, here)
             if isinstance(out, dict):
@@ -328,6 +327,8 @@ def _torchtune_findings(
             continue  # already reported with its key path and a suggestion
         if any(f"'{c}'" in text for c in components):
             continue  # a component that cannot be imported here: already reported, with its severity
+        if any(f.check == "interpolation" and f"full_key: {f.key}" in text for f in mine):
+            continue  # torchtune stumbled on an interpolation that is already reported at its key
         findings.append(Finding("error", "torchtune", "", " ".join(text.split()), "see torchtune's message"))
     return findings
 
@@ -355,7 +356,7 @@ def validate_configs(
         plain, run_findings = _resolve(cfg, omegaconf)
         mine = components.check(plain)
         run_findings += mine
-        run_findings += _torchtune_findings(cfg, validate, config_error, mine)
+        run_findings += _torchtune_findings(cfg, validate, config_error, run_findings)
         run_findings += _recipe_findings(plain, raw, context)
         run_findings += _data_findings(plain, context.strict)
         output_dir = plain.get("output_dir")
