@@ -148,6 +148,7 @@ def _build_class(
         taken.add(field_name)
         if child.leaf is not None:
             dotted = ".".join(child.leaf)
+            annotation: Any
             if is_variables:
                 values = list(thaw(child.value))
                 metavar = _metavar(values[0]) if values else "YAML"
@@ -236,7 +237,7 @@ def parse_overrides(
             (name, Annotated[annotation, tyro.conf.arg(help=help_text)], dataclasses.field(default=default))
         )
     cli_cls = dataclasses.make_dataclass("GenerateOptions", fields, frozen=True)
-    parsed = tyro.cli(cli_cls, args=list(argv), prog=prog, description=description)
+    parsed: Any = tyro.cli(cli_cls, args=list(argv), prog=prog, description=description)
 
     changes: dict[str, Any] = {}
     for field in dataclasses.fields(Experiment):

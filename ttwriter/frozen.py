@@ -15,6 +15,8 @@ class FrozenDict(Mapping[str, Any]):
     """A read-only mapping that prints like a dict and merges with `|` like one."""
 
     __slots__ = ("_data", "_hash")
+    _data: dict[str, Any]
+    _hash: int | None
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
         object.__setattr__(self, "_data", dict(data or {}))
@@ -44,7 +46,8 @@ class FrozenDict(Mapping[str, Any]):
     def __hash__(self) -> int:
         if self._hash is None:
             object.__setattr__(self, "_hash", hash(tuple(self._data.items())))
-        return self._hash  # type: ignore[return-value]
+        assert self._hash is not None
+        return self._hash
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenDict, (self._data,))

@@ -166,7 +166,7 @@ def _check_imports(file: ExperimentFile, by_id: dict[int, ExperimentFile]) -> No
 
 def _import_roots(folder: Path) -> list[Path]:
     """Folders that make package-absolute imports (`experiments.sft.x.y`) of `folder` work."""
-    roots = []
+    roots: list[Path] = []
     node = folder
     while node.parent.parent != node.parent and node.name.isidentifier() and len(roots) < 8:
         roots.append(node.parent)

@@ -39,8 +39,8 @@ _FRAMEWORK_CONFIG = {"base_config", "base_config_file", "recipe"}
 _OUTPUT = {"experiment_dir", "base_dir"}
 
 # Where each Experiment field is written, per shape, for error lines.
-_FLAT_FIELDS = {"name": ("experiment_name",), "output_dir": ("output",)}
-_NESTED_FIELDS = {
+_FLAT_FIELDS: dict[str, tuple[str, ...]] = {"name": ("experiment_name",), "output_dir": ("output",)}
+_NESTED_FIELDS: dict[str, tuple[str, ...]] = {
     **{f: ("experiment", f) for f in _EXPERIMENT if f != "name"},
     "name": ("experiment", "name"),
     **{f: ("framework_config", f) for f in _FRAMEWORK_CONFIG},

@@ -144,7 +144,7 @@ class ValidationSummary:
         return json.dumps(self.as_json(), indent=2) + "\n"
 
 
-def _import_torchtune() -> tuple[Callable[..., None], Callable[..., Any], type, Any]:
+def _import_torchtune() -> tuple[Callable[..., None], Callable[..., Any], type[Exception], Any]:
     logging.getLogger("torchao").setLevel(logging.ERROR)
     try:
         from omegaconf import OmegaConf
@@ -307,12 +307,12 @@ def _data_findings(plain: dict[str, Any], strict: bool) -> list[Finding]:
 
 
 def _torchtune_findings(
-    cfg: Any, validate: Callable[..., None], config_error: type, mine: list[Finding]
+    cfg: Any, validate: Callable[..., None], config_error: type[Exception], mine: list[Finding]
 ) -> list[Finding]:
     try:
         validate(cfg)
     except config_error as exc:
-        errors = exc.errors
+        errors = list(getattr(exc, "errors", [exc]))
     except Exception as exc:  # tune validate itself crashes on components that do not import
         errors = [exc]
     else:
