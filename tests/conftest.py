@@ -28,3 +28,23 @@ def run_cli():
         return CliResult(code, out.getvalue(), err.getvalue())
 
     return _run
+
+
+TINY_FAMILY = EXAMPLES / "tiny" / "cpu"
+
+
+@pytest.fixture(scope="session")
+def tiny_assets(tmp_path_factory):
+    """The tiny CPU training assets (`ttwriter tiny-assets`), built once per test session."""
+    from ttwriter.tiny_assets import build_tiny_assets
+
+    folder = tmp_path_factory.mktemp("tiny_assets")
+    build_tiny_assets(folder)
+    return folder
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Nothing a training run does may reach for the network (Hugging Face hub and datasets)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")

@@ -30,6 +30,11 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "tiny_assets_main",
         "build a tokenizer, weights and data for tiny CPU training",
     ),
+    "results": (
+        "ttwriter.results",
+        "results_main",
+        "join every run's loss log with its params: table, results.csv, loss_curves.png",
+    ),
 }
 """name -> (module, function, one-line help). Each function takes (argv, out, err) and returns
 an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""

@@ -99,6 +99,10 @@ class TorchtuneValidationError(ConfigWriterError):
     """torchtune's own validation rejected a generated config."""
 
 
+class ExperimentDirError(ConfigWriterError):
+    """A folder is not a readable ttwriter experiment folder, or names a run it does not have."""
+
+
 def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> str | None:
     """A "did you mean ...?" phrase for the closest candidates, or None when nothing is close."""
     matches = difflib.get_close_matches(word, sorted(set(candidates)), n=n, cutoff=0.6)
