@@ -15,6 +15,9 @@ from typing import Any
 from ttwriter.errors import ExperimentSchemaError, did_you_mean
 
 _TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
+COMMAND_PLACEHOLDERS = ("recipe", "config", "run_id", "output_dir", "nproc")
+"""What `{name}` may stand for in `command`; `${VAR}` is shell and left alone."""
+COMMAND_PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_]\w*)\}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +108,17 @@ class SlurmConfig:
                     key="slurm.sbatch_lines",
                     fix="write the option only, e.g. '--mail-type=END'",
                 )
-        if not isinstance(self.command, str) or "{config}" not in self.command or "\n" in self.command:
+        placeholders = COMMAND_PLACEHOLDER.findall(self.command) if isinstance(self.command, str) else []
+        for name in placeholders:
+            if name not in COMMAND_PLACEHOLDERS:
+                hint = did_you_mean(name, COMMAND_PLACEHOLDERS)
+                raise ExperimentSchemaError(
+                    f"unknown placeholder {{{name}}} in command {self.command!r}"
+                    + (f"; {hint}" if hint else ""),
+                    key="slurm.command",
+                    fix="placeholders are " + ", ".join("{" + n + "}" for n in COMMAND_PLACEHOLDERS),
+                )
+        if "config" not in placeholders or "\n" in self.command:
             raise ExperimentSchemaError(
                 f"command {self.command!r} must be one line and contain {{config}}",
                 key="slurm.command",
