@@ -198,14 +198,17 @@ def tiny_assets_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     model = manifest["model"]
     assert isinstance(model, dict)
     print(f"Wrote tiny training assets to {root}/", file=out)
-    print(f"  {TOKENIZER_FILE}          SentencePiece BPE, {TINY_LLAMA2['vocab_size']} tokens", file=out)
-    print(
-        f"  {MODEL_DIR}/{MODEL_FILE}        random initial weights of a {TINY_LLAMA2['num_layers']}-layer "
-        f"Llama 2 ({model['parameters']:,} parameters)",
-        file=out,
-    )
-    print(f"  {DATA_FILE}       {N_EXAMPLES} alpaca-style examples", file=out)
-    print(f"  {MANIFEST_FILE}       what was written, with sha256", file=out)
+    for name, what in (
+        (TOKENIZER_FILE, f"SentencePiece BPE, {TINY_LLAMA2['vocab_size']} tokens"),
+        (
+            f"{MODEL_DIR}/{MODEL_FILE}",
+            f"random initial weights of a {TINY_LLAMA2['num_layers']}-layer Llama 2 "
+            f"({model['parameters']:,} parameters)",
+        ),
+        (DATA_FILE, f"{N_EXAMPLES} alpaca-style examples"),
+        (MANIFEST_FILE, "what was written, with sha256"),
+    ):
+        print(f"  {name:<18} {what}", file=out)
     print(
         f"Use them: ttwriter experiments/tiny/cpu/lora_rank_lr_02_01.py --controls.tiny-assets {root}\n"
         f"  or: export TTWRITER_TINY_ASSETS={root}   (see docs/training.md)",
