@@ -98,8 +98,10 @@ def test_output_folder_layout_of_the_python_example_with_validation(tmp_path):
         "baseline_01_01.py",
         "configs",
         "experiment.json",
+        "logs",
         "lora_rank_02_01.py",
         "run_mapping.yaml",
+        "submit.sbatch",
         "validation_report.json",
         "validation_report.txt",
     ]
@@ -235,8 +237,10 @@ def test_feeding_experiment_json_back_into_the_same_folder_regenerates_identical
         "baseline_01_01.py",
         "configs",
         "experiment.json",
+        "logs",
         "lora_rank_02_01.py",
         "run_mapping.yaml",
+        "submit.sbatch",
         "validation_report.txt",
     ]
 
@@ -353,7 +357,9 @@ def test_force_replaces_an_earlier_ttwriter_output_completely(tmp_path):
         "configs",
         "experiment.json",
         "experiment.yaml",
+        "logs",
         "run_mapping.yaml",
+        "submit.sbatch",
         "validation_report.txt",
     ]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

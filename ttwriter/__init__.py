@@ -10,6 +10,7 @@ from ttwriter.errors import (
     LineageError,
     MergeError,
     OutputExistsError,
+    SlurmError,
     TorchtuneValidationError,
     TypeMismatchError,
     UnknownKeyError,
@@ -19,6 +20,7 @@ from ttwriter.experiment import Experiment
 from ttwriter.generate import GenerationResult, RunRecord, generate_configs
 from ttwriter.keys import ALIASES
 from ttwriter.loading import LoadedExperiment, load_experiment
+from ttwriter.slurm_config import SlurmConfig
 
 __all__ = [
     "ALIASES",
@@ -34,6 +36,8 @@ __all__ = [
     "MergeError",
     "OutputExistsError",
     "RunRecord",
+    "SlurmConfig",
+    "SlurmError",
     "TorchtuneValidationError",
     "TypeMismatchError",
     "UnknownKeyError",

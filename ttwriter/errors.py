@@ -103,6 +103,11 @@ class ExperimentDirError(ConfigWriterError):
     """A folder is not a readable ttwriter experiment folder, or names a run it does not have."""
 
 
+class SlurmError(ConfigWriterError):
+    """A sweep cannot be submitted or followed on SLURM: no sbatch or squeue, SLURM refused the
+    job, or the experiment's recipe is unknown, so its job script has nothing to run."""
+
+
 def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> str | None:
     """A "did you mean ...?" phrase for the closest candidates, or None when nothing is close."""
     matches = difflib.get_close_matches(word, sorted(set(candidates)), n=n, cutoff=0.6)

@@ -23,6 +23,7 @@ from ttwriter.load_yaml import experiment_from_yaml_data
 from ttwriter.loading import LoadedExperiment, from_experiment, load_experiment
 from ttwriter.output_folder import MARKERS, AtomicFolder, check_output_dir
 from ttwriter.provenance import build_snapshot, dump_snapshot
+from ttwriter.slurm_script import LOGS_DIR, SCRIPT_NAME, render_sbatch
 from ttwriter.smoke import apply_smoke, smoke_header, smoke_notes
 from ttwriter.source_map import SourceMap
 from ttwriter.sweep import Run, SweepPlan, expand_sweep
@@ -288,6 +289,16 @@ def generate_configs(
                 records_list.append(RunRecord(run.id, final / rel, run.output_dir, run.params))
                 if progress:
                     progress("write", run.index + 1, total)
+        script = render_sbatch(
+            final,
+            plan.experiment.name,
+            records_list,
+            plan.base.recipe,
+            plan.base.distributed,
+            plan.experiment.slurm,
+        )
+        (tmp / SCRIPT_NAME).write_text(script, encoding="utf-8")
+        (tmp / LOGS_DIR).mkdir()  # SLURM opens logs/<run id>.out before the script starts
         sources = _source_names(loaded)
         for name, path in sources.items():
             shutil.copy2(path, tmp / name)
