@@ -25,6 +25,8 @@ from ttwriter.yaml_io import dump_scalar
 EXIT_OK, EXIT_INVALID_CONFIGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "submit": ("ttwriter.slurm_cli", "submit_command", "submit the runs to SLURM as one job array"),
+    "status": ("ttwriter.slurm_cli", "status_command", "each run's state: pending, running, done, failed"),
     "tiny-assets": (
         "ttwriter.tiny_assets",
         "tiny_assets_main",
@@ -64,6 +66,10 @@ options:
 overrides, e.g.:
   ttwriter experiments/sft/llama_1b/lora_rank_02_01.py --controls.learning-rate 1e-4 \\
       --variables.lora-rank 4 8 --name quick
+
+on SLURM (docs/slurm.md):
+  ttwriter submit DIR [--runs run_000,run_003 | --failed] [--dry-run]
+  ttwriter status DIR
 
 exit codes: 0 ok, 1 some configs failed validation, 2 invalid input (nothing written),
             3 internal error

@@ -1,0 +1,147 @@
+"""An experiment folder as `ttwriter submit` and `ttwriter status` see it.
+
+The runs come from run_mapping.yaml, read by `experiment_folder` (array task i is run i, as in
+submit.sbatch); what was submitted is appended to submissions.jsonl, one JSON object per `sbatch`
+call; what happened to a run is its completion marker in status/, written by the job script.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ttwriter.errors import ExperimentDirError
+from ttwriter.experiment_folder import ExperimentFolder, read_experiment_folder
+from ttwriter.slurm_script import LOGS_DIR, SCRIPT_NAME, STATUS_DIR
+
+SUBMISSIONS = "submissions.jsonl"
+
+
+@dataclasses.dataclass(frozen=True)
+class ArrayRun:
+    """One run of the sweep: its id, its array task index and its variable values."""
+
+    id: str
+    task: int
+    params: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Marker:
+    """A completion marker, status/<run id>.<state>, as the job script wrote it."""
+
+    state: str
+    """'running', 'done' (training exited 0) or 'failed'."""
+    job_id: int | None
+    """The array job that wrote it; None when the script ran outside SLURM."""
+    exit_code: int | None
+    stage: str | None
+    """Where a failed run stopped: 'setup line N', 'config', 'recipe' or 'training'."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmissionRecord:
+    """One line of submissions.jsonl: an sbatch call and the runs it submitted."""
+
+    job_id: int
+    runs: tuple[str, ...]
+    array: str
+    submitted_utc: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepFolder:
+    """A generated experiment folder with its job script, submissions and markers."""
+
+    path: Path
+    experiment: str
+    runs: tuple[ArrayRun, ...]
+    source: ExperimentFolder
+    """The folder as `read_experiment_folder` reads it (configs, output dirs, recipe, snapshot)."""
+
+    @property
+    def script(self) -> Path:
+        return self.path / SCRIPT_NAME
+
+    @property
+    def submissions_file(self) -> Path:
+        return self.path / SUBMISSIONS
+
+    def log(self, run_id: str) -> Path:
+        return self.path / LOGS_DIR / f"{run_id}.out"
+
+    def marker(self, run_id: str) -> Marker | None:
+        """The run's marker; a finished one wins over a stale 'running' (the script keeps one)."""
+        for state in ("done", "failed", "running"):
+            path = self.path / STATUS_DIR / f"{run_id}.{state}"
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError:
+                continue
+            fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+            job = fields.get("job", "").split("_")[0]
+            code = fields.get("exit_code", "")
+            return Marker(
+                state,
+                int(job) if job.isdigit() else None,
+                int(code) if code.lstrip("-").isdigit() else None,
+                fields.get("stage"),
+            )
+        return None
+
+    def submissions(self) -> list[SubmissionRecord]:
+        """Every recorded submission, oldest first (lines that are not records are skipped)."""
+        try:
+            lines = self.submissions_file.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in lines:
+            try:
+                data = json.loads(line)
+                records.append(
+                    SubmissionRecord(
+                        int(data["job_id"]), tuple(data["runs"]), data["array"], data["submitted_utc"]
+                    )
+                )
+            except (ValueError, KeyError, TypeError):
+                continue
+        return records
+
+    def record(self, data: dict[str, Any]) -> None:
+        """Append one submission to submissions.jsonl (one write, so concurrent appends stay whole)."""
+        with open(self.submissions_file, "a", encoding="utf-8") as f:
+            f.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+    def select(self, run_ids: Sequence[str]) -> tuple[ArrayRun, ...]:
+        """The named runs in sweep order; an unknown id is an `ExperimentDirError` with a suggestion."""
+        wanted = {run.id for run in self.source.select(run_ids)}
+        return tuple(r for r in self.runs if r.id in wanted)
+
+
+def open_folder(path: str | Path) -> SweepFolder:
+    """Read an experiment folder written by ttwriter, or say why it is not one."""
+    given = Path(path).expanduser()
+    if given.is_file():
+        fix = "give the folder ttwriter wrote (the one with run_mapping.yaml and submit.sbatch)"
+        if given.suffix.lower() in (".py", ".yaml", ".yml", ".json"):
+            fix = f"generate the sweep first (ttwriter {given}), then give the folder it writes"
+        raise ExperimentDirError("this is a file, not an experiment folder", file=given, fix=fix)
+    folder = read_experiment_folder(given)
+    if not folder.runs:
+        raise ExperimentDirError(
+            "run_mapping.yaml lists no runs",
+            file=folder.path / "run_mapping.yaml",
+            fix="regenerate the folder with ttwriter (ttwriter <folder>/experiment.json --force)",
+        )
+    if not (folder.path / SCRIPT_NAME).is_file():
+        raise ExperimentDirError(
+            f"this experiment folder has no {SCRIPT_NAME} (written by an older ttwriter?)",
+            file=folder.path,
+            fix=f"regenerate it: ttwriter {folder.path / 'experiment.json'} --output-dir <new folder>",
+        )
+    runs = tuple(ArrayRun(run.id, task, run.params) for task, run in enumerate(folder.runs))
+    return SweepFolder(folder.path, folder.experiment, runs, folder)
