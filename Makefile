@@ -9,7 +9,11 @@ setup:
 example: setup
 	$(PY) -m ttwriter experiments/sft/llama_1b/lora_rank_02_01.py
 
+# As root, start the one-node SLURM of scripts/slurm_local.sh first (installing it if needed), so
+# the cluster tests submit real job arrays; if it cannot start they are skipped with the reason.
 test: setup
+	@if [ "$$(id -u)" = 0 ]; then bash scripts/slurm_local.sh up \
+		|| echo "make test: SLURM could not be started; the cluster tests will be skipped" >&2; fi
 	$(PY) -m pytest -q
 
 lint: setup

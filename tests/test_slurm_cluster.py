@@ -1,0 +1,196 @@
+"""Against a real SLURM: generated sweeps submitted with `ttwriter submit`, followed with
+`ttwriter status`, failed runs resubmitted with `--failed`.
+
+A session fixture starts the one-node cluster of scripts/slurm_local.sh (installing it when
+needed, as root). These tests are skipped, with the reason, only when that is impossible.
+Training is the fake trainer of slurm_sweeps.py, so each job takes well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from slurm_sweeps import FAILING_RUN, make_sweep, ran
+
+from ttwriter.slurm_folder import open_folder
+from ttwriter.slurm_status import PENDING, RUNNING, SweepStatus, sweep_status
+
+REPO = Path(__file__).resolve().parent.parent
+SLURM_LOCAL = REPO / "scripts" / "slurm_local.sh"
+WAIT_SECONDS = 60
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """A running one-node SLURM cluster, or a skip that says why there cannot be one."""
+    if shutil.which("bash") is None:
+        pytest.skip("bash is needed to start SLURM")
+    up = subprocess.run(["bash", str(SLURM_LOCAL), "status"], capture_output=True, text=True, timeout=60)
+    if up.returncode != 0:
+        if os.geteuid() != 0:
+            pytest.skip("SLURM is not running and starting it needs root: sudo bash scripts/slurm_local.sh up")
+        up = subprocess.run(["bash", str(SLURM_LOCAL), "up"], capture_output=True, text=True, timeout=900)
+        if up.returncode != 0:
+            reason = (up.stderr.strip().splitlines() or ["no output"])[-1]
+            pytest.skip(f"SLURM could not be installed or started here: {reason}")
+    if shutil.which("sbatch") is None:
+        pytest.skip("SLURM is up but sbatch is not on PATH")
+
+
+def wait_for(folder: Path, done: callable, what: str) -> SweepStatus:
+    """Poll the sweep's status until `done(status)`; fail with the last status after WAIT_SECONDS."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        status = sweep_status(open_folder(folder))
+        if done(status):
+            return status
+        if time.monotonic() > deadline:
+            states = {r.run.id: (r.state, r.detail) for r in status.runs}
+            pytest.fail(f"still waiting for {what} after {WAIT_SECONDS} s: {states}")
+        time.sleep(0.3)
+
+
+def finished(status: SweepStatus) -> bool:
+    return not status.with_state(PENDING, RUNNING)
+
+
+def states(status: SweepStatus) -> dict[str, str]:
+    return {r.run.id: r.state for r in status.runs}
+
+
+def records(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "submissions.jsonl").read_text().splitlines()]
+
+
+def attempts(folder: Path, run_id: str) -> int:
+    return (folder / "logs" / f"{run_id}.out").read_text().count(f"=== ttwriter: {run_id} (array task")
+
+
+def test_a_submitted_sweep_runs_every_run_and_failed_runs_are_resubmitted_alone(slurm, run_cli, tmp_path):
+    result = make_sweep(tmp_path, max_parallel=2)
+    folder = result.experiment_dir
+
+    submitted = run_cli("submit", str(folder))
+
+    assert submitted.code == 0, submitted.err
+    job = records(folder)[0]["job_id"]
+    assert submitted.out.splitlines()[:2] == [
+        f"Submitted 4 runs of fake as SLURM job {job} (--array=0-3%2)",
+        "  runs: run_000, run_001, run_002, run_003",
+    ]
+    assert f"  squeue -j {job}" in submitted.out
+    wait_for(folder, finished, "the first submission")
+
+    status = run_cli("status", str(folder))
+    assert status.code == 0, status.err
+    rows = [line.split()[:3] for line in status.out.splitlines()[1:5]]
+    assert rows == [
+        ["run_000", "done", f"{job}_0"],
+        ["run_001", "done", f"{job}_1"],
+        ["run_002", "failed", f"{job}_2"],
+        ["run_003", "done", f"{job}_3"],
+    ]
+    assert f"lora_rank=32  (exit 1; log: {folder}/logs/run_002.out)" in status.out
+    assert "3 done, 1 failed" in status.out
+    for run in result.runs:
+        config, run_id, output_dir, cwd, _ = ran(result, run.id)
+        assert (config, run_id, output_dir) == (str(run.config_path), run.id, run.output_dir)
+        assert cwd == str(folder)
+        log = (folder / "logs" / f"{run.id}.out").read_text()
+        assert f"=== ttwriter: {run.id} (array task {run.id[-1]}, job {job}_{run.id[-1]})" in log
+        if run.id == FAILING_RUN:
+            assert "fake trainer: lora_rank 32 diverged" in log
+        else:
+            assert f"fake trainer: trained {run.id} with {run.config_path}" in log
+
+    (tmp_path / "allow_rank_32").touch()  # the "fix" for the failing run
+    resubmitted = run_cli("submit", str(folder), "--failed")
+
+    assert resubmitted.code == 0, resubmitted.err
+    second = records(folder)[1]
+    assert (second["runs"], second["array"]) == ([FAILING_RUN], "2")
+    assert resubmitted.out.startswith(f"Submitted 1 run of fake as SLURM job {second['job_id']} (--array=2)\n")
+    final = wait_for(folder, finished, "the resubmission")
+    assert states(final) == dict.fromkeys(["run_000", "run_001", "run_002", "run_003"], "done")
+    assert [attempts(folder, r.id) for r in result.runs] == [1, 1, 2, 1]
+
+    again = run_cli("submit", str(folder), "--failed")
+    everything = run_cli("submit", str(folder))
+    assert again.out.endswith(f"Nothing to submit: no failed runs to resubmit (see: ttwriter status {folder})\n")
+    assert everything.out.endswith(
+        f"Nothing to submit: every run is done or already queued (see: ttwriter status {folder})\n"
+    )
+    assert len(records(folder)) == 2
+
+
+def test_queued_runs_show_as_pending_or_running_and_are_never_queued_twice(slurm, run_cli, tmp_path):
+    (tmp_path / "hold").touch()  # the fake trainer waits while this exists
+    result = make_sweep(tmp_path, ranks=[8, 16], max_parallel=1)
+    folder = str(result.experiment_dir)
+    assert run_cli("submit", folder).code == 0
+    job = records(result.experiment_dir)[0]["job_id"]
+
+    status = wait_for(folder, lambda s: RUNNING in states(s).values(), "a run to start")
+    twice = run_cli("submit", folder, "--runs", "run_001")
+    rest = run_cli("submit", folder)
+
+    assert states(status) == {"run_000": "running", "run_001": "pending"}
+    assert twice.code == 2
+    assert twice.err.startswith(f"error: {folder}: already queued: run_001 (pending as job {job}_1)\n")
+    assert rest.out.startswith("Skipping 2 runs: run_000 (running, job")
+    assert "Nothing to submit: every run is done or already queued" in rest.out
+
+    subprocess.run(["scancel", str(job)], check=True, timeout=30)
+    cancelled = wait_for(folder, finished, "the cancelled job to end")
+
+    assert states(cancelled) == {"run_000": "failed", "run_001": "failed"}
+    assert [r.detail for r in cancelled.runs] == [
+        "exit 143, signal 15",
+        "CANCELLED: the job ended before the run started",
+    ]
+
+    (tmp_path / "hold").unlink()
+    assert run_cli("submit", folder, "--failed").code == 0
+    assert records(result.experiment_dir)[1]["array"] == "0-1%1"
+    assert states(wait_for(folder, finished, "the resubmission")) == {"run_000": "done", "run_001": "done"}
+
+
+def test_slurm_refusing_the_job_is_an_error_with_its_message(slurm, run_cli, tmp_path):
+    partition = f"nope'; touch {tmp_path}/PWNED; echo '"
+    folder = make_sweep(tmp_path, partition=partition).experiment_dir
+
+    result = run_cli("submit", str(folder))
+
+    assert result.code == 2
+    assert result.err.startswith(
+        f"error: {folder}/submit.sbatch: SLURM refused the job: sbatch: error: invalid partition specified: "
+        f"{partition}\n"
+    )
+    assert "\n  fix: check the experiment's slurm settings (partition, account" in result.err
+    assert not (folder / "submissions.jsonl").exists()
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_odd_folder_names_and_job_names_survive_sbatch(slurm, run_cli, tmp_path):
+    nasty = "it's a \"$(touch PWNED)\" `x` 100%"
+    result = make_sweep(tmp_path, tmp_path / nasty / "exp", ranks=[8], job_name=nasty)
+    folder = result.experiment_dir
+
+    assert run_cli("submit", str(folder)).code == 0, "sbatch refused the script"
+    status = wait_for(folder, finished, "the run")
+
+    assert states(status) == {"run_000": "done"}
+    assert ran(result, "run_000")[:2] == [str(folder / "configs" / "run_000.yaml"), "run_000"]
+    assert "fake trainer: trained run_000" in (folder / "logs" / "run_000.out").read_text()
+    assert not list(tmp_path.rglob("PWNED"))
+    job = records(folder)[0]["job_id"]
+    shown = subprocess.run(
+        ["scontrol", "show", "job", "-o", str(job)], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert f"JobName={nasty} " in shown.stdout
