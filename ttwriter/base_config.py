@@ -8,6 +8,7 @@ data and is executed on its own, and the shipped configs are plain YAML files ne
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import hashlib
 import importlib.metadata
@@ -107,7 +108,14 @@ def resolve_config_name(name: str) -> ShippedConfig:
     if same_family:
         lines.append(f"Configs starting with {family + '/'!r}:")
         lines += [f"    - {n}" for n in same_family]
-    hint = did_you_mean(name, configs)
+    # Within a known family, compare what follows the '/': 'llama3/invalid' should not suggest
+    # another family's config just because the family names look alike.
+    if same_family:
+        by_suffix = {n.split("/", 1)[1]: n for n in same_family}
+        close = difflib.get_close_matches(name.split("/", 1)[-1], list(by_suffix), n=3, cutoff=0.6)
+        hint = ("did you mean " + " or ".join(repr(by_suffix[c]) for c in close) + "?") if close else None
+    else:
+        hint = did_you_mean(name, configs)
     if hint:
         lines.append(hint[0].upper() + hint[1:])
     raise BaseConfigNotFoundError(

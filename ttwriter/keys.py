@@ -186,7 +186,7 @@ class KeyResolver:
                     TypeMismatchError,
                     section,
                     written,
-                    f"{parent!r} is a {type(node).__name__} in the base config, so it has no key {key!r}",
+                    f"{parent!r} is {_a(type(node).__name__)} in the base config, so it has no key {key!r}",
                     f"set {parent!r} itself, or check the key path",
                 )
             if key not in node:
@@ -205,6 +205,10 @@ class KeyResolver:
                     + ("" if must_exist else f", or write '{NEW_KEY_MARKER}{key}' to add it on purpose"),
                 )
             node = node[key]
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def strip_markers(path: KeyPath) -> KeyPath:

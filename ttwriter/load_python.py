@@ -252,6 +252,18 @@ def _exec_isolated(path: Path, stems: list[str]) -> ModuleType:
                 sys.modules[name] = module
 
 
+def _assigned_names(path: Path) -> set[str]:
+    """Names assigned at the top level of a file (`exp = replace(...)`), not imported."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        target.id
+        for node in tree.body
+        if isinstance(node, (ast.Assign, ast.AnnAssign))
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Name)
+    }
+
+
 @dataclasses.dataclass(frozen=True)
 class PythonExperiment:
     experiment: Experiment
@@ -277,7 +289,12 @@ def load_python_experiment(path: Path) -> PythonExperiment:
     experiment = getattr(module, "experiment", None)
     if not isinstance(experiment, Experiment):
         found = "nothing" if experiment is None else type(experiment).__name__
-        candidates = [n for n, v in vars(module).items() if isinstance(v, Experiment)]
+        # Prefer names this file assigns over ones it imports (the parent).
+        assigned = _assigned_names(path)
+        candidates = sorted(
+            (n for n, v in vars(module).items() if isinstance(v, Experiment)),
+            key=lambda n: n not in assigned,
+        )
         raise ExperimentLoadError(
             f"the file must define a module-level 'experiment' (a ttwriter.Experiment); found {found}",
             file=path,
