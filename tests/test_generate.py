@@ -499,3 +499,37 @@ def test_a_config_that_torchtune_rejects_is_reported_and_still_written(tmp_path)
     } in as_json["runs"][1]["findings"]
     assert entries(tmp_path / "out" / "configs") == ["run_000.yaml", "run_001.yaml"]
     assert OmegaConf.load(tmp_path / "out" / "configs" / "run_000.yaml").model.lora_rnk == 8
+
+
+def test_the_result_reads_its_run_records_from_the_plan_instead_of_keeping_them(tmp_path):
+    out = tmp_path / "out"
+    experiment = Experiment(
+        name="records",
+        base_config=BASE,
+        variables={"lora_rank": [8, 16], "seed": [0, 1, 2]},
+        controls={"output_dir": "/scratch/{experiment_name}/r{lora_rank}_s{seed}"},
+    )
+
+    result = generate_configs(experiment, output_dir=out, validate=False)
+
+    mapping = yaml.safe_load((out / "run_mapping.yaml").read_text())["runs"]
+    records = [(str(r.config_path.relative_to(out)), r.id, r.output_dir, r.params) for r in result.runs]
+    assert records == [(m["config"], m["id"], m["output_dir"], m["params"]) for m in mapping]
+    assert isinstance(result.runs, ttwriter.generate.RunRecords)
+    assert len(result.runs) == 6
+    assert result.runs[-1] == result.runs[5] == list(result.runs)[5]
+    assert result.runs[1:3] == tuple(result.runs)[1:3] == result.runs[1:3]
+    with pytest.raises(IndexError):
+        result.runs[6]
+
+
+def test_a_regeneration_keeps_the_provenance_it_was_made_from(tmp_path):
+    first = generate_configs(PY_EXAMPLE, output_dir=tmp_path / "a", validate=False)
+    original = json.loads((first.experiment_dir / "experiment.json").read_text())["provenance"]
+
+    generate_configs(first.experiment_dir / "experiment.json", output_dir=tmp_path / "b", validate=False)
+    again = json.loads((tmp_path / "b" / "experiment.json").read_text())["provenance"]
+
+    assert again["source_kind"] == "json"
+    assert again["regenerated_from"] == original
+    assert original["regenerated_from"] is None

@@ -102,6 +102,9 @@ def build_snapshot(
             "n_runs": n_runs,
             "smoke": smoke,
             "git": git,
+            # A regeneration keeps the provenance it was made from, so the original command line,
+            # source and timestamps are never lost.
+            "regenerated_from": loaded.snapshot_provenance if loaded.kind == "json" else None,
         },
     }
 
