@@ -32,6 +32,11 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "tiny_assets_main",
         "build a tokenizer, weights and data for tiny CPU training",
     ),
+    "run": (
+        "ttwriter.run_local",
+        "run_main",
+        "train the runs of an experiment folder here, one after another (no SLURM)",
+    ),
     "results": (
         "ttwriter.results",
         "results_main",

@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ttwriter.experiment_folder import ExperimentFolder, FolderRun, read_experiment_folder
+from ttwriter.slurm_script import STATUS_DIR
 from ttwriter.yaml_io import dump_scalar, read_yaml
 
 RESULTS_FILE = "results.csv"
-STATUS_DIR = "status"
-"""Completion markers written by the SLURM job script and by `ttwriter run`:
-status/<run id>.done, .failed or .running."""
 
 DONE, FAILED, RUNNING, PARTIAL, NO_LOG = "done", "failed", "running", "partial", "no log"
 STATUSES = (DONE, FAILED, RUNNING, PARTIAL, NO_LOG)
@@ -155,7 +153,8 @@ def find_disk_logs(output_dir: Path) -> list[Path]:
 
 
 def read_marker(folder: Path, run_id: str) -> tuple[str | None, int | None]:
-    """(state, exit code) from status/<run id>.<state>; (None, None) when there is no marker."""
+    """(state, exit code) from the completion marker status/<run id>.<state> that the SLURM job
+    script and `ttwriter run` write; (None, None) when there is none."""
     status = folder / STATUS_DIR
     for state in (DONE, FAILED, RUNNING):
         marker = status / f"{run_id}.{state}"
