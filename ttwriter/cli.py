@@ -76,6 +76,11 @@ on SLURM (docs/slurm.md):
   ttwriter submit DIR [--runs run_000,run_003 | --failed] [--dry-run]
   ttwriter status DIR
 
+here, without SLURM, and the results (docs/training.md):
+  ttwriter run DIR [--runs run_000,run_003 | --failed] [--dry-run]
+  ttwriter results DIR [--no-plot]
+  ttwriter tiny-assets DIR      (assets for the tiny CPU family experiments/tiny/cpu/)
+
 exit codes: 0 ok, 1 some configs failed validation, 2 invalid input (nothing written),
             3 internal error
 docs: docs/README.md
