@@ -296,7 +296,9 @@ def test_unknown_recipe_gives_a_script_that_refuses_to_train(tmp_path):
     base = tmp_path / "my_base.yaml"
     base.write_text("output_dir: /tmp/x\nmodel:\n  lora_rank: 8\n")
     result = generate_configs(
-        {"experiment_name": "custom", "base_config_file": str(base)}, output_dir=tmp_path / "exp", validate=False
+        {"experiment_name": "custom", "base_config_file": str(base)},
+        output_dir=tmp_path / "exp",
+        validate=False,
     )
     folder = result.experiment_dir
 

@@ -68,7 +68,7 @@ def test_status_of_a_fresh_folder_says_nothing_was_submitted(run_cli, sweep):
     lines = result.out.splitlines()
     assert lines[0] == f"fake: 4 runs in {sweep.experiment_dir}"
     assert lines[1].split() == ["run_000", "not", "submitted", "-", "lora_rank=8"]
-    assert lines[-2:] == ["4 not submitted", f"Submit the rest: ttwriter submit {sweep.experiment_dir}"]
+    assert lines[-2:] == ["4 not submitted", f"Submit them: ttwriter submit {sweep.experiment_dir}"]
 
 
 def test_status_reads_the_markers_of_tasks_that_ran(run_cli, sweep, tmp_path, no_slurm):
@@ -89,7 +89,35 @@ def test_status_reads_the_markers_of_tasks_that_ran(run_cli, sweep, tmp_path, no
     assert f"(exit 1; log: {folder}/logs/run_002.out)" not in result.out  # bash wrote no SLURM log
     assert "lora_rank=32  (exit 1)" in result.out
     assert "1 done, 1 failed, 2 not submitted" in result.out
-    assert f"Resubmit the failed runs: ttwriter submit {folder} --failed" in result.out
+    assert f"Submit the runs that did not complete: ttwriter submit {folder} --failed" in result.out
+
+
+def test_failed_means_every_run_that_did_not_complete_and_a_plain_submit_refuses_done_runs(
+    run_cli, sweep, tmp_path, no_slurm
+):
+    folder = sweep.experiment_dir
+    run_task(folder, 0, tmp_path)
+    run_task(folder, 2, tmp_path)
+
+    failed = run_cli("submit", str(folder), "--failed", "--dry-run")
+    everything = run_cli("submit", str(folder), "--dry-run")
+    named = run_cli("submit", str(folder), "--runs", "run_000", "--dry-run")
+
+    assert failed.code == 0, failed.err
+    assert failed.out.splitlines()[:2] == [
+        "Leaving out 1 run: run_000 (done)",
+        "Dry run: would submit 3 runs of fake (run_001, run_002, run_003) with:",
+    ]
+    assert "--array=1-3%2 " in failed.out
+    assert everything.code == 2
+    assert everything.err == (
+        f"error: {folder}: 1 of 4 runs are already done: run_000\n"
+        "  fix: --failed submits only the runs that did not complete; to train done runs again, "
+        "name them with --runs\n"
+    )
+    assert (
+        named.out.splitlines()[0] == "note: run_000 had finished; it trains again and its result is replaced"
+    )
 
 
 def test_status_without_squeue_cannot_tell_queued_from_lost(run_cli, sweep, no_slurm):
@@ -159,7 +187,9 @@ def test_not_an_experiment_folder(run_cli, tmp_path, command):
         "  fix: give the folder ttwriter wrote (the one with run_mapping.yaml and configs/), "
         "e.g. outputs/<name>_<timestamp>\n"
     )
-    assert plain.err.startswith(f"error: {tmp_path}: not a ttwriter experiment folder: it has no run_mapping.yaml")
+    assert plain.err.startswith(
+        f"error: {tmp_path}: not a ttwriter experiment folder: it has no run_mapping.yaml"
+    )
     assert source.err == (
         f"error: {tmp_path}/experiment.yaml: this is a file, not an experiment folder\n"
         f"  fix: generate the sweep first (ttwriter {tmp_path}/experiment.yaml), then give the folder it writes\n"
@@ -172,7 +202,9 @@ def test_unknown_recipe_is_refused_before_sbatch(run_cli, tmp_path):
     base = tmp_path / "my_base.yaml"
     base.write_text("output_dir: /tmp/x\nmodel:\n  lora_rank: 8\n")
     result = generate_configs(
-        {"experiment_name": "custom", "base_config_file": str(base)}, output_dir=tmp_path / "exp", validate=False
+        {"experiment_name": "custom", "base_config_file": str(base)},
+        output_dir=tmp_path / "exp",
+        validate=False,
     )
 
     submitted = run_cli("submit", str(result.experiment_dir))

@@ -65,12 +65,15 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         out,
         err,
         prog="ttwriter submit",
-        description="Submit an experiment folder's runs to SLURM as one job array (submit.sbatch). "
-        "Without --runs or --failed: every run that is not done and not already queued.",
+        description="Submit an experiment folder's runs to SLURM as one job array (submit.sbatch): "
+        "all of them, the ones named with --runs, or with --failed those that did not complete. "
+        "A run that is still queued is never submitted twice.",
     )
     parser.add_argument("folder", help="experiment folder written by ttwriter")
     parser.add_argument("--runs", type=_parse_runs, help="only these runs, e.g. run_001,run_004")
-    parser.add_argument("--failed", action="store_true", help="only runs whose last attempt failed")
+    parser.add_argument(
+        "--failed", action="store_true", help="only runs that did not complete (neither done nor queued)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the sbatch command, submit nothing")
     args = parser.parse_args(argv)
     result = submit(args.folder, args.runs, failed=args.failed, dry_run=args.dry_run)
@@ -80,10 +83,11 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         reasons = [
             f"{s.run.id} ({s.state}{f', job {s.job}' if s.state != 'done' else ''})" for s in result.skipped
         ]
-        print(f"Skipping {len(reasons)} run{'s' * (len(reasons) != 1)}: {_ids(reasons)}", file=out)
+        print(f"Leaving out {len(reasons)} run{'s' * (len(reasons) != 1)}: {_ids(reasons)}", file=out)
     if not result.runs:
-        what = "no failed runs to resubmit" if args.failed else "every run is done or already queued"
-        print(f"Nothing to submit: {what} (see: ttwriter status {where})", file=out)
+        print(
+            f"Nothing to submit: every run is done or still queued (see: ttwriter status {where})", file=out
+        )
         return 0
     n = len(result.runs)
     runs = f"{n} run{'s' * (n != 1)} of {folder.experiment}"
@@ -96,6 +100,8 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         return 0
     print(f"Submitted {runs} as SLURM job {result.job_id} (--array={result.array})", file=out)
     print(f"  runs: {_ids([r.id for r in result.runs])}", file=out)
+    if result.tune_path:
+        print(f"  tune is not on PATH here: the jobs get {result.tune_path} first on theirs", file=out)
     print(f"  recorded in {_show(folder.submissions_file)}", file=out)
     print("Follow the jobs:", file=out)
     print(f"  ttwriter status {where}", file=out)
@@ -111,7 +117,8 @@ def _params(params: dict) -> str:
 def print_status(status: SweepStatus, out: TextIO) -> None:
     folder = status.folder
     where = _show(folder.path)
-    print(f"{folder.experiment}: {len(folder.runs)} runs in {where}", file=out)
+    n = len(folder.runs)
+    print(f"{folder.experiment}: {n} run{'s' * (n != 1)} in {where}", file=out)
     width = max(len(r.id) for r in folder.runs)
     for s in status.runs:
         line = f"  {s.run.id:<{width}}  {s.state:<13}  {s.job or '-':<12}  {_params(s.run.params)}"
@@ -122,10 +129,10 @@ def print_status(status: SweepStatus, out: TextIO) -> None:
     print(", ".join(f"{n} {state}" for state, n in status.counts().items()), file=out)
     if status.scheduler_problem:
         print(f"note: {status.scheduler_problem}", file=out)
-    if status.with_state(FAILED):
-        print(f"Resubmit the failed runs: ttwriter submit {where} --failed", file=out)
-    elif status.with_state(NOT_SUBMITTED):
-        print(f"Submit the rest: ttwriter submit {where}", file=out)
+    if len(status.with_state(NOT_SUBMITTED)) == len(status.runs):
+        print(f"Submit them: ttwriter submit {where}", file=out)
+    elif status.with_state(FAILED, NOT_SUBMITTED):
+        print(f"Submit the runs that did not complete: ttwriter submit {where} --failed", file=out)
 
 
 def status_command(argv: list[str], out: TextIO, err: TextIO) -> int:

@@ -61,10 +61,10 @@ class SweepStatus:
         return tuple(r for r in self.runs if r.state in states)
 
 
-def slurm_command(argv: list[str]) -> subprocess.CompletedProcess[str]:
+def slurm_command(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run a SLURM client command, capturing its output; a hung controller is an error, not a hang."""
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=_TIMEOUT, check=False)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=_TIMEOUT, check=False, env=env)
     except subprocess.TimeoutExpired:
         raise SlurmError(
             f"{Path(argv[0]).name} did not answer within {_TIMEOUT} s",

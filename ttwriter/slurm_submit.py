@@ -1,7 +1,7 @@
 """Submitting a sweep's job array with sbatch, and recording what was submitted.
 
-`submit` chooses the runs (all that still need to run, the ones named, or the failed ones),
-refuses to queue a run twice, calls `sbatch --array=<their task ids> submit.sbatch`, and appends
+`submit` chooses the runs (all of them, the ones named, or those that did not complete), never
+queues a run twice, calls `sbatch --array=<their task ids> submit.sbatch`, and appends
 the job id and runs to submissions.jsonl, which `ttwriter status` reads.
 """
 
@@ -10,15 +10,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import getpass
+import os
 import shutil
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ttwriter.errors import SlurmError
 from ttwriter.slurm_folder import ArrayRun, SweepFolder, open_folder
 from ttwriter.slurm_script import LOGS_DIR, NO_RECIPE, array_spec, script_max_parallel
 from ttwriter.slurm_status import (
     DONE,
-    FAILED,
     PENDING,
     RUNNING,
     RunStatus,
@@ -41,9 +43,11 @@ class Submission:
     """SLURM's job id; None for a dry run or when nothing was submitted."""
     dry_run: bool
     skipped: tuple[RunStatus, ...]
-    """Runs left out because they are done or already queued (not for --runs)."""
+    """With `failed`: the runs left out because they are done or still queued."""
     retrained: tuple[str, ...]
     """Runs named with --runs that had already finished successfully and will train again."""
+    tune_path: str | None = None
+    """A folder put first on the jobs' PATH because `tune` was not on this one (see `_job_environment`)."""
 
 
 def _status(folder: SweepFolder) -> SweepStatus:
@@ -56,6 +60,26 @@ def _status(folder: SweepFolder) -> SweepStatus:
             fix="run this where squeue works, so that no run is submitted twice",
         )
     return status
+
+
+def _listed(items: list[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _job_environment() -> tuple[dict[str, str], str | None]:
+    """sbatch's environment, which the jobs inherit (--export=ALL, SLURM's default).
+
+    When `tune` is not on PATH here but sits next to the Python running ttwriter (`.venv/bin/ttwriter
+    submit` without activating the venv), that folder goes first on PATH, so the default command
+    finds the torchtune ttwriter was installed with. Setup lines run later and can still change it.
+    """
+    env = dict(os.environ)
+    here = Path(sys.executable).parent
+    if shutil.which("tune") is None and (here / "tune").is_file():
+        env["PATH"] = os.pathsep.join(p for p in (str(here), env.get("PATH")) if p)
+        return env, str(here)
+    return env, None
 
 
 def _check_recipe(folder: SweepFolder) -> None:
@@ -79,33 +103,43 @@ def submit(
 ) -> Submission:
     """Submit runs of the experiment folder at `path` as one job array.
 
-    By default every run that is not done and not already queued; `runs` names runs (a done one
-    trains again); `failed` takes only runs whose last attempt failed. Raises `SlurmError` when
-    sbatch is missing, SLURM refuses the job, a run id is unknown or a run is still queued.
+    By default every run, which is refused once any run is done or queued; `runs` names runs (a
+    done one trains again); `failed` takes the runs that did not complete: neither done nor queued,
+    like `ttwriter run --failed`. A queued run is never submitted again. Raises `SlurmError` when
+    sbatch is missing, SLURM refuses the job, a run is still queued or the recipe is unknown, and
+    `ExperimentDirError` for a folder that is not an experiment folder or an unknown run id.
     """
     folder = open_folder(path)
     if runs is not None and failed:
         raise SlurmError("--runs and --failed choose runs in two ways", fix="use one of them")
     _check_recipe(folder)
-    states = {s.run.id: s for s in _status(folder).runs}
+    states = _status(folder).runs
     skipped: tuple[RunStatus, ...] = ()
     retrained: tuple[str, ...] = ()
-    if runs is not None:
-        chosen = folder.select(runs)
-        queued = [states[r.id] for r in chosen if r.id in states and states[r.id].state in (PENDING, RUNNING)]
-        if queued:
-            raise SlurmError(
-                "already queued: " + ", ".join(f"{s.run.id} ({s.state} as job {s.job})" for s in queued),
-                file=folder.path,
-                fix="wait for them (ttwriter status), or cancel them with scancel <job> first",
-            )
-        retrained = tuple(r.id for r in chosen if r.id in states and states[r.id].state == DONE)
-    elif failed:
-        chosen = tuple(s.run for s in states.values() if s.state == FAILED)
-    else:
-        skipped = tuple(s for s in states.values() if s.state in (DONE, PENDING, RUNNING))
+    if failed:
+        skipped = tuple(s for s in states if s.state in (DONE, PENDING, RUNNING))
         left_out = {s.run.id for s in skipped}
         chosen = tuple(r for r in folder.runs if r.id not in left_out)
+    else:
+        chosen = folder.runs if runs is None else folder.select(runs)
+        wanted = {r.id for r in chosen}
+        queued = [s for s in states if s.run.id in wanted and s.state in (PENDING, RUNNING)]
+        if queued:
+            raise SlurmError(
+                "already queued: " + _listed([f"{s.run.id} ({s.state} as job {s.job})" for s in queued]),
+                file=folder.path,
+                fix="wait for them (ttwriter status), or cancel them with scancel first; "
+                "--failed submits only the runs that are neither done nor queued",
+            )
+        done = tuple(s.run.id for s in states if s.run.id in wanted and s.state == DONE)
+        if done and runs is None:
+            raise SlurmError(
+                f"{len(done)} of {len(folder.runs)} runs are already done: {_listed(list(done))}",
+                file=folder.path,
+                fix="--failed submits only the runs that did not complete; to train done runs "
+                "again, name them with --runs",
+            )
+        retrained = done
 
     script_text = folder.script.read_text(encoding="utf-8")
     limit = script_max_parallel(script_text)
@@ -122,7 +156,8 @@ def submit(
             "one-node test cluster run scripts/slurm_local.sh up as root; --dry-run shows the command",
         )
     (folder.path / LOGS_DIR).mkdir(exist_ok=True)
-    proc = slurm_command(list(command))
+    env, tune_path = _job_environment()
+    proc = slurm_command(list(command), env)
     if proc.returncode != 0:
         message = "\n  ".join(line for line in proc.stderr.strip().splitlines() if line.strip())
         raise SlurmError(
@@ -145,6 +180,7 @@ def submit(
             "submitted_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "user": getpass.getuser(),
             "command": list(command),
+            "path_added": tune_path,
         }
     )
-    return Submission(folder, chosen, array, command, int(job), False, skipped, retrained)
+    return Submission(folder, chosen, array, command, int(job), False, skipped, retrained, tune_path)
