@@ -366,3 +366,36 @@ def test_a_placeholder_in_a_number_field_fails_at_plan_time(base):
         match=r"^controls.epochs: 'epochs' is int 1 in the base config, but the experiment sets str '\{lora_rank\}'",
     ):
         plan(base, controls={"epochs": "{lora_rank}"}, variables={"lora_rank": [8]})
+
+
+SWEEP_SHAPES = [
+    dict(variables={"lora_rank": [8, 16, 32], "learning_rate": [1e-4, 3e-4], "seed": [0, 1]}),
+    dict(variables={"lora_rank": [4, 8]}, controls={"output_dir": "/scratch/{experiment_name}/r{lora_rank}"}),
+    dict(variables={"output_dir": ["/a", "rel/b"]}, controls={"+note": "{run_id}"}),
+    dict(controls={"epochs": 3}),
+]
+
+
+@pytest.mark.parametrize("fields", SWEEP_SHAPES)
+def test_describe_gives_each_runs_id_params_and_output_dir_without_making_it(base, fields):
+    sweep = plan(base, **fields)
+
+    described = [sweep.describe(i) for i in range(sweep.n_runs)]
+
+    assert described == [(r.id, r.params, r.output_dir) for r in sweep.runs()]
+    with pytest.raises(IndexError):
+        sweep.describe(sweep.n_runs)
+
+
+@pytest.mark.parametrize("fields", SWEEP_SHAPES)
+def test_shared_runs_equal_copied_runs_and_share_only_untouched_sections(base, fields):
+    sweep = plan(base, **fields)
+
+    for shared, copied in zip(sweep.runs(share_unchanged=True), sweep.runs(), strict=True):
+        assert shared == copied
+        for key, value in shared.config.items():
+            if key in sweep.varying_keys or key not in sweep.common:
+                assert value is not sweep.common.get(key) or not isinstance(value, (dict, list))
+            else:
+                assert value is sweep.common[key]
+    assert sweep.common == plan(base, **fields).common  # nothing wrote into the shared sections

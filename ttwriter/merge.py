@@ -121,3 +121,8 @@ def delete_path(config: dict[str, Any], path: KeyPath, origin: str) -> None:
 def copy_config(config: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of a parsed YAML config (dicts, lists and scalars only), faster than deepcopy."""
     return _copy(config)
+
+
+def copy_value(value: Any) -> Any:
+    """A deep copy of any parsed YAML value: a dict, a list or a scalar (returned as it is)."""
+    return _copy(value)

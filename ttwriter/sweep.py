@@ -8,10 +8,11 @@ are produced.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from ttwriter.errors import ExperimentSchemaError, did_you_mean
 from ttwriter.experiment import Experiment
 from ttwriter.frozen import thaw
 from ttwriter.keys import Assignment, KeyResolver, Locate, flatten
-from ttwriter.merge import copy_config, delete_path, set_path
+from ttwriter.merge import copy_config, copy_value, delete_path, set_path
 from ttwriter.yaml_io import dump_scalar
 
 KeyPath = tuple[str, ...]
@@ -89,43 +90,92 @@ class SweepPlan:
     _common: dict[str, Any]
     _templated: tuple[Assignment, ...]
 
-    @property
+    @functools.cached_property
     def n_runs(self) -> int:
         n = 1
         for assignment in self.variables:
             n *= len(assignment.value)
         return n
 
-    @property
+    @functools.cached_property
     def id_width(self) -> int:
         return max(3, len(str(self.n_runs - 1)))
 
     def run_id(self, index: int) -> str:
         return f"run_{index:0{self.id_width}d}"
 
-    def runs(self) -> Iterator[Run]:
-        """Every run in sweep order: the first variable outermost, like itertools.product."""
+    @property
+    def common(self) -> dict[str, Any]:
+        """The config every run starts from: base, deletes and controls applied. Do not change it."""
+        return self._common
+
+    @functools.cached_property
+    def varying_keys(self) -> frozenset[str]:
+        """Top-level keys whose value can differ from `common` in a run; all others are equal to it."""
+        return frozenset(("output_dir", *(a.path[0] for a in (*self.variables, *self._templated))))
+
+    def runs(self, *, share_unchanged: bool = False) -> Iterator[Run]:
+        """Every run in sweep order: the first variable outermost, like itertools.product.
+
+        Each run's config is its own deep copy. With `share_unchanged`, top-level sections outside
+        `varying_keys` are instead the objects of `common` itself, shared by every run: much
+        cheaper, for readers that never change a run's config below its top level.
+        """
         value_lists = [a.value for a in self.variables]
         for index, combo in enumerate(itertools.product(*value_lists)):
-            yield self._make_run(index, combo)
+            run_id = self.run_id(index)
+            params = self._params(combo)
+            if share_unchanged:
+                varying = self.varying_keys
+                config = {k: copy_value(v) if k in varying else v for k, v in self._common.items()}
+            else:
+                config = copy_config(self._common)
+            output_dir = self._apply(config, run_id, combo, params)
+            yield Run(run_id, index, params, output_dir, config)
 
-    def _make_run(self, index: int, combo: tuple[Any, ...]) -> Run:
+    def describe(self, index: int) -> tuple[str, dict[str, Any], str]:
+        """`(id, params, output_dir)` of the run at `index` of `runs()`, without making its config."""
+        if not 0 <= index < self.n_runs:
+            raise IndexError(f"run index {index} out of range for a sweep of {self.n_runs} runs")
+        combo, rest = [], index
+        for assignment in reversed(self.variables):
+            rest, position = divmod(rest, len(assignment.value))
+            combo.append(assignment.value[position])
+        combo.reverse()
         run_id = self.run_id(index)
-        params = {a.written: value for a, value in zip(self.variables, combo, strict=True)}
-        config = copy_config(self._common)
+        params = self._params(combo)
+        # A run's output_dir depends on nothing but the output_dir section: make only that one.
+        config = {k: v for k, v in self._common.items() if k == "output_dir"}
+        return run_id, params, self._apply(config, run_id, combo, params, only="output_dir")
+
+    def _params(self, combo: Sequence[Any]) -> dict[str, Any]:
+        return {a.written: value for a, value in zip(self.variables, combo, strict=True)}
+
+    def _apply(
+        self,
+        config: dict[str, Any],
+        run_id: str,
+        combo: Sequence[Any],
+        params: dict[str, Any],
+        only: str | None = None,
+    ) -> str:
+        """Set this run's templated controls and variables (under top-level key `only`, if given)
+        and its output_dir in `config`; return the output_dir."""
         fields = {"run_id": run_id, "experiment_name": self.experiment.name, **params}
         for assignment in self._templated:
-            set_path(
-                config,
-                assignment.path,
-                _substitute(assignment.value, fields),
-                f"controls.{assignment.written}",
-            )
+            if only is None or assignment.path[0] == only:
+                set_path(
+                    config,
+                    assignment.path,
+                    _substitute(assignment.value, fields),
+                    f"controls.{assignment.written}",
+                )
         for assignment, value in zip(self.variables, combo, strict=True):
-            set_path(config, assignment.path, value, f"variables.{assignment.written}")
+            if only is None or assignment.path[0] == only:
+                set_path(config, assignment.path, value, f"variables.{assignment.written}")
         output_dir = self._run_output_dir(config, run_id)
         config["output_dir"] = output_dir
-        return Run(run_id, index, params, output_dir, config)
+        return output_dir
 
     def _run_output_dir(self, config: dict[str, Any], run_id: str) -> str:
         if any(a.path == ("output_dir",) for a in self.variables):
@@ -136,7 +186,7 @@ class SweepPlan:
             if not _makes_unique(str(template), [a.written for a in self.variables]):
                 chosen = f"{chosen.rstrip('/')}/{run_id}"
         else:
-            return str(self.experiment_dir / "runs" / run_id)
+            return os.path.join(self.experiment_dir, "runs", run_id)  # as str(Path / ...), faster
         if chosen.startswith("~"):
             return os.path.expanduser(chosen)  # torchtune would not expand it
         if chosen.startswith(("/", "${")):
