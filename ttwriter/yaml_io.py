@@ -149,6 +149,20 @@ def dump_yaml(data: Any) -> str:
     )
 
 
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*")
+
+
+def writes_plain(text: str) -> bool:
+    """Whether `dump_yaml` writes this string as it is, unquoted, wherever it stands in block style.
+
+    Conservative, for fast paths: letters, digits and `_./-` only, not starting with a digit, `.`
+    or `-`, and not a word YAML would read as another type (`yes`, `null`). False means: dump it.
+    """
+    return _PLAIN.fullmatch(text) is not None and not any(
+        regexp.match(text) for _, regexp in _Dumper.yaml_implicit_resolvers.get(text[0], ())
+    )
+
+
 def dump_scalar(value: Any) -> str:
     """One value in flow style, for `--help` defaults and run tables: `0.0003`, `[4, 8]`, `null`."""
     text = yaml.dump(value, Dumper=_Dumper, default_flow_style=True, width=1_000_000)
