@@ -1,8 +1,8 @@
 """Generating a sweep: load -> resolve -> write every run -> validate -> commit the folder.
 
 This is the orchestration behind both the CLI and the Python API. Runs are written as they are
-produced (nothing per run is kept but its id, path and params), into a temporary folder that
-becomes the experiment folder only when everything has been written.
+produced, into a temporary folder that becomes the experiment folder only when everything has been
+written; nothing per run is kept (the result's run records are remade from the plan when read).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +52,46 @@ class RunRecord:
     params: dict[str, Any]
 
 
+class RunRecords(Sequence[RunRecord]):
+    """The runs of a sweep as records, made from the plan when read instead of kept in memory.
+
+    A sweep of any size costs the same memory; reading a record recomputes its run (microseconds).
+    """
+
+    def __init__(self, plan: SweepPlan, experiment_dir: Path) -> None:
+        self._plan = plan
+        self._configs = experiment_dir / "configs"
+
+    def __len__(self) -> int:
+        return self._plan.n_runs
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        run_id, params, output_dir = self._plan.describe(index + len(self) if index < 0 else index)
+        return RunRecord(run_id, self._configs / f"{run_id}.yaml", output_dir, params)
+
+    def __iter__(self) -> Iterator[RunRecord]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<RunRecords: {len(self)} runs of {self._plan.experiment.name!r}>"
+
+
 @dataclasses.dataclass(frozen=True)
 class GenerationResult:
     """What `generate_configs` produced."""
 
     experiment_dir: Path
-    runs: tuple[RunRecord, ...]
+    runs: Sequence[RunRecord]
+    """One record per run, in sweep order (a `RunRecords`: made when read, never all in memory)."""
     validation: ValidationSummary | None
     """None when validation was skipped (validate=False or a dry run)."""
     base_config: str
@@ -283,15 +317,12 @@ def generate_configs(
 
     if dry_run:
         check_output_dir(final, force)
-        records = tuple(
-            RunRecord(run.id, final / configs_rel / f"{run.id}.yaml", run.output_dir, run.params)
-            for run in plan.runs()
-        )
+        records = RunRecords(plan, final)
         return GenerationResult(
             final, records, None, plan.base.name, plan.base.recipe, plan.notes, True, loaded, smoke
         )
 
-    records_list: list[RunRecord] = []
+    records = RunRecords(plan, final)
     smoke_missing: set[str] = set()
     text = RunText(plan)
     with AtomicFolder(final, force) as tmp:
@@ -306,13 +337,12 @@ def generate_configs(
                 config = render_run_config(run, plan, os.path.join(final, rel), smoke, text)
                 _write_file(os.path.join(tmp, rel), config)
                 mapping.write(_mapping_entry(run, rel, text))
-                records_list.append(RunRecord(run.id, final / rel, run.output_dir, run.params))
                 if progress:
                     progress("write", run.index + 1, total)
         script = render_sbatch(
             final,
             plan.experiment.name,
-            records_list,
+            records,
             plan.base.recipe,
             plan.base.distributed,
             plan.experiment.slurm,
@@ -328,7 +358,7 @@ def generate_configs(
         summary = None
         if validate:
             summary = validate_configs(
-                ((r.id, tmp / configs_rel / r.config_path.name) for r in records_list),
+                ((r.id, tmp / configs_rel / r.config_path.name) for r in records),
                 validation_context(plan, strict),
                 progress=(lambda done: progress("validate", done, total)) if progress else None,
             )
@@ -339,7 +369,7 @@ def generate_configs(
 
     return GenerationResult(
         final,
-        tuple(records_list),
+        records,
         summary,
         plan.base.name,
         plan.base.recipe,
