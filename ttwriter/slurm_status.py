@@ -137,14 +137,14 @@ def final_states(job_ids: Iterable[int]) -> dict[TaskKey, str]:
         proc = slurm_command([scontrol, "show", "job", "-o", str(job_id)])
         if proc.returncode != 0:
             continue
-        for line in proc.stdout.splitlines():
-            line = re.sub(r" JobName=.*? UserId=", " UserId=", line)  # a job name may hold anything
-            job = re.search(r"\bArrayJobId=(\d+)", line)
-            spec = re.search(r"\bArrayTaskId=(\S+)", line)
-            state = re.search(r"\bJobState=(\S+)", line)
-            if job and spec and state:
-                for task in _tasks(spec.group(1)):
-                    found[int(job.group(1)), task] = state.group(1)
+        for raw in proc.stdout.splitlines():
+            line = re.sub(r" JobName=.*? UserId=", " UserId=", raw)  # a job name may hold anything
+            array_job = re.search(r"\bArrayJobId=(\d+)", line)
+            array_task = re.search(r"\bArrayTaskId=(\S+)", line)
+            job_state = re.search(r"\bJobState=(\S+)", line)
+            if array_job and array_task and job_state:
+                for task in _tasks(array_task.group(1)):
+                    found[int(array_job.group(1)), task] = job_state.group(1)
     return found
 
 
@@ -175,11 +175,12 @@ def sweep_status(folder: SweepFolder) -> SweepStatus:
             problem = exc.message
 
     # Final states are asked only for runs whose job ended without saying how.
-    unexplained = set()
+    unexplained: set[int] = set()
     for run in folder.runs:
-        marker, record = markers[run.id], latest.get(run.id)
-        keys = _keys(run, marker, record)
-        if any(key in active for key in keys) or (_current(marker, record) and marker.state != "running"):
+        marker, last = markers[run.id], latest.get(run.id)
+        keys = _keys(run, marker, last)
+        finished = marker is not None and _current(marker, last) and marker.state != "running"
+        if finished or any(key in active for key in keys):
             continue
         unexplained.update(job for job, _ in keys)
     finals = final_states(unexplained) if unexplained and problem is None else {}

@@ -95,7 +95,7 @@ def _check_recipe(folder: SweepFolder) -> None:
 
 
 def submit(
-    path: str,
+    path: str | Path,
     runs: Sequence[str] | None = None,
     *,
     failed: bool = False,
