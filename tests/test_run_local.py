@@ -8,28 +8,18 @@ others use a stand-in command (slurm.command) to cover selection and failures wi
 
 from __future__ import annotations
 
-import csv
 import io
-import math
-import re
 
 import pytest
-from conftest import TINY_FAMILY
+from tiny_training import PARAMS, RUN_IDS, SWEEP, check_every_run_trained, check_results, losses
 
 from ttwriter.cli import main
-
-SWEEP = TINY_FAMILY / "lora_rank_lr_02_01.py"
-PARAMS = [(4, 0.001), (4, 0.01), (16, 0.001), (16, 0.01)]
 
 
 def _cli(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), out=out, err=err)
     return code, out.getvalue(), err.getvalue()
-
-
-def _losses(log_file) -> list[float]:
-    return [float(m) for m in re.findall(r"^Step \d+ \| loss:(\S+) ", log_file.read_text(), re.M)]
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +31,7 @@ def trained(tiny_assets, tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HF_HUB_OFFLINE", "1")
         env.setenv("HF_DATASETS_OFFLINE", "1")
+        env.setenv("OMP_NUM_THREADS", "1")  # as the tiny_env fixture
         code, out, err = _cli("run", str(folder))
     return folder, code, out, err
 
@@ -60,50 +51,22 @@ def test_the_tiny_sweep_trains_every_run_and_exits_0(trained):
 
 
 def test_each_run_leaves_a_done_marker_a_log_and_its_own_adapter_checkpoint(trained):
-    import torch
-
     folder = trained[0]
-    for i, (rank, _) in enumerate(PARAMS):
-        run_id = f"run_00{i}"
-        marker = (folder / "status" / f"{run_id}.done").read_text()
-        assert f"run={run_id}\n" in marker and "exit_code=0\n" in marker
-        assert not (folder / "status" / f"{run_id}.running").exists()
+    check_every_run_trained(folder)
+    for run_id in RUN_IDS:
         log = (folder / "logs" / f"{run_id}.out").read_text()
         assert (
             f"command:    tune run lora_finetune_single_device --config {folder}/configs/{run_id}.yaml\n"
             in log
         )
-        assert f"=== ttwriter: {run_id} done at " in log
-        output_dir = folder / "runs" / run_id
-        (disk_log,) = (output_dir / "logs").glob("log_*.txt")
-        assert len(_losses(disk_log)) == 16  # 128 examples / batch size 8, one epoch
-        adapter = torch.load(output_dir / "epoch_0" / "adapter_model.pt", weights_only=True)
-        lora_a = [v for k, v in adapter.items() if k.endswith("q_proj.lora_a.weight")]
-        assert len(lora_a) == 2 and all(w.shape == (rank, 64) for w in lora_a)
+        assert not (folder / "status" / f"{run_id}.running").exists()
 
 
 def test_results_report_four_rows_with_finite_losses_matching_the_logs(trained, run_cli):
-    folder = trained[0]
-    result = run_cli("results", str(folder))
-    assert result.code == 0, result.err
-    assert result.out.splitlines()[0] == "Results of tiny_rank_x_lr: 4 runs, 4 done"
-    with open(folder / "results.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert [(r["run_id"], int(r["lora_rank"]), float(r["learning_rate"])) for r in rows] == [
-        (f"run_00{i}", rank, lr) for i, (rank, lr) in enumerate(PARAMS)
-    ]
-    for row in rows:
-        (disk_log,) = (folder / "runs" / row["run_id"] / "logs").glob("log_*.txt")
-        losses = _losses(disk_log)
-        assert row["status"] == "done" and row["steps"] == "16"
-        assert math.isfinite(float(row["final_loss"])) and math.isfinite(float(row["best_loss"]))
-        assert float(row["final_loss"]) == losses[-1]
-        assert float(row["best_loss"]) == min(losses)
-        assert losses[-1] < losses[0]  # every run learned something
-    assert (folder / "loss_curves.png").read_bytes()[:4] == b"\x89PNG"
+    check_results(trained[0], run_cli)
 
 
-def test_a_smoke_variant_of_a_run_trains_three_steps(tiny_assets, tmp_path, offline):
+def test_a_smoke_variant_of_a_run_trains_three_steps(tiny_assets, tmp_path, tiny_env):
     folder = tmp_path / "smoke"
     code, out, err = _cli(
         str(SWEEP),
@@ -119,7 +82,7 @@ def test_a_smoke_variant_of_a_run_trains_three_steps(tiny_assets, tmp_path, offl
     assert code == 0, out + err
     assert "1/1 runs done" in out
     (disk_log,) = (folder / "runs" / "run_003" / "logs").glob("log_*.txt")
-    assert len(_losses(disk_log)) == 3
+    assert len(losses(disk_log)) == 3
     assert not (folder / "runs" / "run_000").exists()
 
 

@@ -27,5 +27,5 @@ experiment = Experiment(
     hypothesis="The loss falls from about ln(320) = 5.8 within one epoch.",
     researcher="ttwriter examples",
     tags=("tiny", "cpu", "lora"),
-    slurm={"gpus_per_run": 0, "cpus_per_task": 2, "time": "00:10:00"},
+    slurm={"gpus_per_run": 0, "cpus_per_task": 1, "time": "00:10:00"},
 )
