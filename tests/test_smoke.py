@@ -93,27 +93,47 @@ def test_smoke_folders_get_their_own_default_name(run_cli, tmp_path, monkeypatch
     assert folder.name.startswith("lora_rank_smoke_")
 
 
-def test_smoke_sets_only_keys_the_base_config_has_and_says_what_it_cannot_shorten(tmp_path):
+@pytest.fixture
+def short_base(tmp_path):
+    """The tiny base config without max_steps_per_epoch, log_every_n_steps and compile."""
     base = (TINY_FAMILY / "tiny_lora.yaml").read_text()
     for line in ("max_steps_per_epoch: null\n", "log_every_n_steps: 1\n", "compile: False\n"):
         assert line in base
         base = base.replace(line, "")
     (tmp_path / "short.yaml").write_text(base)
-    result = generate_configs(
+    return tmp_path / "short.yaml"
+
+
+def _smoke(base, tmp_path, recipe):
+    return generate_configs(
         {
             "experiment_name": "short",
-            "base_config_file": str(tmp_path / "short.yaml"),
+            "base_config_file": str(base),
+            "recipe": recipe,
             "controls": {"epochs": 5},
         },
         output_dir=tmp_path / "out",
         validate=False,
         smoke=True,
     )
+
+
+def test_smoke_adds_a_missing_key_the_recipe_reads(short_base, tmp_path):
+    result = _smoke(short_base, tmp_path, "lora_finetune_single_device")
+    config = _load(tmp_path / "out" / "configs" / "run_000.yaml")
+    assert {k: config[k] for k in SMOKE_KEYS} == SMOKE_KEYS
+    assert result.notes == ()
+
+
+def test_smoke_sets_no_key_that_neither_the_config_nor_the_recipe_has_and_says_so(short_base, tmp_path):
+    recipe = tmp_path / "my_recipe.py"
+    recipe.write_text("def recipe_main(cfg):\n    for epoch in range(cfg.epochs):\n        pass\n")
+    result = _smoke(short_base, tmp_path, str(recipe))
     assert result.smoke
     config = _load(tmp_path / "out" / "configs" / "run_000.yaml")
     assert config["epochs"] == 1
     assert not {"max_steps_per_epoch", "log_every_n_steps", "compile"} & config.keys()
     assert result.notes == (
-        "smoke: the config has no max_steps_per_epoch, so each smoke run goes through a whole epoch; "
-        "add max_steps_per_epoch: null to the base config to let --smoke cut it short",
+        "smoke: neither the config nor its recipe has max_steps_per_epoch, so each smoke run goes "
+        "through a whole epoch",
     )

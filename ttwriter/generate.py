@@ -26,7 +26,7 @@ from ttwriter.output_folder import MARKERS, AtomicFolder, check_output_dir
 from ttwriter.provenance import build_snapshot, dump_snapshot
 from ttwriter.run_text import RunText
 from ttwriter.slurm_script import LOGS_DIR, SCRIPT_NAME, render_sbatch
-from ttwriter.smoke import apply_smoke, smoke_header, smoke_notes
+from ttwriter.smoke import apply_smoke, recipe_reads, smoke_header, smoke_notes
 from ttwriter.source_map import SourceMap
 from ttwriter.sweep import Run, SweepPlan, expand_sweep
 from ttwriter.validation import ValidationContext, ValidationSummary, validate_configs
@@ -324,6 +324,7 @@ def generate_configs(
 
     records = RunRecords(plan, final)
     smoke_missing: set[str] = set()
+    smoke_reads = recipe_reads(plan.base.recipe) if smoke else frozenset()
     text = RunText(plan)
     with AtomicFolder(final, force) as tmp:
         (tmp / configs_rel).mkdir()
@@ -333,7 +334,7 @@ def generate_configs(
             for run in plan.runs(share_unchanged=True):
                 rel = os.path.join(configs_rel, f"{run.id}.yaml")
                 if smoke:
-                    smoke_missing.update(apply_smoke(run.config))
+                    smoke_missing.update(apply_smoke(run.config, smoke_reads))
                 config = render_run_config(run, plan, os.path.join(final, rel), smoke, text)
                 _write_file(os.path.join(tmp, rel), config)
                 mapping.write(_mapping_entry(run, rel, text))

@@ -3,14 +3,17 @@
 A smoke run is the run's own config with one epoch of a few steps, a log line every step and
 `torch.compile` off, so it starts fast and fails fast. Everything else stays as it is (model,
 data, batch size, checkpointing, logger), because that is what a smoke test is there to check.
-Only keys the config already has are set: a recipe reads the others with these defaults anyway
-(`log_every_n_steps` 1, `compile` False), and a new key could be one the recipe rejects.
+Only keys the config has, or the recipe reads, are set: a key no one reads would do nothing, and
+a new key in a strict custom recipe could be rejected.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
+
+from ttwriter.recipe_keys import recipe_source
 
 SMOKE_STEPS = 3
 """Optimizer steps per smoke run (`max_steps_per_epoch`)."""
@@ -26,11 +29,30 @@ SMOKE_SETTINGS: dict[str, Any] = {
 SMOKE_HEADER = "SMOKE TEST: a short variant of this run ({settings}) to check the pipeline; not for results"
 
 
-def apply_smoke(config: dict[str, Any]) -> tuple[str, ...]:
-    """Shorten one run config in place; returns the smoke keys it does not have."""
+def recipe_reads(recipe: str | None) -> frozenset[str]:
+    """The smoke keys a recipe's source reads from its config (`cfg.epochs`, `cfg.get("compile")`,
+    `cfg["epochs"]`). The source is read as text: nothing is imported, so torch is not either."""
+    path = recipe_source(recipe) if recipe else None
+    if path is None:
+        return frozenset()
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError:
+        return frozenset()
+    found = set()
+    for key in SMOKE_SETTINGS:
+        pattern = rf"\bcfg(\.{key}\b|\.get\(\s*[\"']{key}[\"']|\[\s*[\"']{key}[\"']\s*\])"
+        if re.search(pattern, source):
+            found.add(key)
+    return frozenset(found)
+
+
+def apply_smoke(config: dict[str, Any], reads: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """Shorten one run config in place, setting each smoke key it has or the recipe `reads`;
+    returns the smoke keys left unset."""
     missing = []
     for key, value in SMOKE_SETTINGS.items():
-        if key in config:
+        if key in config or key in reads:
             config[key] = value
         else:
             missing.append(key)
@@ -49,9 +71,11 @@ def smoke_notes(missing: Iterable[str]) -> tuple[str, ...]:
     notes = []
     if "max_steps_per_epoch" in missing:
         notes.append(
-            "smoke: the config has no max_steps_per_epoch, so each smoke run goes through a whole "
-            "epoch; add max_steps_per_epoch: null to the base config to let --smoke cut it short"
+            "smoke: neither the config nor its recipe has max_steps_per_epoch, so each smoke run "
+            "goes through a whole epoch"
         )
     if "epochs" in missing:
-        notes.append("smoke: the config has no epochs key; the recipe's own default decides")
+        notes.append(
+            "smoke: neither the config nor its recipe has epochs; the recipe decides how long a run is"
+        )
     return tuple(notes)
