@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ttwriter.experiment_folder import ExperimentFolder, FolderRun, read_experiment_folder
 from ttwriter.slurm_script import STATUS_DIR
@@ -270,7 +270,7 @@ def run_label(run: RunResult) -> str:
     return ", ".join(f"{k}={dump_scalar(v)}" for k, v in run.params.items()) or run.run_id
 
 
-def results_main(argv: Sequence[str], out: Any, err: Any) -> int:
+def results_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter results <experiment dir> [--no-plot]`."""
     import argparse
 
