@@ -1,8 +1,9 @@
 """Against a real SLURM: generated sweeps submitted with `ttwriter submit`, followed with
 `ttwriter status`, failed runs resubmitted with `--failed`.
 
-A session fixture starts the one-node cluster of scripts/slurm_local.sh (installing it when
-needed, as root). These tests are skipped, with the reason, only when that is impossible.
+The session fixture `slurm` (conftest.py) starts the one-node cluster of scripts/slurm_local.sh,
+installing it when needed, as root. These tests are skipped, with the reason, only when that is
+impossible.
 Training is the fake trainer of slurm_sweeps.py, so each job takes well under a second, except
 in one test that trains a smoke run of the tiny CPU family with the default `tune run` command.
 """
@@ -10,8 +11,6 @@ in one test that trains a smoke run of the tiny CPU family with the default `tun
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -23,30 +22,9 @@ from slurm_sweeps import FAILING_RUN, make_sweep, ran
 from ttwriter.slurm_folder import open_folder
 from ttwriter.slurm_status import PENDING, RUNNING, SweepStatus, sweep_status
 
-REPO = Path(__file__).resolve().parent.parent
-SLURM_LOCAL = REPO / "scripts" / "slurm_local.sh"
 WAIT_SECONDS = 180
 """A bound, not an expectation: alone on the node a sweep here finishes in seconds, but other jobs
 (another test session, say) can hold its CPUs for a while."""
-
-
-@pytest.fixture(scope="session")
-def slurm():
-    """A running one-node SLURM cluster, or a skip that says why there cannot be one."""
-    if shutil.which("bash") is None:
-        pytest.skip("bash is needed to start SLURM")
-    up = subprocess.run(["bash", str(SLURM_LOCAL), "status"], capture_output=True, text=True, timeout=60)
-    if up.returncode != 0:
-        if os.geteuid() != 0:
-            pytest.skip(
-                "SLURM is not running and starting it needs root: sudo bash scripts/slurm_local.sh up"
-            )
-        up = subprocess.run(["bash", str(SLURM_LOCAL), "up"], capture_output=True, text=True, timeout=900)
-        if up.returncode != 0:
-            reason = (up.stderr.strip().splitlines() or ["no output"])[-1]
-            pytest.skip(f"SLURM could not be installed or started here: {reason}")
-    if shutil.which("sbatch") is None:
-        pytest.skip("SLURM is up but sbatch is not on PATH")
 
 
 def wait_for(folder: Path, done: callable, what: str) -> SweepStatus:
@@ -216,7 +194,7 @@ def test_odd_folder_names_and_job_names_survive_sbatch(slurm, run_cli, tmp_path)
     assert f"JobName={nasty} " in shown.stdout
 
 
-def test_the_default_command_trains_a_tiny_run_with_tune_run(slurm, run_cli, tiny_assets, offline, tmp_path):
+def test_the_default_command_trains_a_tiny_run_with_tune_run(slurm, run_cli, tiny_assets, tiny_env, tmp_path):
     folder = tmp_path / "tiny"
     source = str(TINY_FAMILY / "baseline_01_01.py")
     made = run_cli(source, "--controls.tiny-assets", str(tiny_assets), "--output-dir", str(folder), "--smoke")
