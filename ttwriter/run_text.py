@@ -84,7 +84,7 @@ def _content_key(value: Any) -> Hashable:
 
 
 def _section(key: str, value: Any) -> str:
-    if type(value) is str and writes_plain(key) and writes_plain(value):
+    if type(value) is str and type(key) is str and writes_plain(key) and writes_plain(value):
         return f"{key}: {value}\n"  # what dump_yaml writes, without the emitter (output_dir)
     return dump_yaml({key: value})
 
