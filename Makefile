@@ -18,3 +18,9 @@ test: setup
 
 lint: setup
 	$(PY) -m ruff check ttwriter tests
+
+# Speed goals of issue 3, measured side by side (a few minutes: `tune validate` imports torch per
+# file). Prints the results; `$(PY) bench/run_benchmarks.py --update-doc docs/benchmarks.md`
+# also writes them into docs/benchmarks.md.
+bench: setup
+	$(PY) bench/run_benchmarks.py
