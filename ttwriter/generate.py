@@ -377,7 +377,9 @@ def generate_configs(
             (tmp / "validation_report.txt").write_text(summary.report(), encoding="utf-8")
             (tmp / "validation_report.json").write_text(summary.report_json(), encoding="utf-8")
         else:
-            (tmp / "validation_report.txt").write_text("# validation skipped (--no-validate)\n", encoding="utf-8")
+            (tmp / "validation_report.txt").write_text(
+                "# validation skipped (--no-validate)\n", encoding="utf-8"
+            )
 
     return GenerationResult(
         final,
