@@ -25,7 +25,7 @@ from ttwriter.loading import LoadedExperiment, from_experiment, load_experiment
 from ttwriter.output_folder import MARKERS, AtomicFolder, check_output_dir
 from ttwriter.provenance import build_snapshot, dump_snapshot
 from ttwriter.run_text import RunText
-from ttwriter.slurm_script import LOGS_DIR, SCRIPT_NAME, render_sbatch
+from ttwriter.slurm_script import LOGS_DIR, SCRIPT_NAME, sbatch_chunks
 from ttwriter.smoke import apply_smoke, recipe_reads, smoke_header, smoke_notes
 from ttwriter.source_map import SourceMap
 from ttwriter.sweep import Run, SweepPlan, expand_sweep
@@ -351,15 +351,17 @@ def generate_configs(
                 mapping.write(_mapping_entry(run, rel, text))
                 if progress:
                     progress("write", run.index + 1, total)
-        script = render_sbatch(
-            final,
-            plan.experiment.name,
-            records,
-            plan.base.recipe,
-            plan.base.distributed,
-            plan.experiment.slurm,
-        )
-        (tmp / SCRIPT_NAME).write_text(script, encoding="utf-8")
+        with open(tmp / SCRIPT_NAME, "w", encoding="utf-8") as script:
+            script.writelines(
+                sbatch_chunks(
+                    final,
+                    plan.experiment.name,
+                    records,
+                    plan.base.recipe,
+                    plan.base.distributed,
+                    plan.experiment.slurm,
+                )
+            )
         (tmp / LOGS_DIR).mkdir()  # SLURM opens logs/<run id>.out before the script starts
         sources = _source_names(loaded)
         for name, path in sources.items():

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -112,11 +112,15 @@ def _sbatch(option: str, value: str | int) -> str:
     return f"#SBATCH --{option}={shlex.quote(_one_line(str(value), option))}"
 
 
-def _log_pattern(experiment_dir: Path, run_ids: Sequence[str]) -> str:
+def _log_pattern(experiment_dir: Path, run_ids: Iterable[str]) -> str:
     """`<dir>/logs/run_%3a.out`: SLURM pads the task id to the run id's width, so it names the run."""
-    widths = {len(r) - len("run_") for r in run_ids if re.fullmatch(r"run_\d+", r)}
-    if len(widths) != 1 or len(run_ids) != sum(1 for r in run_ids if r.startswith("run_")):
-        raise ValueError(f"run ids must be run_<digits> of one width, got {list(run_ids)[:3]}...")
+    widths: set[int] = set()
+    for run_id in run_ids:  # one pass, nothing kept per run
+        if not re.fullmatch(r"run_\d+", run_id):
+            raise ValueError(f"run ids must be run_<digits>, got {run_id!r}")
+        widths.add(len(run_id) - len("run_"))
+    if len(widths) != 1:
+        raise ValueError(f"run ids must all have one width, got widths {sorted(widths)}")
     folder = str(experiment_dir / LOGS_DIR)
     if "\\" in folder:
         raise SlurmError(
@@ -137,6 +141,19 @@ def render_sbatch(
     slurm: SlurmConfig,
 ) -> str:
     """The text of submit.sbatch for these runs, in run_mapping.yaml order (task i = run i)."""
+    return "".join(sbatch_chunks(experiment_dir, experiment_name, runs, recipe, distributed, slurm))
+
+
+def sbatch_chunks(
+    experiment_dir: Path,
+    experiment_name: str,
+    runs: Sequence[ScriptRun],
+    recipe: str | None,
+    distributed: bool,
+    slurm: SlurmConfig,
+) -> Iterator[str]:
+    """submit.sbatch piece by piece, one line per run in the middle, so a sweep of any size is
+    written without holding the whole script in memory. `runs` is read twice (ids, then lines)."""
     if not runs:
         raise ValueError("a sweep has at least one run")
     experiment_dir = Path(experiment_dir)
@@ -157,7 +174,7 @@ def render_sbatch(
         "# Debug one run without SLURM: SLURM_ARRAY_TASK_ID=0 bash submit.sbatch",
         _sbatch("job-name", slurm.job_name or experiment_name),
         _sbatch("array", array_spec(range(len(runs)), slurm.max_parallel)),
-        _sbatch("output", _log_pattern(experiment_dir, [r.id for r in runs])),
+        _sbatch("output", _log_pattern(experiment_dir, (r.id for r in runs))),
         _sbatch("open-mode", "append"),
         _sbatch("chdir", folder),
         _sbatch("nodes", 1),
@@ -187,11 +204,10 @@ def render_sbatch(
         'TASK="${SLURM_ARRAY_TASK_ID:-}"',
         'case "$TASK" in',
     ]
-    lines += [
-        f"    {i}) RUN_ID={q(r.id)} CONFIG={q(str(r.config_path))} OUTPUT_DIR={q(str(r.output_dir))} ;;"
-        for i, r in enumerate(runs)
-    ]
-    lines += [
+    yield "\n".join(lines) + "\n"
+    for i, r in enumerate(runs):
+        yield f"    {i}) RUN_ID={q(r.id)} CONFIG={q(str(r.config_path))} OUTPUT_DIR={q(str(r.output_dir))} ;;\n"
+    lines = [
         "    *)",
         f"        echo \"ttwriter: array task '$TASK' is not a run of this sweep (tasks 0-{last}); "
         'submit this file with sbatch" >&2',
@@ -224,7 +240,7 @@ def render_sbatch(
             'eval "$COMMAND"',
             "finish $? training",
         ]
-    return "\n".join(lines) + "\n"
+    yield "\n".join(lines) + "\n"
 
 
 _BODY = r"""

@@ -122,6 +122,22 @@ def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, dict[KeyPath, 
         loader.dispose()
 
 
+# libyaml's parser with the same scalar rules, for reading back configs ttwriter wrote (no lines
+# needed, no duplicates possible): validation of large sweeps reads every run's file.
+_CLoader: type[Any] = type("_CLoader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
+_CLoader.add_implicit_resolver(_FLOAT_TAG, _FLOAT_RE, list("-+0123456789."))
+_CLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _CLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_config_file(path: Path) -> Any:
+    """A generated config as OmegaConf would read it (`3e-4` a float), parsed by libyaml."""
+    with open(path, encoding="utf-8") as stream:
+        return yaml.load(stream, Loader=_CLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
     """Read a YAML file with OmegaConf's scalar rules; see `parse_yaml`."""
     try:
