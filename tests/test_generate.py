@@ -24,6 +24,7 @@ from ttwriter import (
     ValidationError,
     generate_configs,
 )
+from ttwriter.base_config import resolve_config_name
 
 REPO = Path(__file__).resolve().parent.parent
 PY_EXAMPLE = REPO / "experiments" / "sft" / "llama_1b" / "lora_rank_02_01.py"
@@ -533,3 +534,16 @@ def test_a_regeneration_keeps_the_provenance_it_was_made_from(tmp_path):
     assert again["source_kind"] == "json"
     assert again["regenerated_from"] == original
     assert original["regenerated_from"] is None
+
+
+def test_a_custom_base_config_is_copied_into_the_folder(tmp_path):
+    base = tmp_path / "my_v100.yaml"
+    shutil.copy(resolve_config_name(BASE).path, base)
+
+    generate_configs(
+        Experiment(name="own", base_config_file=str(base)), output_dir=tmp_path / "out", validate=False
+    )
+
+    assert (tmp_path / "out" / "my_v100.yaml").read_bytes() == base.read_bytes()
+    provenance = json.loads((tmp_path / "out" / "experiment.json").read_text())["provenance"]
+    assert provenance["source_files"] == {"my_v100.yaml": hashlib.sha256(base.read_bytes()).hexdigest()}

@@ -21,7 +21,7 @@ EXPERIMENT_DIR = Path("/sweeps/exp")
 # Strings YAML reads as something else, quotes, folds over lines or escapes.
 AWKWARD = [
     "yes", "No", "null", "~", "1e-4", "3", "0o17", "0x1F", ".inf", "2025-11-12", "", " lead", "trail ",
-    "a: b", "#x", "- y", "x\ny", "x\n\ny", "\t", "ünïcode", "it's", '"q"', "${output_dir}/x", "{a}",
+    "a: b", "#x", "- y", "x\ny", "x\n\ny", "\t", "ünïcode", "it's", '"q"', "${output_dir}/x", "{{a}}",
     "=", "<<", "*a", "&b", "!t", "|", ">", "%x", "@x", "`x", "a,b", "[x]", "a\\b", "---", "...", "-",
     "/a b/c", "/a:b", "/a #b", "x" * 300,
 ]  # fmt: skip

@@ -128,31 +128,82 @@ def test_no_notes_when_nothing_is_overridden(base):
 
 
 @pytest.mark.parametrize(
-    "section, value, message",
+    "section, value, path, winner, note",
     [
         (
             "variables",
             {"lr": [1e-4], "optimizer.lr": [2e-4]},
-            "'lr' and 'optimizer.lr' both set 'optimizer.lr'",
+            ("optimizer", "lr"),
+            [2e-4],
+            "variables set optimizer.lr as 'lr' and then 'optimizer.lr'; the later value wins",
         ),
         (
             "controls",
             {"lr": 1e-4, "optimizer": {"lr": 2e-4}},
-            "'lr' and 'optimizer.lr' both set 'optimizer.lr'",
+            ("optimizer", "lr"),
+            2e-4,
+            "controls set optimizer.lr as 'lr' and then 'optimizer.lr'; the later value wins",
         ),
-        ("controls", {"learning_rate": 1e-4, "lr": 2e-4}, "'learning_rate' and 'lr' both set 'optimizer.lr'"),
         (
-            "variables",
-            {"lora_rank": [8], "model": {"lora_rank": [16]}},
-            "'lora_rank' and 'model.lora_rank' both set",
+            "controls",
+            {"learning_rate": 1e-4, "lr": 2e-4},
+            ("optimizer", "lr"),
+            2e-4,
+            "controls set optimizer.lr as 'learning_rate' and then 'lr'; the later value wins",
+        ),
+        (
+            "controls",
+            {"dataset": {"packed": False}, "dataset.packed": True},
+            ("dataset", "packed"),
+            True,
+            "controls set dataset.packed as 'dataset.packed' twice (nested and dotted); the later value wins",
         ),
     ],
 )
-def test_two_spellings_of_one_key_are_an_error(base, section, value, message):
-    with pytest.raises(
-        ExperimentSchemaError, match=rf"^{section}\.[\w.]+: {message}.*\n  fix: keep only one of them"
-    ):
-        plan(base, **{section: value})
+def test_two_spellings_of_one_key_the_later_wins_and_a_note_says_so(base, section, value, path, winner, note):
+    # A child writes {**parent.controls, "lr": 1e-4} where the parent wrote learning_rate.
+    result = plan(base, **{section: value})
+    assert result.notes == (note,)
+    assigned = result.variables if section == "variables" else result.controls
+    assert [(a.path, a.value) for a in assigned if a.path == path] == [(path, winner)]
+
+
+@pytest.mark.parametrize(
+    "deletes, message",
+    [
+        (
+            ("profiler", "profiler.enabled"),
+            "delete lists 'profiler.enabled', which is inside 'profiler', deleted too",
+        ),
+        (
+            ("profiler.enabled", "profiler"),
+            "delete lists 'profiler.enabled', which is inside 'profiler', deleted too",
+        ),
+        (("seed", "seed"), "delete lists 'seed' twice"),
+    ],
+)
+def test_overlapping_deletes_are_an_error_that_names_both(base, deletes, message):
+    with pytest.raises(ExperimentSchemaError, match=rf"^delete\.[\w.]+: {message}"):
+        plan(base, delete=deletes)
+
+
+def test_a_node_deleted_then_set_again_keeps_its_place(base):
+    dataset = {"_component_": "torchtune.datasets.alpaca_dataset", "source": "json"}
+    result = plan(base, delete=("dataset",), controls={"dataset": dataset})
+    assert list(result.common) == list(base.data)
+    assert result.common["dataset"] == dataset
+
+
+def test_placeholders_in_variable_values_are_filled_and_params_keep_what_was_written(base):
+    result = plan(base, variables={"lora_rank": [8, 16], "+data": ["/d/{lora_rank}/{run_id}.json"]})
+    runs = list(result.runs())
+    assert [r.config["data"] for r in runs] == ["/d/8/run_000.json", "/d/16/run_001.json"]
+    assert runs[0].params == {"lora_rank": 8, "+data": "/d/{lora_rank}/{run_id}.json"}
+
+
+def test_floats_in_placeholders_read_like_python(base):
+    result = plan(base, variables={"lr": [1e-5]}, controls={"+tag": "lr{lr}"})
+    assert next(iter(result.runs())).config["tag"] == "lr1e-05"
 
 
 def test_unknown_keys_in_any_section_are_errors(base):

@@ -217,11 +217,16 @@ def _mapping_entry(run: Run, config_rel: str, text: RunText | None = None) -> st
     )
 
 
-def _source_names(loaded: LoadedExperiment) -> dict[str, Path]:
+def _source_names(loaded: LoadedExperiment, base: BaseConfig) -> dict[str, Path]:
+    """Files copied into the folder: the experiment file(s) and a custom base config, so the
+    folder shows everything the configs were made from (shipped configs are named, not copied)."""
     names: dict[str, Path] = {}
-    for path in loaded.sources:
+    files = [*loaded.sources]
+    if loaded.experiment.base_config_file is not None:
+        files.append(base.path)
+    for path in files:
         name = path.name if path.name not in RESERVED_NAMES else f"source_{path.name}"
-        names[name] = path
+        names.setdefault(name, path)
     return names
 
 
@@ -363,7 +368,7 @@ def generate_configs(
                 )
             )
         (tmp / LOGS_DIR).mkdir()  # SLURM opens logs/<run id>.out before the script starts
-        sources = _source_names(loaded)
+        sources = _source_names(loaded, plan.base)
         for name, path in sources.items():
             shutil.copy2(path, tmp / name)
         snapshot = build_snapshot(loaded, plan.base, final, sources, total, smoke)

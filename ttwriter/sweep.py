@@ -172,6 +172,8 @@ class SweepPlan:
                 )
         for assignment, value in zip(self.variables, combo, strict=True):
             if only is None or assignment.path[0] == only:
+                if isinstance(value, str) and "{" in value or isinstance(value, (dict, list)):
+                    value = _substitute(value, fields)  # '/data/{run_id}.json' as a variable value
                 set_path(config, assignment.path, value, f"variables.{assignment.written}")
         output_dir = self._run_output_dir(config, run_id)
         config["output_dir"] = output_dir
@@ -200,7 +202,12 @@ def _makes_unique(template: str, variable_names: list[str]) -> bool:
 
 
 def _format(value: Any) -> str:
-    return value if isinstance(value, str) else dump_scalar(value)
+    """A value as it appears inside a string: `1e-05`, not YAML's `1.0e-05`; `true`, `8`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    return dump_scalar(value)
 
 
 def _substitute(value: Any, fields: Mapping[str, Any]) -> Any:
@@ -223,28 +230,43 @@ def _placeholders(value: Any) -> set[str]:
     return set()
 
 
+def _order_like(node: Any, base: Any) -> Any:
+    """`node` with its keys in `base`'s order wherever `base` has them; new keys after, as they were."""
+    if not isinstance(node, dict) or not isinstance(base, dict):
+        return node
+    ordered = {k: _order_like(node[k], base[k]) for k in base if k in node}
+    ordered.update((k, v) for k, v in node.items() if k not in ordered)
+    return ordered
+
+
 def _is_variable_leaf(value: Any) -> bool:
     return not isinstance(value, Mapping)
 
 
 def _resolve_section(
-    resolver: KeyResolver, section: str, tree: Mapping[str, Any], is_leaf: Any
+    resolver: KeyResolver,
+    section: str,
+    tree: Mapping[str, Any],
+    is_leaf: Any,
+    notes: list[str],
 ) -> list[Assignment]:
-    """Resolve every leaf of one section, refusing two spellings of the same key."""
-    out: list[Assignment] = []
-    seen: dict[KeyPath, str] = {}
+    """Resolve every leaf of one section. When two spellings set the same key (a child's
+    `{**parent.controls, "lr": 1e-4}` where the parent wrote `learning_rate`), the later one wins,
+    as in a Python dict, and a note says so."""
+    out: dict[KeyPath, Assignment] = {}
     for written_path, value in flatten(tree, is_leaf):
         path = resolver.resolve(section, written_path)
         written = ".".join(written_path)
-        if path in seen:
-            raise ExperimentSchemaError(
-                f"{seen[path]!r} and {written!r} both set {'.'.join(path)!r}",
-                key=f"{section}.{written}",
-                fix="keep only one of them",
+        if path in out:
+            earlier = out.pop(path).written
+            how = (
+                f"{earlier!r} and then {written!r}"
+                if earlier != written
+                else f"{written!r} twice (nested and dotted)"
             )
-        seen[path] = written
-        out.append(Assignment(written, path, thaw(value)))
-    return out
+            notes.append(f"{section} set {'.'.join(path)} as {how}; the later value wins")
+        out[path] = Assignment(written, path, thaw(value))
+    return list(out.values())
 
 
 def expand_sweep(
@@ -260,10 +282,21 @@ def expand_sweep(
         Assignment(d, resolver.resolve("delete", tuple(d.split(".")), must_exist=True), None)
         for d in experiment.delete
     ]
-    controls = _resolve_section(resolver, "controls", experiment.controls, lambda v: False)
-    variables = _resolve_section(resolver, "variables", experiment.variables, _is_variable_leaf)
+    for i, delete in enumerate(deletes):
+        for other in deletes[:i]:
+            inner, outer = sorted((delete, other), key=lambda d: len(d.path), reverse=True)
+            if inner.path[: len(outer.path)] == outer.path:
+                raise ExperimentSchemaError(
+                    f"delete lists {inner.written!r}, which is inside {outer.written!r}, deleted too"
+                    if inner.path != outer.path
+                    else f"delete lists {'.'.join(inner.path)!r} twice",
+                    key=f"delete.{inner.written}",
+                    fix=f"keep only {outer.written!r}",
+                )
+    notes: list[str] = []
+    controls = _resolve_section(resolver, "controls", experiment.controls, lambda v: False, notes)
+    variables = _resolve_section(resolver, "variables", experiment.variables, _is_variable_leaf, notes)
 
-    notes = []
     variable_paths = {a.path: a for a in variables}
     kept_controls = []
     for control in controls:
@@ -276,32 +309,37 @@ def expand_sweep(
             kept_controls.append(control)
 
     allowed = {"run_id", "experiment_name", *(a.written for a in variables)}
-    templated = []
-    for control in kept_controls:
-        names = _placeholders(control.value)
+
+    def check_placeholders(section: str, written: str, value: Any) -> bool:
+        """Refuse unknown placeholders; True when the value needs filling in per run."""
+        names = _placeholders(value)
         unknown = sorted(names - allowed)
         if unknown:
             hint = did_you_mean(unknown[0], allowed)
-            file, line = (locate or (lambda s, p: (None, None)))(
-                "controls", tuple(control.written.split("."))
-            )
+            file, line = (locate or (lambda s, p: (None, None)))(section, tuple(written.split(".")))
             raise ExperimentSchemaError(
                 f"unknown placeholder {{{unknown[0]}}}" + (f"; {hint}" if hint else ""),
                 file=file,
                 line=line,
-                key=f"controls.{control.written}",
+                key=f"{section}.{written}",
                 fix="placeholders are {run_id}, {experiment_name} and variable names: "
                 + ", ".join("{" + a + "}" for a in sorted(allowed))
                 + "; write {{ and }} for literal braces",
             )
-        if names or "{{" in str(control.value) or "}}" in str(control.value):
-            templated.append(control)
+        return bool(names) or "{{" in str(value) or "}}" in str(value)
+
+    templated = [c for c in kept_controls if check_placeholders("controls", c.written, c.value)]
+    for variable in variables:
+        for value in variable.value:
+            check_placeholders("variables", variable.written, value)
 
     common = copy_config(base.data)
     for delete in deletes:
         delete_path(common, delete.path, f"delete.{delete.written}")
     for control in kept_controls:
         set_path(common, control.path, control.value, f"controls.{control.written}")
+    if deletes:
+        common = _order_like(common, base.data)  # a node deleted, then set again, keeps its place
     # Type-check every variable value now, so a bad value fails before anything is written.
     for variable in variables:
         for value in variable.value:
