@@ -397,6 +397,19 @@ def test_force_refuses_a_folder_with_results_of_earlier_runs(tmp_path):
     assert (out / "runs" / "run_000" / "adapter_model.pt").read_bytes() == b"weights"
 
 
+@pytest.mark.parametrize("left_by", ["status/run_000.done", "submissions.jsonl"])
+def test_force_refuses_a_folder_whose_runs_were_submitted_or_ran(tmp_path, left_by):
+    out = tmp_path / "out"
+    generate_configs(PY_EXAMPLE, output_dir=out, validate=False)
+    (out / left_by).parent.mkdir(exist_ok=True)
+    (out / left_by).write_text("run=run_000\n", encoding="utf-8")
+
+    with pytest.raises(OutputExistsError):
+        generate_configs(PY_EXAMPLE, output_dir=out, validate=False, force=True)
+
+    assert (out / left_by).read_text() == "run=run_000\n"
+
+
 def test_default_folder_is_outputs_name_timestamp_under_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 

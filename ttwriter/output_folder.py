@@ -14,8 +14,12 @@ from types import TracebackType
 
 from ttwriter.errors import OutputExistsError
 
-RESULT_DIRS = ("runs", "logs")
-"""Subfolders where training writes results; a folder with anything in them is never replaced."""
+RESULT_DIRS = ("runs", "logs", "status")
+"""Subfolders where training writes results and run states; a folder with anything in them is
+never replaced."""
+
+SUBMISSIONS = "submissions.jsonl"
+"""Written by `ttwriter submit`: a folder whose runs were submitted is never replaced."""
 
 MARKERS = ("experiment.json", "run_mapping.yaml")
 
@@ -39,6 +43,13 @@ def check_output_dir(final: Path, force: bool) -> None:
     if not any((final / m).exists() for m in MARKERS):
         raise OutputExistsError(
             "--force only replaces folders written by ttwriter, and this one has no experiment.json",
+            file=final,
+            fix="choose another --output-dir",
+        )
+    if (final / SUBMISSIONS).exists():
+        raise OutputExistsError(
+            f"output folder was submitted to SLURM ({SUBMISSIONS}); replacing it would pull the "
+            "configs from under its jobs",
             file=final,
             fix="choose another --output-dir",
         )
