@@ -11,13 +11,15 @@ example: setup
 
 # As root, start the one-node SLURM of scripts/slurm_local.sh first (installing it if needed), so
 # the cluster tests submit real job arrays; if it cannot start they are skipped with the reason.
-test: setup
+test: setup lint
 	@if [ "$$(id -u)" = 0 ]; then bash scripts/slurm_local.sh up \
 		|| echo "make test: SLURM could not be started; the cluster tests will be skipped" >&2; fi
 	$(PY) -m pytest -q
 
 lint: setup
-	$(PY) -m ruff check ttwriter tests
+	$(PY) -m ruff check ttwriter tests bench
+	$(PY) -m ruff format --check ttwriter tests bench
+	$(PY) -m mypy
 
 # Speed goals of issue 3, measured side by side (a few minutes: `tune validate` imports torch per
 # file). Prints the results; `$(PY) bench/run_benchmarks.py --update-doc docs/benchmarks.md`

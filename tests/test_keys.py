@@ -167,7 +167,8 @@ def test_a_key_below_a_none_value_is_accepted(resolver):
 
 
 @pytest.mark.parametrize(
-    "written, parent, kind", [("epochs.x", "epochs", "an int"), ("model.lora_rank.x", "model.lora_rank", "an int")]
+    "written, parent, kind",
+    [("epochs.x", "epochs", "an int"), ("model.lora_rank.x", "model.lora_rank", "an int")],
 )
 def test_a_key_below_a_scalar_is_a_type_mismatch(resolver, written, parent, kind):
     with pytest.raises(

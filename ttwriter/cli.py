@@ -47,7 +47,18 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
 an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""
 _SUFFIXES = (".py", ".yaml", ".yml", ".json")
 _TABLE_LIMIT = 20
-_TOOL_FLAGS = {"--dry-run", "--no-dry-run", "--validate", "--no-validate", "--force", "--no-force", "--strict", "--no-strict", "--smoke", "--no-smoke"}
+_TOOL_FLAGS = {
+    "--dry-run",
+    "--no-dry-run",
+    "--validate",
+    "--no-validate",
+    "--force",
+    "--no-force",
+    "--strict",
+    "--no-strict",
+    "--smoke",
+    "--no-smoke",
+}
 
 USAGE = f"""\
 usage: ttwriter [generate] PATH [OVERRIDES] [--output-dir DIR] [--dry-run] [--no-validate] [--force]
@@ -136,7 +147,10 @@ def _print_findings(summary: ValidationSummary, out: TextIO) -> None:
     groups = summary.grouped()
     for finding, runs in groups[:_TABLE_LIMIT]:
         where = f"{finding.key} " if finding.key else ""
-        print(f"  {finding.severity:<7} {where}({_runs_label(runs, summary.n_total)}): {finding.message}", file=out)
+        print(
+            f"  {finding.severity:<7} {where}({_runs_label(runs, summary.n_total)}): {finding.message}",
+            file=out,
+        )
         if finding.fix:
             print(f"          fix: {finding.fix}", file=out)
     if len(groups) > _TABLE_LIMIT:

@@ -33,7 +33,11 @@ _TOOL_FIELDS = {
         True,
         "Check every config with torchtune's validator (--no-validate skips it; torch is then never imported).",
     ),
-    "strict": (bool, False, "Treat local data paths that do not exist (data files, tokenizer, checkpoints) as errors, not warnings."),
+    "strict": (
+        bool,
+        False,
+        "Treat local data paths that do not exist (data files, tokenizer, checkpoints) as errors, not warnings.",
+    ),
     "force": (bool, False, "Replace an existing ttwriter output folder (never one that holds run results)."),
     "smoke": (
         bool,
@@ -251,4 +255,6 @@ def parse_overrides(
         else:
             changes[field.name] = getattr(parsed, field.name)
     new_experiment = dataclasses.replace(experiment, **changes) if argv else experiment
-    return ParsedOptions(new_experiment, parsed.dry_run, parsed.validate, parsed.force, parsed.strict, smoke=parsed.smoke)
+    return ParsedOptions(
+        new_experiment, parsed.dry_run, parsed.validate, parsed.force, parsed.strict, smoke=parsed.smoke
+    )

@@ -65,7 +65,7 @@ class RunRecords(Sequence[RunRecord]):
     def __len__(self) -> int:
         return self._plan.n_runs
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index):
         if isinstance(index, slice):
             return tuple(self[i] for i in range(*index.indices(len(self))))
         run_id, params, output_dir = self._plan.describe(index + len(self) if index < 0 else index)

@@ -29,11 +29,11 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(**kwargs)
         self._out, self._err = out, err
 
-    def _print_message(self, message: str, file=None) -> None:  # type: ignore[override]
+    def _print_message(self, message: str, file=None) -> None:
         if message:
             (self._err if file is sys.stderr else self._out).write(message)
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         raise ConfigWriterError(message, fix=f"see '{self.prog} --help'")
 
 
