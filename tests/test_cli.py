@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -341,3 +342,31 @@ def test_path_help_for_a_yaml_experiment(run_cli, capsys, monkeypatch):
     assert result.code == 0
     assert "--controls.lora-alpha INT control 'lora_alpha' (default: 16)" in help_text
     assert "--base-config {None}|STR" in help_text
+
+
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr is when a researcher runs ttwriter."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_long_sweep_shows_a_progress_bar_on_a_terminal_only(tmp_path):
+    from ttwriter.cli import main
+
+    variables = ["--variables.lora-rank", *map(str, range(1, 61))]
+    terminal, piped = _Terminal(), io.StringIO()
+    main(
+        [str(YAML_EXAMPLE), *variables, "--output-dir", str(tmp_path / "a"), "--no-validate"],
+        out=io.StringIO(),
+        err=terminal,
+    )
+    main(
+        [str(YAML_EXAMPLE), *variables, "--output-dir", str(tmp_path / "b"), "--no-validate"],
+        out=io.StringIO(),
+        err=piped,
+    )
+
+    assert terminal.getvalue().endswith("\r  write    [##############################] 60/60\n")
+    assert terminal.getvalue().count("\r") > 1  # it advanced, it did not just print the end
+    assert piped.getvalue() == ""
