@@ -560,3 +560,12 @@ def test_a_custom_base_config_is_copied_into_the_folder(tmp_path):
     assert (tmp_path / "out" / "my_v100.yaml").read_bytes() == base.read_bytes()
     provenance = json.loads((tmp_path / "out" / "experiment.json").read_text())["provenance"]
     assert provenance["source_files"] == {"my_v100.yaml": hashlib.sha256(base.read_bytes()).hexdigest()}
+
+
+def test_a_variable_value_with_a_line_break_keeps_the_run_config_valid_yaml(tmp_path):
+    experiment = Experiment(name="nl", base_config=BASE, variables={"+note": ["two\nlines", "one"]})
+    generate_configs(experiment, output_dir=tmp_path / "out", validate=False)
+
+    text = (tmp_path / "out" / "configs" / "run_000.yaml").read_text()
+    assert "# params: +note='two\\n\\n  lines'" in text
+    assert OmegaConf.load(tmp_path / "out" / "configs" / "run_000.yaml").note == "two\nlines"

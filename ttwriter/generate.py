@@ -173,7 +173,12 @@ def render_run_config(
     if smoke:
         header.insert(1, smoke_header(run.config))
     body = text.config(run.config) if text else dump_yaml(run.config)
-    return "".join(f"# {line}\n" for line in header) + "\n" + body
+    return "".join(f"# {_one_line(line)}\n" for line in header) + "\n" + body
+
+
+def _one_line(text: str) -> str:
+    """A header line stays one comment line even when a value holds a line break."""
+    return text.replace("\r", "\\r").replace("\n", "\\n") if "\n" in text or "\r" in text else text
 
 
 _WRITE_FLAGS = (
