@@ -370,3 +370,45 @@ def test_a_long_sweep_shows_a_progress_bar_on_a_terminal_only(tmp_path):
     assert terminal.getvalue().endswith("\r  write    [##############################] 60/60\n")
     assert terminal.getvalue().count("\r") > 1  # it advanced, it did not just print the end
     assert piped.getvalue() == ""
+
+
+def test_set_reaches_keys_the_experiment_does_not_name(tmp_path, run_cli):
+    out = tmp_path / "out"
+    result = run_cli(
+        str(PY_EXAMPLE),
+        "--set",
+        "epochs=3",
+        "--set=optimizer.weight_decay=0.1",
+        "--output-dir",
+        str(out),
+        "--no-validate",
+    )
+
+    assert result.code == 0
+    run = OmegaConf.load(out / "configs" / "run_000.yaml")
+    assert (run.epochs, run.optimizer.weight_decay) == (3, 0.1)
+    snapshot = json.loads((out / "experiment.json").read_text())
+    assert snapshot["experiment"]["controls"]["epochs"] == 3
+    assert snapshot["provenance"]["cli_overrides"][:3] == [
+        "--set",
+        "epochs=3",
+        "--set=optimizer.weight_decay=0.1",
+    ]
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (
+            ["--set", "epocs=3"],
+            "error: command line: controls.epocs: key 'epocs' is not in the base config; did you mean 'epochs'?",
+        ),
+        (["--set", "epochs"], "error: command line: --set needs KEY=VALUE, got 'epochs'"),
+    ],
+)
+def test_a_bad_set_exits_2_blaming_the_command_line(tmp_path, run_cli, flags, message):
+    result = run_cli(str(PY_EXAMPLE), *flags, "--output-dir", str(tmp_path / "o"))
+
+    assert result.code == 2
+    assert result.err.splitlines()[0] == message
+    assert not (tmp_path / "o").exists()

@@ -82,6 +82,8 @@ options:
 overrides, e.g.:
   ttwriter experiments/sft/llama_1b/lora_rank_02_01.py --controls.learning-rate 1e-4 \\
       --variables.lora-rank 4 8 --name quick
+  ttwriter experiments/sft/llama_1b/lora_rank_02_01.py --set epochs=1 --set optimizer.weight_decay=0.1
+  (--set KEY=VALUE reaches keys the experiment does not name yet; values are read as YAML)
 
 on SLURM (docs/slurm.md):
   ttwriter submit DIR [--runs run_000,run_003 | --failed] [--dry-run]

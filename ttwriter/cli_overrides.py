@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import tyro
 from tyro.constructors import PrimitiveConstructorSpec
 
+from ttwriter.errors import ExperimentSchemaError
 from ttwriter.experiment import Experiment
 from ttwriter.frozen import freeze, thaw
 from ttwriter.yaml_io import dump_scalar, parse_scalar
@@ -193,6 +194,34 @@ def _set_original(tree: dict[str, Any], path: KeyPath, value: Any) -> None:
     node[path[-1]] = value
 
 
+SET_FLAG = "--set"
+
+
+def split_set_flags(argv: Sequence[str]) -> tuple[list[tuple[str, Any]], list[str]]:
+    """`--set KEY=VALUE` / `--set=KEY=VALUE` pairs (values read as YAML), and the other flags.
+
+    tyro makes flags for keys the experiment already has; `--set` reaches any other config key
+    (resolved like a control: dotted, alias, short name, `+new`).
+    """
+    settings: list[tuple[str, Any]] = []
+    rest: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == SET_FLAG or token.startswith(SET_FLAG + "="):
+            item = token[len(SET_FLAG) + 1 :] if token != SET_FLAG else next(tokens, "")
+            key, sep, raw = item.partition("=")
+            if not sep or not key.strip():
+                raise ExperimentSchemaError(
+                    f"--set needs KEY=VALUE, got {item!r}",
+                    file="command line",
+                    fix="e.g. --set epochs=1 or --set optimizer.weight_decay=0.1",
+                )
+            settings.append((key.strip(), parse_scalar(raw)))
+        else:
+            rest.append(token)
+    return settings, rest
+
+
 @dataclasses.dataclass(frozen=True)
 class ParsedOptions:
     experiment: Experiment
@@ -241,6 +270,11 @@ def parse_overrides(
             (name, Annotated[annotation, tyro.conf.arg(help=help_text)], dataclasses.field(default=default))
         )
     cli_cls = dataclasses.make_dataclass("GenerateOptions", fields, frozen=True)
+    settings, argv = split_set_flags(argv)
+    description += (
+        " Keys the experiment does not name yet: --set KEY=VALUE (repeatable) adds a control, "
+        "e.g. --set epochs=1 --set optimizer.weight_decay=0.1 (values read as YAML)."
+    )
     parsed: Any = tyro.cli(cli_cls, args=list(argv), prog=prog, description=description)
 
     changes: dict[str, Any] = {}
@@ -254,7 +288,9 @@ def parse_overrides(
             changes[field.name] = tree
         else:
             changes[field.name] = getattr(parsed, field.name)
-    new_experiment = dataclasses.replace(experiment, **changes) if argv else experiment
+    for key, value in settings:  # last, so they win over the experiment's own spelling
+        changes["controls"][key] = value
+    new_experiment = dataclasses.replace(experiment, **changes) if argv or settings else experiment
     return ParsedOptions(
         new_experiment, parsed.dry_run, parsed.validate, parsed.force, parsed.strict, smoke=parsed.smoke
     )

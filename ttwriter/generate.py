@@ -252,8 +252,17 @@ COMMAND_LINE = "command line"
 
 
 def _cli_keys(flags: tuple[str, ...]) -> set[str]:
-    """`--controls.learning-rate` -> `controls.learning_rate`: keys the command line set."""
-    return {f[2:].split("=")[0].replace("-", "_") for f in flags if f.startswith("--")}
+    """`--controls.learning-rate` -> `controls.learning_rate`, `--set epochs=1` -> `controls.epochs`:
+    the keys the command line set."""
+    keys = set()
+    for i, flag in enumerate(flags):
+        following = flags[i + 1] if i + 1 < len(flags) else ""
+        if flag == "--set" or flag.startswith("--set="):
+            item = following if flag == "--set" else flag[len("--set=") :]
+            keys.add("controls." + item.partition("=")[0].strip())
+        elif flag.startswith("--"):
+            keys.add(flag[2:].split("=")[0].replace("-", "_"))
+    return keys
 
 
 def _locator(loaded: LoadedExperiment) -> Callable[[str, tuple[str, ...]], tuple[str | None, int | None]]:
