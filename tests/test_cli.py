@@ -412,3 +412,25 @@ def test_a_bad_set_exits_2_blaming_the_command_line(tmp_path, run_cli, flags, me
     assert result.code == 2
     assert result.err.splitlines()[0] == message
     assert not (tmp_path / "o").exists()
+
+
+def test_a_command_line_value_for_a_swept_key_is_an_error_not_a_silent_no_op(tmp_path, run_cli):
+    result = run_cli(str(PY_EXAMPLE), "--set", "lora_rank=4", "--output-dir", str(tmp_path / "o"))
+
+    assert result.code == 2
+    assert result.err == (
+        "error: command line: controls.lora_rank: 'lora_rank' is swept by variable 'lora_rank', "
+        "so this value would never be used\n"
+        "  fix: give its values with --variables.lora-rank VALUE [VALUE ...]\n"
+    )
+
+
+def test_an_output_folder_that_cannot_be_created_exits_2(tmp_path, run_cli):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("", encoding="utf-8")
+
+    result = run_cli(str(PY_EXAMPLE), "--output-dir", str(blocker / "out"), "--no-validate")
+
+    assert result.code == 2
+    assert result.err.startswith(f"error: {blocker / 'out'}: cannot create the output folder:")
+    assert "fix: choose an --output-dir in a folder you can write to" in result.err

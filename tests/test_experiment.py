@@ -187,8 +187,8 @@ def test_duplicate_variable_values_are_rejected(values, duplicate):
 
 
 def test_values_of_different_types_are_not_duplicates():
-    # 1, 1.0 and True are written differently (1, 1.0, true), so they make different configs.
-    assert make(variables={"v": [1, 1.0, True]}).variables == {"v": (1, 1.0, True)}
+    # 1 and True are different values (1, true); 1 and 1.0 are one number (see below).
+    assert make(variables={"v": [1, True, "1"]}).variables == {"v": (1, True, "1")}
 
 
 def test_nested_variables_are_checked_too():
@@ -335,3 +335,9 @@ def test_experiments_with_equal_data_are_equal_and_hashable(parent):
     )
     assert twin == parent
     assert hash(twin) == hash(parent)
+
+
+def test_eight_and_eight_point_zero_are_one_value_but_true_and_one_are_not():
+    with pytest.raises(ExperimentSchemaError, match=r"value 8\.0 appears twice"):
+        Experiment(name="x", base_config="b", variables={"lora_rank": [8, 8.0]})
+    Experiment(name="x", base_config="b", variables={"+flag": [True, 1]})

@@ -569,3 +569,24 @@ def test_a_variable_value_with_a_line_break_keeps_the_run_config_valid_yaml(tmp_
     text = (tmp_path / "out" / "configs" / "run_000.yaml").read_text()
     assert "# params: +note='two\\n\\n  lines'" in text
     assert OmegaConf.load(tmp_path / "out" / "configs" / "run_000.yaml").note == "two\nlines"
+
+
+def test_a_snapshot_uses_the_base_copied_beside_it_when_the_original_is_gone(tmp_path):
+    base = tmp_path / "my_v100.yaml"
+    shutil.copy(resolve_config_name(BASE).path, base)
+    first = generate_configs(
+        Experiment(name="moved", base_config_file=str(base)), output_dir=tmp_path / "a", validate=False
+    )
+    base.unlink()  # the folder was copied to the cluster; the original is not there
+
+    again = generate_configs(
+        first.experiment_dir / "experiment.json", output_dir=tmp_path / "b", validate=False
+    )
+
+    run_a = (tmp_path / "a" / "configs" / "run_000.yaml").read_text().replace(str(tmp_path / "a"), "X")
+    run_b = (tmp_path / "b" / "configs" / "run_000.yaml").read_text().replace(str(tmp_path / "b"), "X")
+    assert (
+        run_a.split("# base config:")[1].split("\n", 1)[1]
+        == run_b.split("# base config:")[1].split("\n", 1)[1]
+    )
+    assert again.base_config == str(tmp_path / "a" / "my_v100.yaml")

@@ -127,16 +127,17 @@ def test_no_notes_when_nothing_is_overridden(base):
     assert plan(base, controls={"epochs": 2}, variables={"lora_rank": [8]}).notes == ()
 
 
+def test_two_spellings_of_one_variable_are_an_error_because_an_axis_would_vanish(base):
+    with pytest.raises(
+        ExperimentSchemaError,
+        match=r"^variables\.lr: 'learning_rate' and 'lr' both sweep 'optimizer\.lr'\n  fix: keep one of them",
+    ):
+        plan(base, variables={"learning_rate": [1e-4, 3e-4], "lora_rank": [8, 16], "lr": [1e-3]})
+
+
 @pytest.mark.parametrize(
     "section, value, path, winner, note",
     [
-        (
-            "variables",
-            {"lr": [1e-4], "optimizer.lr": [2e-4]},
-            ("optimizer", "lr"),
-            [2e-4],
-            "variables set optimizer.lr as 'lr' and then 'optimizer.lr'; the later value wins",
-        ),
         (
             "controls",
             {"lr": 1e-4, "optimizer": {"lr": 2e-4}},

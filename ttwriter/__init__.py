@@ -22,6 +22,7 @@ from ttwriter.generate import GenerationResult, RunRecord, generate_configs
 from ttwriter.keys import ALIASES
 from ttwriter.loading import LoadedExperiment, load_experiment
 from ttwriter.slurm_config import SlurmConfig
+from ttwriter.validation import Finding, RunValidation, ValidationSummary
 
 __all__ = [
     "ALIASES",
@@ -32,18 +33,21 @@ __all__ = [
     "ExperimentDirError",
     "ExperimentLoadError",
     "ExperimentSchemaError",
+    "Finding",
     "GenerationResult",
     "LineageError",
     "LoadedExperiment",
     "MergeError",
     "OutputExistsError",
     "RunRecord",
+    "RunValidation",
     "SlurmConfig",
     "SlurmError",
     "TorchtuneValidationError",
     "TypeMismatchError",
     "UnknownKeyError",
     "ValidationError",
+    "ValidationSummary",
     "__version__",
     "generate_configs",
     "load_experiment",

@@ -96,7 +96,8 @@ class TypeMismatchError(MergeError):
 
 
 class TorchtuneValidationError(ConfigWriterError):
-    """torchtune's own validation rejected a generated config."""
+    """torchtune cannot be imported to validate the configs (configs it rejects are findings in
+    the validation report, not exceptions)."""
 
 
 class ExperimentDirError(ConfigWriterError):

@@ -212,6 +212,16 @@ def _check_keys(mapping: Mapping[Any, Any], path: str) -> None:
             _check_keys(value, f"{path}.{key}")
 
 
+def _same_kind(a: Any, b: Any) -> bool:
+    """8 and 8.0 are one value (YAML writes both as a number); True and 1 are not."""
+    numbers = (int, float)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b)
+    if isinstance(a, numbers) and isinstance(b, numbers):
+        return True
+    return type(a) is type(b)
+
+
 def _check_variable_lists(mapping: Mapping[str, Any], path: str) -> None:
     for key, values in mapping.items():
         where = f"{path}.{key}"
@@ -236,7 +246,7 @@ def _check_variable_lists(mapping: Mapping[str, Any], path: str) -> None:
             )
         seen: list[Any] = []
         for value in map(thaw, values):
-            if any(value == s and type(value) is type(s) for s in seen):
+            if any(value == s and _same_kind(value, s) for s in seen):
                 raise ExperimentSchemaError(
                     f"value {value!r} appears twice, which would make two identical runs",
                     key=where,

@@ -20,6 +20,7 @@ from ttwriter._version import __version__
 from ttwriter.base_config import BaseConfig, load_base_config
 from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, ValidationError
 from ttwriter.experiment import Experiment
+from ttwriter.keys import COMMAND_LINE
 from ttwriter.load_yaml import experiment_from_yaml_data
 from ttwriter.loading import LoadedExperiment, from_experiment, load_experiment
 from ttwriter.output_folder import MARKERS, AtomicFolder, check_output_dir
@@ -246,9 +247,6 @@ def _check_snapshot_base(loaded: LoadedExperiment, base: BaseConfig) -> None:
             key="provenance.base_config.sha256",
             fix="restore the base config file (or the torchtune version) the snapshot was made with",
         )
-
-
-COMMAND_LINE = "command line"
 
 
 def _cli_keys(flags: tuple[str, ...]) -> set[str]:

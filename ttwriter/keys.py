@@ -13,25 +13,31 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ttwriter.errors import TypeMismatchError, UnknownKeyError, did_you_mean
 
 KeyPath = tuple[str, ...]
 
-ALIASES: dict[str, str] = {
-    "learning_rate": "optimizer.lr",
-    "lr": "optimizer.lr",
-    "weight_decay": "optimizer.weight_decay",
-    "lora_rank": "model.lora_rank",
-    "lora_alpha": "model.lora_alpha",
-    "lora_dropout": "model.lora_dropout",
-    "max_seq_len": "tokenizer.max_seq_len",
-    "packed": "dataset.packed",
-}
+ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "learning_rate": "optimizer.lr",
+        "lr": "optimizer.lr",
+        "weight_decay": "optimizer.weight_decay",
+        "lora_rank": "model.lora_rank",
+        "lora_alpha": "model.lora_alpha",
+        "lora_dropout": "model.lora_dropout",
+        "max_seq_len": "tokenizer.max_seq_len",
+        "packed": "dataset.packed",
+    }
+)
 """Short names researchers use, and the torchtune key path each one means."""
 
 NEW_KEY_MARKER = "+"
+
+COMMAND_LINE = "command line"
+"""What `Locate` answers for a key set by a command-line override rather than in a file."""
 
 Locate = Callable[[str, KeyPath], tuple[str | None, int | None]]
 """(section, key path as written) -> (file, line) where the key is written, for error messages."""

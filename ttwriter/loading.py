@@ -7,6 +7,7 @@ know about where it came from (files to copy, lineage, where each key is written
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         return LoadedExperiment(experiment, "yaml", path, path.parent, (path,), (), source)
     if suffix == ".json":
         experiment, provenance = load_snapshot(path)
+        experiment = _prefer_copied_base(experiment, provenance, path.parent)
         sources = tuple(
             path.parent / name
             for name in provenance.get("source_files", {})
@@ -84,6 +86,22 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         file=path,
         fix="pass a .py experiment, an experiment.yaml (.yaml/.yml) or an experiment.json snapshot",
     )
+
+
+def _prefer_copied_base(experiment: Experiment, provenance: dict[str, Any], folder: Path) -> Experiment:
+    """A snapshot's custom base config, from the copy beside it when the original is gone.
+
+    The folder holds a copy of the base file; its sha256 is in the provenance, so the copy is used
+    only when it is exactly the file the configs were made from (the cluster, a moved folder).
+    """
+    recorded = experiment.base_config_file
+    if recorded is None or Path(recorded).is_file():
+        return experiment
+    copy = folder / Path(recorded).name
+    expected = provenance.get("base_config", {}).get("sha256")
+    if copy.is_file() and expected == hashlib.sha256(copy.read_bytes()).hexdigest():
+        return dataclasses.replace(experiment, base_config_file=str(copy))
+    return experiment
 
 
 def from_experiment(experiment: Experiment) -> LoadedExperiment:

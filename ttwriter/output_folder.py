@@ -73,10 +73,17 @@ class AtomicFolder:
 
     def __enter__(self) -> Path:
         check_output_dir(self.final, self.force)
-        self.final.parent.mkdir(parents=True, exist_ok=True)
-        if self.tmp.exists():
-            shutil.rmtree(self.tmp)
-        self.tmp.mkdir()
+        try:
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            if self.tmp.exists():
+                shutil.rmtree(self.tmp)
+            self.tmp.mkdir()
+        except OSError as exc:
+            raise OutputExistsError(
+                f"cannot create the output folder: {exc.strerror or exc}",
+                file=self.final,
+                fix="choose an --output-dir in a folder you can write to",
+            ) from None
         return self.tmp
 
     def __exit__(

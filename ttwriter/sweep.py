@@ -20,7 +20,7 @@ from ttwriter.base_config import BaseConfig
 from ttwriter.errors import ExperimentSchemaError, did_you_mean
 from ttwriter.experiment import Experiment
 from ttwriter.frozen import thaw
-from ttwriter.keys import Assignment, KeyResolver, Locate, flatten
+from ttwriter.keys import COMMAND_LINE, Assignment, KeyResolver, Locate, flatten
 from ttwriter.merge import copy_config, copy_value, delete_path, set_path
 from ttwriter.yaml_io import dump_scalar
 
@@ -250,13 +250,20 @@ def _resolve_section(
     is_leaf: Any,
     notes: list[str],
 ) -> list[Assignment]:
-    """Resolve every leaf of one section. When two spellings set the same key (a child's
-    `{**parent.controls, "lr": 1e-4}` where the parent wrote `learning_rate`), the later one wins,
-    as in a Python dict, and a note says so."""
+    """Resolve every leaf of one section. When two spellings of controls set the same key (a
+    child's `{**parent.controls, "lr": 1e-4}` where the parent wrote `learning_rate`), the later
+    one wins, as in a Python dict, and a note says so; for variables it is an error."""
     out: dict[KeyPath, Assignment] = {}
     for written_path, value in flatten(tree, is_leaf):
         path = resolver.resolve(section, written_path)
         written = ".".join(written_path)
+        if path in out and section == "variables":
+            # For a variable the later spelling would silently drop a whole axis of the sweep.
+            raise ExperimentSchemaError(
+                f"{out[path].written!r} and {written!r} both sweep {'.'.join(path)!r}",
+                key=f"{section}.{written}",
+                fix="keep one of them; to combine their values, list them under one key",
+            )
         if path in out:
             earlier = out.pop(path).written
             how = (
@@ -301,6 +308,16 @@ def expand_sweep(
     kept_controls = []
     for control in controls:
         if control.path in variable_paths:
+            where = locate("controls", tuple(control.written.split("."))) if locate else (None, None)
+            if where[0] == COMMAND_LINE:
+                swept_by = variable_paths[control.path].written
+                raise ExperimentSchemaError(
+                    f"{control.written!r} is swept by variable {swept_by!r}, so this value would "
+                    "never be used",
+                    file=COMMAND_LINE,
+                    key=f"controls.{control.written}",
+                    fix=f"give its values with --variables.{swept_by.replace('_', '-')} VALUE [VALUE ...]",
+                )
             notes.append(
                 f"variable {variable_paths[control.path].written!r} overrides control "
                 f"{control.written!r} ({'.'.join(control.path)}): each run uses the variable's value"
