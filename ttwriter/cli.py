@@ -47,18 +47,6 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
 an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""
 _SUFFIXES = (".py", ".yaml", ".yml", ".json")
 _TABLE_LIMIT = 20
-_TOOL_FLAGS = {
-    "--dry-run",
-    "--no-dry-run",
-    "--validate",
-    "--no-validate",
-    "--force",
-    "--no-force",
-    "--strict",
-    "--no-strict",
-    "--smoke",
-    "--no-smoke",
-}
 
 USAGE = f"""\
 usage: ttwriter [generate] PATH [OVERRIDES] [--output-dir DIR] [--dry-run] [--no-validate] [--force]
@@ -190,8 +178,10 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
             exc.file = "command line"
             exc.args = (exc.render(),)
         raise
-    overrides = tuple(f for f in flags if f not in _TOOL_FLAGS)
-    loaded = dataclasses.replace(loaded, experiment=options.experiment, cli_overrides=overrides)
+    overrides = options.overrides
+    loaded = dataclasses.replace(
+        loaded, experiment=options.experiment, cli_overrides=overrides, cli_keys=options.set_keys
+    )
 
     what = {"python": "Python experiment", "yaml": "experiment.yaml", "json": "experiment snapshot"}[
         loaded.kind

@@ -187,6 +187,13 @@ def _collect(instance: Any, index: dict[str, Any], out: dict[KeyPath, Any]) -> N
             out[entry] = thaw(value)
 
 
+def _get_original(tree: dict[str, Any], path: KeyPath) -> Any:
+    node: Any = tree
+    for key in path:
+        node = node[key]
+    return node
+
+
 def _set_original(tree: dict[str, Any], path: KeyPath, value: Any) -> None:
     node = tree
     for key in path[:-1]:
@@ -230,6 +237,16 @@ class ParsedOptions:
     force: bool
     strict: bool
     smoke: bool = False
+    overrides: tuple[str, ...] = ()
+    """The flags that changed the experiment, as typed (tool switches such as --no-validate left out)."""
+    set_keys: frozenset[str] = frozenset()
+    """Experiment keys the command line changed: `name`, `controls.learning_rate`, `controls.epochs`."""
+
+
+TOOL_FLAGS = frozenset(
+    f"--{prefix}{name.replace('_', '-')}" for name in _TOOL_FIELDS for prefix in ("", "no-")
+)
+"""The switches of how ttwriter runs (--dry-run, --no-validate, ...), not of what it generates."""
 
 
 def parse_overrides(
@@ -270,6 +287,7 @@ def parse_overrides(
             (name, Annotated[annotation, tyro.conf.arg(help=help_text)], dataclasses.field(default=default))
         )
     cli_cls = dataclasses.make_dataclass("GenerateOptions", fields, frozen=True)
+    raw_argv = list(argv)
     settings, argv = split_set_flags(argv)
     description += (
         " Keys the experiment does not name yet: --set KEY=VALUE (repeatable) adds a control, "
@@ -278,19 +296,32 @@ def parse_overrides(
     parsed: Any = tyro.cli(cli_cls, args=list(argv), prog=prog, description=description)
 
     changes: dict[str, Any] = {}
+    set_keys: set[str] = set()
     for field in dataclasses.fields(Experiment):
         if field.name in _DICT_FIELDS:
             values: dict[KeyPath, Any] = {}
             _collect(getattr(parsed, field.name), indexes[field.name], values)
             tree = thaw(getattr(experiment, field.name))
             for path, value in values.items():
+                if value != _get_original(tree, path):
+                    set_keys.add(".".join((field.name, *path)))
                 _set_original(tree, path, value)
             changes[field.name] = tree
         else:
             changes[field.name] = getattr(parsed, field.name)
+            if changes[field.name] != getattr(experiment, field.name):
+                set_keys.add(field.name)
     for key, value in settings:  # last, so they win over the experiment's own spelling
         changes["controls"][key] = value
+        set_keys.add(f"controls.{key}")
     new_experiment = dataclasses.replace(experiment, **changes) if argv or settings else experiment
     return ParsedOptions(
-        new_experiment, parsed.dry_run, parsed.validate, parsed.force, parsed.strict, smoke=parsed.smoke
+        new_experiment,
+        parsed.dry_run,
+        parsed.validate,
+        parsed.force,
+        parsed.strict,
+        smoke=parsed.smoke,
+        overrides=tuple(f for f in raw_argv if f not in TOOL_FLAGS),
+        set_keys=frozenset(set_keys),
     )

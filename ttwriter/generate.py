@@ -249,23 +249,9 @@ def _check_snapshot_base(loaded: LoadedExperiment, base: BaseConfig) -> None:
         )
 
 
-def _cli_keys(flags: tuple[str, ...]) -> set[str]:
-    """`--controls.learning-rate` -> `controls.learning_rate`, `--set epochs=1` -> `controls.epochs`:
-    the keys the command line set."""
-    keys = set()
-    for i, flag in enumerate(flags):
-        following = flags[i + 1] if i + 1 < len(flags) else ""
-        if flag == "--set" or flag.startswith("--set="):
-            item = following if flag == "--set" else flag[len("--set=") :]
-            keys.add("controls." + item.partition("=")[0].strip())
-        elif flag.startswith("--"):
-            keys.add(flag[2:].split("=")[0].replace("-", "_"))
-    return keys
-
-
 def _locator(loaded: LoadedExperiment) -> Callable[[str, tuple[str, ...]], tuple[str | None, int | None]]:
     """Where a key is written: the command line when an override set it, else the source file."""
-    cli = _cli_keys(loaded.cli_overrides)
+    cli = loaded.cli_keys
 
     def locate(section: str, written: tuple[str, ...]) -> tuple[str | None, int | None]:
         dotted = ".".join((section, *written))

@@ -35,6 +35,9 @@ class LoadedExperiment:
     source_map: SourceMap
     snapshot_provenance: dict[str, Any] | None = None
     cli_overrides: tuple[str, ...] = ()
+    """Command-line flags that changed the experiment, as typed (recorded in experiment.json)."""
+    cli_keys: frozenset[str] = frozenset()
+    """Keys those flags changed (`controls.learning_rate`): errors about them name the command line."""
 
 
 def load_experiment(path: str | Path) -> LoadedExperiment:
