@@ -20,6 +20,10 @@ BASE = "llama3_2/1B_lora_single_device"
 RANKS = [8, 16, 32, 64]
 FAILING_RUN = "run_002"
 """lora_rank 32, the third value."""
+MISSPELLED_OPTIMIZER = {
+    "optimizer._component_": ["torch.optim.AdamW", "torch.optim.AdamWW", "torch.optim.Adam"]
+}
+"""`variables` of a sweep whose run_001 fails validation (a misspelled optimizer), the others pass."""
 
 _TRAINER = """#!/bin/sh
 config="$1"; run_id="$2"; out="$3"
@@ -55,18 +59,21 @@ def make_sweep(
     ranks: list[int] | None = None,
     name: str = "fake",
     controls: dict | None = None,
+    variables: dict | None = None,
+    validate: bool = True,
     **slurm: object,
 ) -> GenerationResult:
-    """Generate a lora_rank sweep (no validation) whose runs call the fake trainer on CPU."""
+    """Generate a lora_rank sweep whose runs call the fake trainer on CPU (validated, as
+    `ttwriter submit` wants it; `validate=False` is a folder written with --no-validate)."""
     settings = {"gpus_per_run": 0, "command": trainer_command(root), **slurm}
     experiment = {
         "experiment_name": name,
         "base_config": BASE,
-        "variables": {"lora_rank": ranks or RANKS},
+        "variables": variables or {"lora_rank": ranks or RANKS},
         "controls": controls or {},
         "slurm": settings,
     }
-    return generate_configs(experiment, output_dir=folder or root / "exp", validate=False)
+    return generate_configs(experiment, output_dir=folder or root / "exp", validate=validate)
 
 
 def run_task(folder: Path, task: int | str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -242,6 +242,7 @@ def test_feeding_experiment_json_back_into_the_same_folder_regenerates_identical
         "lora_rank_02_01.py",
         "run_mapping.yaml",
         "submit.sbatch",
+        "validation_report.json",
         "validation_report.txt",
     ]
 
@@ -361,6 +362,7 @@ def test_force_replaces_an_earlier_ttwriter_output_completely(tmp_path):
         "logs",
         "run_mapping.yaml",
         "submit.sbatch",
+        "validation_report.json",
         "validation_report.txt",
     ]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

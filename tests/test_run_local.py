@@ -95,7 +95,6 @@ def fake_sweep(tmp_path):
     folder = tmp_path / "fake"
     code, out, err = _cli(
         str(SWEEP),
-        "--no-validate",
         "--slurm.command",
         "echo run {run_id} in $PWD && grep -q 'lora_rank: 16' {config}",
         "--output-dir",

@@ -109,6 +109,11 @@ class SlurmError(ConfigWriterError):
     job, or the experiment's recipe is unknown, so its job script has nothing to run."""
 
 
+class InvalidRunsError(ConfigWriterError):
+    """Runs about to be submitted or trained failed their last validation (validation_report.txt
+    says why); `--ignore-validation` starts them anyway."""
+
+
 def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> str | None:
     """A "did you mean ...?" phrase for the closest candidates, or None when nothing is close."""
     matches = difflib.get_close_matches(word, sorted(set(candidates)), n=n, cutoff=0.6)

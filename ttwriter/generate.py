@@ -31,6 +31,7 @@ from ttwriter.smoke import apply_smoke, recipe_reads, smoke_header, smoke_notes
 from ttwriter.source_map import SourceMap
 from ttwriter.sweep import Run, SweepPlan, expand_sweep
 from ttwriter.validation import ValidationContext, ValidationSummary, validate_configs
+from ttwriter.validation_state import REPORT_JSON, REPORT_TEXT, write_state
 from ttwriter.yaml_io import dump_scalar, dump_yaml
 
 Source = str | Path | Mapping[str, Any] | Experiment | LoadedExperiment
@@ -40,7 +41,7 @@ Progress = Callable[[str, int, int], None]
 DEFAULT_OUTPUT_DIR = "outputs/{experiment_name}_{timestamp}"
 DEFAULT_SMOKE_OUTPUT_DIR = "outputs/{experiment_name}_smoke_{timestamp}"
 _OUTPUT_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-RESERVED_NAMES = {*MARKERS, "validation_report.txt", "validation_report.json", "configs", "runs", "logs"}
+RESERVED_NAMES = {*MARKERS, REPORT_TEXT, REPORT_JSON, "configs", "runs", "logs"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -373,18 +374,19 @@ def generate_configs(
         (tmp / "experiment.json").write_text(dump_snapshot(snapshot), encoding="utf-8")
 
         summary = None
+        context = validation_context(plan, strict)
+
+        def configs() -> Iterator[tuple[str, Path]]:
+            return ((r.id, tmp / configs_rel / r.config_path.name) for r in records)
+
         if validate:
             summary = validate_configs(
-                ((r.id, tmp / configs_rel / r.config_path.name) for r in records),
-                validation_context(plan, strict),
+                configs(),
+                context,
                 progress=(lambda done: progress("validate", done, total)) if progress else None,
             )
-            (tmp / "validation_report.txt").write_text(summary.report(), encoding="utf-8")
-            (tmp / "validation_report.json").write_text(summary.report_json(), encoding="utf-8")
-        else:
-            (tmp / "validation_report.txt").write_text(
-                "# validation skipped (--no-validate)\n", encoding="utf-8"
-            )
+        # The state `ttwriter submit` and `ttwriter run` read: validated or not, and how.
+        write_state(tmp, summary, context, configs(), by="generate")
 
     return GenerationResult(
         final,

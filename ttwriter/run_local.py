@@ -29,6 +29,7 @@ from ttwriter.errors import ConfigWriterError, ExperimentDirError
 from ttwriter.experiment_folder import ExperimentFolder, FolderRun, parse_run_ids, read_experiment_folder
 from ttwriter.slurm_config import COMMAND_PLACEHOLDER, SlurmConfig
 from ttwriter.slurm_script import LOGS_DIR, STATUS_DIR, shell_command, training_command
+from ttwriter.validation_state import IGNORE_FLAG, IGNORE_HELP, GateResult, check_runs
 from ttwriter.yaml_io import dump_scalar
 
 
@@ -56,6 +57,8 @@ class LocalPlan:
     runs: tuple[FolderRun, ...]
     template: str
     slurm: SlurmConfig
+    validation: GateResult | None = None
+    """What the validation gate did (None when there is nothing to run)."""
 
     def command(self, run: FolderRun) -> str:
         """The command with this run's values filled in, as the log shows it."""
@@ -93,15 +96,38 @@ def _distributed(recipe: str | None) -> bool:
 
 
 def plan_local_runs(
-    experiment_dir: str | Path, run_ids: Sequence[str] | None = None, failed_only: bool = False
+    experiment_dir: str | Path,
+    run_ids: Sequence[str] | None = None,
+    failed_only: bool = False,
+    *,
+    ignore_validation: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> LocalPlan:
-    """The runs to train (all, the named ones, and/or those not marked done) and their command."""
+    """The runs to train (all, the named ones, and/or those not marked done) and their command.
+
+    Runs that failed validation are refused with `InvalidRunsError`, and a folder that was never
+    validated is validated first (see validation_state), unless `ignore_validation`; `announce`
+    is told when a validation starts.
+    """
     folder = read_experiment_folder(experiment_dir)
     runs = folder.select(run_ids)
     if failed_only:
         runs = tuple(r for r in runs if not (folder.path / STATUS_DIR / f"{r.id}.done").is_file())
     slurm = _slurm_config(folder)
-    return LocalPlan(folder, runs, training_command(slurm, _distributed(folder.recipe)), slurm)
+    gate = None
+    if runs:
+        typed = ["ttwriter", "run", str(experiment_dir)]
+        typed += ["--runs", ",".join(run_ids)] if run_ids is not None else []
+        typed += ["--failed"] if failed_only else []
+        gate = check_runs(
+            folder,
+            [r.id for r in runs],
+            verb="train",
+            command=typed,
+            ignore=ignore_validation,
+            announce=announce,
+        )
+    return LocalPlan(folder, runs, training_command(slurm, _distributed(folder.recipe)), slurm, gate)
 
 
 def _now() -> str:
@@ -202,12 +228,13 @@ def _finish(
 
 
 def run_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter run <experiment dir> [--runs run_000,run_002] [--failed] [--dry-run]`."""
+    """`ttwriter run <experiment dir> [--runs run_000,run_002] [--failed] [--dry-run] [--ignore-validation]`."""
     parser = argparse.ArgumentParser(
         prog="ttwriter run",
         description="Train the runs of an experiment folder on this machine, one after another, "
         "with each run's command (slurm.command); logs go to logs/<run id>.out and completion "
-        "markers to status/, as on SLURM.",
+        "markers to status/, as on SLURM. A run that failed validation is not trained (a folder "
+        "written with --no-validate is validated first).",
     )
     parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
     parser.add_argument("--runs", metavar="IDS", help="only these runs, comma-separated: run_000,run_002")
@@ -215,10 +242,20 @@ def run_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         "--failed", action="store_true", help="only runs not marked done (failed or never run)"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    parser.add_argument(IGNORE_FLAG, action="store_true", help=IGNORE_HELP)
     args = parser.parse_args(list(argv))
 
-    plan = plan_local_runs(args.experiment_dir, parse_run_ids(args.runs), args.failed)
+    plan = plan_local_runs(
+        args.experiment_dir,
+        parse_run_ids(args.runs),
+        args.failed,
+        ignore_validation=args.ignore_validation,
+        announce=lambda line: print(line, file=out, flush=True),
+    )
     folder = plan.folder
+    if plan.validation:
+        for line in plan.validation.lines(str(plan.validation.report)):
+            print(line, file=out)
     n = len(plan.runs)
     if n == 0:
         print(f"Nothing to run: every selected run of {folder.experiment} is marked done.", file=out)

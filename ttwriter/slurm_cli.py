@@ -17,6 +17,7 @@ from ttwriter.experiment_folder import parse_run_ids
 from ttwriter.slurm_folder import open_folder
 from ttwriter.slurm_status import FAILED, NOT_SUBMITTED, SweepStatus, sweep_status
 from ttwriter.slurm_submit import submit
+from ttwriter.validation_state import IGNORE_FLAG, IGNORE_HELP
 from ttwriter.yaml_io import dump_scalar
 
 _LIST_LIMIT = 10
@@ -60,14 +61,15 @@ def _parse_runs(text: str) -> list[str]:
 
 
 def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter submit DIR [--runs IDS | --failed] [--dry-run]`."""
+    """`ttwriter submit DIR [--runs IDS | --failed] [--dry-run] [--ignore-validation]`."""
     parser = _Parser(
         out,
         err,
         prog="ttwriter submit",
         description="Submit an experiment folder's runs to SLURM as one job array (submit.sbatch): "
         "all of them, the ones named with --runs, or with --failed those that did not complete. "
-        "A run that is still queued is never submitted twice.",
+        "A run that is still queued is never submitted twice, and a run that failed validation "
+        "is not submitted (a folder written with --no-validate is validated first).",
     )
     parser.add_argument("folder", help="experiment folder written by ttwriter")
     parser.add_argument("--runs", type=_parse_runs, help="only these runs, e.g. run_001,run_004")
@@ -75,10 +77,21 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         "--failed", action="store_true", help="only runs that did not complete (neither done nor queued)"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the sbatch command, submit nothing")
+    parser.add_argument(IGNORE_FLAG, action="store_true", help=IGNORE_HELP)
     args = parser.parse_args(argv)
-    result = submit(args.folder, args.runs, failed=args.failed, dry_run=args.dry_run)
+    result = submit(
+        args.folder,
+        args.runs,
+        failed=args.failed,
+        dry_run=args.dry_run,
+        ignore_validation=args.ignore_validation,
+        announce=lambda line: print(line, file=out, flush=True),
+    )
     folder = result.folder
     where = _show(folder.path)
+    if result.validation:
+        for line in result.validation.lines(_show(result.validation.report)):
+            print(line, file=out)
     if result.skipped:
         reasons = [
             f"{s.run.id} ({s.state}{f', job {s.job}' if s.state != 'done' else ''})" for s in result.skipped

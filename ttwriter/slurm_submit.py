@@ -13,7 +13,7 @@ import getpass
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ttwriter.errors import SlurmError
@@ -28,6 +28,7 @@ from ttwriter.slurm_status import (
     slurm_command,
     sweep_status,
 )
+from ttwriter.validation_state import GateResult, check_runs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Submission:
     """Runs named with --runs that had already finished successfully and will train again."""
     tune_path: str | None = None
     """A folder put first on the jobs' PATH because `tune` was not on this one (see `_job_environment`)."""
+    validation: GateResult | None = None
+    """What the validation gate did (None when nothing was to be submitted)."""
 
 
 def _status(folder: SweepFolder) -> SweepStatus:
@@ -100,14 +103,19 @@ def submit(
     *,
     failed: bool = False,
     dry_run: bool = False,
+    ignore_validation: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> Submission:
     """Submit runs of the experiment folder at `path` as one job array.
 
     By default every run, which is refused once any run is done or queued; `runs` names runs (a
     done one trains again); `failed` takes the runs that did not complete: neither done nor queued,
     like `ttwriter run --failed`. A queued run is never submitted again. Raises `SlurmError` when
-    sbatch is missing, SLURM refuses the job, a run is still queued or the recipe is unknown, and
+    sbatch is missing, SLURM refuses the job, a run is still queued or the recipe is unknown,
+    `InvalidRunsError` when a run to submit failed validation (a folder never validated is
+    validated first, see validation_state; `ignore_validation` skips that), and
     `ExperimentDirError` for a folder that is not an experiment folder or an unknown run id.
+    `announce` is told when a validation starts.
     """
     folder = open_folder(path)
     if runs is not None and failed:
@@ -147,14 +155,26 @@ def submit(
     array = array_spec([r.task for r in chosen], limit) if chosen else ""
     sbatch = shutil.which("sbatch")
     command = (sbatch or "sbatch", "--parsable", f"--array={array}", str(folder.script))
-    if not chosen or dry_run:
+    if not chosen:
         return Submission(folder, chosen, array, command, None, dry_run, skipped, retrained)
-    if sbatch is None:
+    if sbatch is None and not dry_run:
         raise SlurmError(
             "sbatch is not on PATH, so the runs cannot be submitted",
             fix="run this on a login node of your SLURM cluster (or load its module); for a local "
             "one-node test cluster run scripts/slurm_local.sh up as root; --dry-run shows the command",
         )
+    typed = ["ttwriter", "submit", str(path)]
+    typed += ["--runs", ",".join(runs)] if runs is not None else ["--failed"] if failed else []
+    gate = check_runs(
+        folder.source,
+        [r.id for r in chosen],
+        verb="submit",
+        command=typed,
+        ignore=ignore_validation,
+        announce=announce,
+    )
+    if dry_run:
+        return Submission(folder, chosen, array, command, None, True, skipped, retrained, validation=gate)
     (folder.path / LOGS_DIR).mkdir(exist_ok=True)
     env, tune_path = _job_environment()
     proc = slurm_command(list(command), env)
@@ -183,4 +203,4 @@ def submit(
             "path_added": tune_path,
         }
     )
-    return Submission(folder, chosen, array, command, int(job), False, skipped, retrained, tune_path)
+    return Submission(folder, chosen, array, command, int(job), False, skipped, retrained, tune_path, gate)
