@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TINY_FAMILY
-from slurm_sweeps import FAILING_RUN, make_sweep, ran
+from slurm_sweeps import FAILING_RUN, MISSPELLED_OPTIMIZER, make_sweep, ran
 
 from ttwriter.slurm_folder import open_folder
 from ttwriter.slurm_status import PENDING, RUNNING, SweepStatus, sweep_status
@@ -210,3 +210,88 @@ def test_the_default_command_trains_a_tiny_run_with_tune_run(slurm, run_cli, tin
     assert 'command:    tune run "$RECIPE" --config "$CONFIG"\n' in log
     assert "Loss:" in log
     assert list((folder / "runs" / "run_000").glob("epoch_0/*adapter*"))
+
+
+def queued_jobs(name: str) -> list[str]:
+    """Job ids SLURM knows under a job name: queued, running or finished (sacct when it works)."""
+    queue = subprocess.run(
+        ["squeue", "-h", "-n", name, "-o", "%i"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout.split()
+    history = subprocess.run(
+        ["sacct", "-n", "-X", "--name", name, "-o", "JobID", "-S", "now-1hours"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return sorted(set(queue) | set(history.stdout.split() if history.returncode == 0 else []))
+
+
+def test_a_folder_that_failed_validation_is_refused_and_the_override_submits_it(slurm, run_cli, tmp_path):
+    name = f"gate_{tmp_path.name}"[-40:]
+    result = make_sweep(tmp_path, variables=MISSPELLED_OPTIMIZER, job_name=name)
+    folder = result.experiment_dir
+
+    dry = run_cli("submit", str(folder), "--dry-run")
+    refused = run_cli("submit", str(folder))
+
+    assert refused.code == 2
+    assert refused.err == dry.err
+    assert refused.err.startswith(
+        f"error: {folder}/validation_report.txt: 1 of 3 runs to submit failed validation: run_001\n"
+        "  run_001: optimizer._component_: component 'torch.optim.AdamWW' does not exist"
+    )
+    assert refused.err.endswith(f"or submit them anyway: ttwriter submit {folder} --ignore-validation\n")
+    assert not (folder / "submissions.jsonl").exists()
+    assert queued_jobs(name) == []
+
+    (tmp_path / "hold").touch()  # the fake trainer waits: the jobs stay in the queue
+    valid_ones = run_cli("submit", str(folder), "--runs", "run_000,run_002")
+    assert valid_ones.code == 0, valid_ones.err
+    assert queued_jobs(name) != []  # the helper above does see queued jobs
+    (tmp_path / "hold").unlink()
+    wait_for(folder, finished, "the valid runs")
+    forced = run_cli("submit", str(folder), "--failed", "--ignore-validation")
+
+    assert forced.code == 0, forced.err
+    assert forced.out.splitlines()[0] == (
+        "note: --ignore-validation: starting 1 run that failed validation: run_001 "
+        f"(see {folder}/validation_report.txt)"
+    )
+    assert [r["runs"] for r in records(folder)] == [["run_000", "run_002"], ["run_001"]]
+    assert states(wait_for(folder, finished, "the forced run")) == dict.fromkeys(
+        ["run_000", "run_001", "run_002"], "done"
+    )
+
+
+def test_a_folder_written_with_no_validate_is_validated_then_submitted(slurm, run_cli, tmp_path):
+    result = make_sweep(tmp_path, ranks=[8, 16], validate=False)
+    folder = result.experiment_dir
+
+    submitted = run_cli("submit", str(folder))
+
+    assert submitted.code == 0, submitted.err
+    job = records(folder)[0]["job_id"]
+    assert submitted.out.splitlines()[:3] == [
+        "Validating 2 runs first: the folder was written with --no-validate",
+        f"Validation: 2/2 configs valid (details: {folder}/validation_report.txt)",
+        f"Submitted 2 runs of fake as SLURM job {job} (--array=0-1)",
+    ]
+    assert json.loads((folder / "validation_report.json").read_text())["validated_by"] == "ttwriter submit"
+    assert states(wait_for(folder, finished, "the runs")) == {"run_000": "done", "run_001": "done"}
+
+
+def test_a_never_validated_folder_that_fails_is_refused_before_anything_is_queued(slurm, run_cli, tmp_path):
+    name = f"gate_nv_{tmp_path.name}"[-40:]
+    folder = make_sweep(
+        tmp_path, variables=MISSPELLED_OPTIMIZER, validate=False, job_name=name
+    ).experiment_dir
+
+    refused = run_cli("submit", str(folder))
+
+    assert refused.code == 2
+    assert refused.out == "Validating 3 runs first: the folder was written with --no-validate\n"
+    assert "1 of 3 runs to submit failed validation: run_001\n" in refused.err
+    assert (folder / "validation_report.txt").read_text().endswith("\n2/3 configs valid\n")
+    assert not (folder / "submissions.jsonl").exists()
+    assert queued_jobs(name) == []
