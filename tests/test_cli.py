@@ -52,7 +52,7 @@ def test_success_exits_0_and_says_what_was_loaded_how_many_runs_and_where(tmp_pa
         "  run_001  lora_rank=16\n"
         "  run_002  lora_rank=32\n"
         "  run_003  lora_rank=64\n"
-        "Validation: skipped (--no-validate)\n"
+        "Validation: skipped (--no-validate); ttwriter submit and run validate it first\n"
         f"Run one: tune run lora_finetune_single_device --config {out}/configs/run_000.yaml\n"
     )
     assert sorted(p.name for p in (out / "configs").iterdir()) == [f"run_00{i}.yaml" for i in range(4)]

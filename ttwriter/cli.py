@@ -62,7 +62,8 @@ options:
   --version          print the version
   --output-dir DIR   experiment folder (default: outputs/<name>_<YYYYmmdd_HHMMSS>)
   --dry-run          print the run table, write nothing
-  --no-validate      skip torchtune validation (torch is then never imported)
+  --no-validate      skip torchtune validation (torch is then never imported; submit and
+                     run validate the folder before they start anything)
   --force            replace an earlier ttwriter output folder (never one with run results)
   --strict           local data paths that do not exist are errors, not warnings
   --smoke            a short variant of every run (1 epoch, 3 steps) to test the pipeline
@@ -74,11 +75,11 @@ overrides, e.g.:
   (--set KEY=VALUE reaches keys the experiment does not name yet; values are read as YAML)
 
 on SLURM (docs/slurm.md):
-  ttwriter submit DIR [--runs run_000,run_003 | --failed] [--dry-run]
+  ttwriter submit DIR [--runs run_000,run_003 | --failed] [--dry-run] [--ignore-validation]
   ttwriter status DIR
 
 here, without SLURM, and the results (docs/training.md):
-  ttwriter run DIR [--runs run_000,run_003 | --failed] [--dry-run]
+  ttwriter run DIR [--runs run_000,run_003 | --failed] [--dry-run] [--ignore-validation]
   ttwriter results DIR [--no-plot]
   ttwriter tiny-assets DIR      (assets for the tiny CPU family experiments/tiny/cpu/)
 
@@ -220,7 +221,7 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
     if result.dry_run:
         return EXIT_OK
     if result.validation is None:
-        print("Validation: skipped (--no-validate)", file=out)
+        print("Validation: skipped (--no-validate); ttwriter submit and run validate it first", file=out)
     else:
         print(
             f"Validation: {result.validation.summary_line()} (details: {folder}/validation_report.txt)",
