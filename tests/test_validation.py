@@ -316,3 +316,157 @@ def test_problems_are_one_line_each_with_key_and_fix(tmp_path, finding, line):
     from ttwriter.validation import RunValidation
 
     assert RunValidation("run_000", (finding,)).problems == (line,)
+
+
+# --- what a run needs from the machine: every tokenizer file, hub data_files, logger packages ---
+
+QWEN = "qwen2_5/0.5B_lora_single_device"
+QWEN_MERGES = "/tmp/Qwen2.5-0.5B-Instruct/merges.txt"
+"""Where the shipped Qwen2.5 config expects the tokenizer's merges file (absent on this machine)."""
+
+
+def data_findings(result, severity: str) -> dict[str, str]:
+    run = result.validation.results[0]
+    found = run.errors if severity == "error" else run.warnings
+    return {f.key: f.message for f in found if f.check == "data"}
+
+
+def test_every_file_of_the_tokenizer_builder_is_checked_not_only_its_path(tmp_path):
+    vocab = tmp_path / "vocab.json"
+    vocab.write_text("{}")
+    assert not Path(QWEN_MERGES).exists()
+    # The tokenizer was downloaded and tokenizer.path points at it, but merges_file was forgotten.
+    experiment = Experiment(name="qwen", base_config=QWEN, controls={"tokenizer": {"path": str(vocab)}})
+
+    lenient = generate_configs(experiment, output_dir=tmp_path / "a")
+    strict = generate_configs(experiment, output_dir=tmp_path / "b", strict=True)
+
+    message = f"tokenizer file {QWEN_MERGES!r} does not exist on this machine"
+    assert lenient.ok
+    assert data_findings(lenient, "warning")["tokenizer.merges_file"] == message
+    assert not strict.ok
+    assert data_findings(strict, "error")["tokenizer.merges_file"] == message
+    assert "tokenizer.path" not in data_findings(strict, "error")
+
+
+def test_tokenizer_files_are_found_from_the_builders_parameters(tmp_path):
+    # llama3_tokenizer takes special_tokens_path; phi4_tokenizer takes vocab_path and merges_path.
+    llama = Experiment(
+        name="llama",
+        base_config=BASE,
+        controls={"tokenizer": {"special_tokens_path": str(tmp_path / "special.json")}},
+    )
+    phi = Experiment(name="phi", base_config="phi4/14B_lora_single_device")
+
+    llama_errors = data_findings(generate_configs(llama, output_dir=tmp_path / "l", strict=True), "error")
+    phi_errors = data_findings(generate_configs(phi, output_dir=tmp_path / "p", strict=True), "error")
+
+    assert llama_errors["tokenizer.special_tokens_path"] == (
+        f"tokenizer file '{tmp_path / 'special.json'}' does not exist on this machine"
+    )
+    assert {k for k in phi_errors if k.startswith("tokenizer.")} == {
+        "tokenizer.vocab_path",
+        "tokenizer.merges_path",
+    }
+
+
+def test_data_files_on_a_hub_dataset_is_a_warning_that_says_set_source_json(tmp_path):
+    data = tmp_path / "my_data.jsonl"
+    data.write_text('{"instruction": "a", "input": "", "output": "b"}\n')
+    # alpaca_cleaned_dataset's source defaults to the hub dataset yahma/alpaca-cleaned.
+    experiment = Experiment(name="hub", base_config=BASE, controls={"dataset": {"data_files": str(data)}})
+
+    result = generate_configs(experiment, output_dir=tmp_path / "out", strict=True)
+
+    (finding,) = [f for f in result.validation.results[0].warnings if f.key == "dataset.data_files"]
+    assert finding.message == (
+        f"data_files '{data}' goes to load_dataset with alpaca_cleaned_dataset's default source "
+        "'yahma/alpaca-cleaned', a Hugging Face hub dataset, so it selects files inside that dataset, "
+        "not local files"
+    )
+    assert (
+        finding.fix
+        == "for local files set source: json (the files' format); for files of the hub dataset, ignore this"
+    )
+
+
+def test_files_of_a_hub_dataset_are_not_looked_for_on_this_machine(tmp_path):
+    experiment = Experiment(
+        name="hub",
+        base_config=BASE,
+        controls={"dataset": {"source": "tatsu-lab/alpaca", "data_files": ["data/train-00000.parquet"]}},
+    )
+
+    result = generate_configs(experiment, output_dir=tmp_path / "out", strict=True)
+
+    assert "dataset.data_files" not in data_findings(result, "error")
+    (finding,) = [f for f in result.validation.results[0].warnings if f.key == "dataset.data_files"]
+    assert "with source 'tatsu-lab/alpaca', a Hugging Face hub dataset" in finding.message
+    assert finding.fix.startswith("for local files set source: parquet ")
+
+
+@pytest.mark.parametrize("source", ["json", "csv", "LOCAL_FOLDER"])
+def test_data_files_with_a_file_format_or_a_local_folder_as_source_is_not_a_hub_warning(tmp_path, source):
+    data = tmp_path / "train.json"
+    data.write_text("[]")
+    source = str(tmp_path) if source == "LOCAL_FOLDER" else source
+    experiment = Experiment(
+        name="local", base_config=BASE, controls={"dataset": {"source": source, "data_files": str(data)}}
+    )
+
+    result = generate_configs(experiment, output_dir=tmp_path / "out", strict=True)
+
+    assert [f for r in result.validation.results for f in r.findings if f.key == "dataset.data_files"] == []
+
+
+LOGGERS = [
+    ("WandBLogger", "wandb", "WandBLogger imports wandb when the run starts"),
+    ("MLFlowLogger", "mlflow", "MLFlowLogger imports mlflow when the run starts"),
+    ("CometLogger", "comet_ml", "CometLogger imports comet_ml when the run starts"),
+    (
+        "TensorBoardLogger",
+        "tensorboard",
+        "TensorBoardLogger imports torch.utils.tensorboard when the run starts, which needs tensorboard",
+    ),
+]
+
+
+def logger_experiment(logger: str) -> Experiment:
+    return Experiment(
+        name="log",
+        base_config=BASE,
+        delete=("metric_logger",),
+        controls={"metric_logger": {"_component_": f"torchtune.training.metric_logging.{logger}"}},
+    )
+
+
+@pytest.mark.parametrize("logger, package, start", LOGGERS)
+def test_a_metric_logger_whose_package_is_not_installed_is_an_error(tmp_path, logger, package, start):
+    import importlib.util
+
+    if importlib.util.find_spec(package) is not None:
+        pytest.skip(f"{package} is installed on this machine")
+
+    result = generate_configs(logger_experiment(logger), output_dir=tmp_path / "out")
+
+    assert not result.ok
+    (finding,) = result.validation.results[0].errors
+    assert (finding.check, finding.key) == ("package", "metric_logger._component_")
+    assert finding.message == (f"{start}, and {package} is not installed here: the run would die at start-up")
+    assert finding.fix == (
+        f"pip install {package} where the runs train (and here, so validation sees it), "
+        "or log with torchtune.training.metric_logging.DiskLogger"
+    )
+
+
+def test_a_metric_logger_whose_package_is_installed_is_fine(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    (site / "wandb").mkdir(parents=True)
+    (site / "wandb" / "__init__.py").write_text("def init(**kwargs):\n    pass\n")
+    monkeypatch.syspath_prepend(str(site))
+
+    installed = generate_configs(logger_experiment("WandBLogger"), output_dir=tmp_path / "w")
+    disk = generate_configs(logger_experiment("DiskLogger"), output_dir=tmp_path / "d")
+
+    assert installed.ok and disk.ok
+    assert [f for r in installed.validation.results for f in r.findings if f.check == "package"] == []

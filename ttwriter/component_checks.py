@@ -144,6 +144,14 @@ class ComponentChecker:
             findings += self._cache[key]
         return findings
 
+    def resolve(self, dotted: str) -> tuple[Any, inspect.Signature | None] | None:
+        """The object at a dotted path and its signature (None when it cannot be had here);
+        cached like the checks, for other checks of the same sweep."""
+        located = self._object(dotted)
+        if located.problem is not None:
+            return None
+        return located.obj, self._signature(dotted, located.obj)[0]
+
     def _object(self, dotted: str) -> _Located:
         if dotted not in self._objects:
             self._objects[dotted] = _locate(dotted)

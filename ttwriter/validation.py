@@ -5,7 +5,8 @@ the queue, or worse, train fine while ignoring the value being swept. Each run i
 torchtune's own validation; components at any depth (imports, unknown or misspelled arguments,
 types against annotations; see component_checks); interpolations that do not resolve; keys the
 recipe needs but the config lacks, and keys the experiment set that the recipe never reads (see
-recipe_keys); local data paths that do not exist (warnings, errors with --strict). Across runs:
+recipe_keys); local files that do not exist and packages that are not installed (see
+environment_checks). Across runs:
 output folders must be distinct and outside the checkpoint folder, and no two runs may be the
 same config. Everything is collected and reported together.
 
@@ -24,7 +25,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ttwriter.component_checks import UNRESOLVED, ComponentChecker, Finding, component_nodes, join
+from ttwriter.component_checks import UNRESOLVED, ComponentChecker, Finding, join
+from ttwriter.environment_checks import EnvironmentChecker
 from ttwriter.errors import TorchtuneValidationError
 from ttwriter.yaml_io import load_config_file
 
@@ -266,47 +268,6 @@ def _recipe_findings(plain: dict[str, Any], raw: dict[str, Any], context: Valida
     return findings
 
 
-def _paths(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
-    return []
-
-
-def _is_local(path: str) -> bool:
-    return bool(path) and "://" not in path and "${" not in path
-
-
-def _data_findings(plain: dict[str, Any], strict: bool) -> list[Finding]:
-    """Local files the config names that this machine does not have."""
-    severity = "error" if strict else "warning"
-    fix = (
-        "fix the path, or ignore this if the cluster has it"
-        if not strict
-        else "fix the path (an error because of --strict)"
-    )
-    checks: list[tuple[str, str, str]] = []
-    for path, node in component_nodes(plain.get("dataset"), "dataset"):
-        for file in _paths(node.get("data_files")):
-            checks.append((join(path, "data_files"), file, "data file"))
-    tokenizer = plain.get("tokenizer")
-    if isinstance(tokenizer, dict) and isinstance(tokenizer.get("path"), str):
-        checks.append(("tokenizer.path", tokenizer["path"], "tokenizer file"))
-    checkpointer = plain.get("checkpointer")
-    if isinstance(checkpointer, dict) and isinstance(checkpointer.get("checkpoint_dir"), str):
-        checks.append(("checkpointer.checkpoint_dir", checkpointer["checkpoint_dir"], "checkpoint folder"))
-        folder = Path(checkpointer["checkpoint_dir"])
-        if folder.is_dir():
-            for file in _paths(checkpointer.get("checkpoint_files")):
-                checks.append(("checkpointer.checkpoint_files", str(folder / file), "checkpoint file"))
-    return [
-        Finding(severity, "data", key, f"{what} {path!r} does not exist on this machine", fix)
-        for key, path, what in checks
-        if _is_local(path) and not Path(path).exists()
-    ]
-
-
 def _torchtune_findings(
     cfg: Any, validate: Callable[..., None], config_error: type[Exception], mine: list[Finding]
 ) -> list[Finding]:
@@ -421,6 +382,7 @@ def validate_configs(
     context = context or ValidationContext()
     validate, _, config_error, omegaconf = _import_torchtune()
     components = ComponentChecker()
+    environment = EnvironmentChecker(components, context.strict)
     findings: dict[str, list[Finding]] = {}
     output_dirs: dict[str, list[str]] = {}
     hashes: dict[str, list[str]] = {}
@@ -438,7 +400,7 @@ def validate_configs(
             plain, validate, config_error, omegaconf, run_findings, torchtune_cache
         )
         run_findings += _recipe_findings(plain, raw, context)
-        run_findings += _data_findings(plain, context.strict)
+        run_findings += environment.check(plain)
         output_dir = plain.get("output_dir")
         if isinstance(output_dir, str):
             output_dirs.setdefault(str(Path(output_dir).resolve()), []).append(run_id)
