@@ -249,6 +249,39 @@ def test_distributed_recipes_run_with_one_process_per_gpu(tmp_path):
     assert sbatch_options(result.experiment_dir)["--gres"] == "gpu:4"
 
 
+def test_gpus_a_single_device_recipe_leaves_idle_are_a_warning_at_generation(run_cli, tmp_path):
+    source = tmp_path / "experiment.yaml"
+    source.write_text(f"experiment_name: lora\nbase_config: {BASE}\nslurm:\n  gpus_per_run: 4\n")
+
+    dry = run_cli(str(source), "--dry-run")
+    written = generate_configs(source, output_dir=tmp_path / "exp", validate=False)
+
+    warning = (
+        "slurm.gpus_per_run is 4, but lora_finetune_single_device runs on a single device: each run "
+        "would hold 4 GPUs and leave 3 idle; fix: set slurm.gpus_per_run: 1, or use the distributed "
+        "recipe lora_finetune_distributed with one of its configs (ttwriter starts it with --nproc_per_node 4)"
+    )
+    assert f"\nwarning: {warning}\n" in dry.out
+    assert written.warnings == (warning,)
+
+
+@pytest.mark.parametrize(
+    "base, slurm",
+    [
+        (BASE, {"gpus_per_run": 1}),
+        (BASE, {"gpus_per_run": 0}),
+        ("llama3_2/1B_full", {"gpus_per_run": 4}),  # distributed: one process per GPU
+        (BASE, {"gpus_per_run": 2, "command": "torchrun --nproc_per_node {nproc} train.py {config}"}),
+    ],
+)
+def test_no_idle_gpu_warning_when_every_gpu_is_used(tmp_path, base, slurm):
+    result = generate_configs(
+        {"experiment_name": "x", "base_config": base, "slurm": slurm}, output_dir=tmp_path / "e", dry_run=True
+    )
+
+    assert result.warnings == ()
+
+
 def test_custom_command_template_gets_every_placeholder_quoted(tmp_path):
     recorder = tmp_path / "record.sh"
     recorder.write_text('printf "%s\\n" "$@" > "$TTWRITER_EXPERIMENT_DIR/args_$TTWRITER_RUN_ID"\n')

@@ -205,6 +205,8 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
     print(f"Base config: {result.base_config} (recipe: {result.recipe or 'unknown: set recipe'})", file=out)
     for note in result.notes:
         print(f"note: {note}", file=out)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=out)
     n = len(result.runs)
     folder = _display(result.experiment_dir)
     if result.dry_run:

@@ -26,7 +26,7 @@ from ttwriter.loading import LoadedExperiment, from_experiment, load_experiment
 from ttwriter.output_folder import MARKERS, AtomicFolder, check_output_dir
 from ttwriter.provenance import build_snapshot, dump_snapshot
 from ttwriter.run_text import RunText
-from ttwriter.slurm_script import LOGS_DIR, SCRIPT_NAME, sbatch_chunks
+from ttwriter.slurm_script import LOGS_DIR, SCRIPT_NAME, idle_gpus, sbatch_chunks
 from ttwriter.smoke import apply_smoke, recipe_reads, smoke_header, smoke_notes
 from ttwriter.source_map import SourceMap
 from ttwriter.sweep import Run, SweepPlan, expand_sweep
@@ -103,6 +103,8 @@ class GenerationResult:
     loaded: LoadedExperiment
     smoke: bool = False
     """True for smoke variants (`--smoke`): every run cut short to check the pipeline."""
+    warnings: tuple[str, ...] = ()
+    """Settings that work but waste something, e.g. GPUs a single-device recipe leaves idle."""
 
     @property
     def ok(self) -> bool:
@@ -330,11 +332,12 @@ def generate_configs(
     configs_rel = Path("configs")
     total = plan.n_runs
 
+    warnings = idle_gpus(plan.experiment.slurm, plan.base.recipe, plan.base.distributed)
     if dry_run:
         check_output_dir(final, force)
         records = RunRecords(plan, final)
         return GenerationResult(
-            final, records, None, plan.base.name, plan.base.recipe, plan.notes, True, loaded, smoke
+            final, records, None, plan.base.name, plan.base.recipe, plan.notes, True, loaded, smoke, warnings
         )
 
     records = RunRecords(plan, final)
@@ -398,4 +401,5 @@ def generate_configs(
         False,
         loaded,
         smoke,
+        warnings,
     )

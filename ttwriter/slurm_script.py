@@ -92,6 +92,36 @@ def training_command(slurm: SlurmConfig, distributed: bool) -> str:
     return slurm.command
 
 
+def idle_gpus(slurm: SlurmConfig, recipe: str | None, distributed: bool) -> tuple[str, ...]:
+    """Warnings (one line each) when each run would hold more GPUs than its command can use.
+
+    A single-device recipe started as `tune run {recipe}` runs one process on one GPU, whatever
+    --gres asks for; the other GPUs of every run sit idle. A command that passes {nproc} on is
+    the user's own launcher and is left alone, and so is one that does not run the recipe.
+    """
+    template = training_command(slurm, distributed)
+    placeholders = COMMAND_PLACEHOLDER.findall(template)
+    if slurm.gpus_per_run <= 1 or recipe is None or distributed:
+        return ()
+    if "recipe" not in placeholders or "nproc" in placeholders:
+        return ()
+    from ttwriter.base_config import shipped_recipes
+
+    name = recipe.rsplit("/", 1)[-1]
+    twin = name.replace("single_device", "distributed")
+    other = (
+        f"the distributed recipe {twin} with one of its configs"
+        if twin != name and twin in shipped_recipes()
+        else "a distributed recipe"
+    )
+    n = slurm.gpus_per_run
+    return (
+        f"slurm.gpus_per_run is {n}, but {name} runs on a single device: each run would "
+        f"hold {n} GPUs and leave {n - 1} idle; fix: set slurm.gpus_per_run: 1, or use {other} "
+        f"(ttwriter starts it with --nproc_per_node {n})",
+    )
+
+
 def shell_command(template: str) -> str:
     """The template as shell code, each `{placeholder}` a double-quoted variable: `"$CONFIG"`."""
     return COMMAND_PLACEHOLDER.sub(lambda m: f'"${_VARIABLE[m.group(1)]}"', template)
