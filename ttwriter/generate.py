@@ -20,10 +20,12 @@ from ttwriter._version import __version__
 from ttwriter.base_config import BaseConfig, load_base_config
 from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, ValidationError
 from ttwriter.experiment import Experiment
+from ttwriter.experiment_folder import MAPPING_FILE, SNAPSHOT_FILE
+from ttwriter.folder_entries import CONFIGS_DIR, VALIDATION_REPORT, VALIDATION_REPORT_JSON, copy_names
 from ttwriter.keys import COMMAND_LINE
 from ttwriter.load_yaml import experiment_from_yaml_data
 from ttwriter.loading import LoadedExperiment, from_experiment, load_experiment
-from ttwriter.output_folder import MARKERS, AtomicFolder, check_output_dir
+from ttwriter.output_folder import AtomicFolder, check_output_dir
 from ttwriter.provenance import build_snapshot, dump_snapshot
 from ttwriter.run_text import RunText
 from ttwriter.slurm_script import LOGS_DIR, SCRIPT_NAME, sbatch_chunks
@@ -40,7 +42,6 @@ Progress = Callable[[str, int, int], None]
 DEFAULT_OUTPUT_DIR = "outputs/{experiment_name}_{timestamp}"
 DEFAULT_SMOKE_OUTPUT_DIR = "outputs/{experiment_name}_smoke_{timestamp}"
 _OUTPUT_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-RESERVED_NAMES = {*MARKERS, "validation_report.txt", "validation_report.json", "configs", "runs", "logs"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +62,7 @@ class RunRecords(Sequence[RunRecord]):
 
     def __init__(self, plan: SweepPlan, experiment_dir: Path) -> None:
         self._plan = plan
-        self._configs = experiment_dir / "configs"
+        self._configs = experiment_dir / CONFIGS_DIR
 
     def __len__(self) -> int:
         return self._plan.n_runs
@@ -226,14 +227,10 @@ def _mapping_entry(run: Run, config_rel: str, text: RunText | None = None) -> st
 def _source_names(loaded: LoadedExperiment, base: BaseConfig) -> dict[str, Path]:
     """Files copied into the folder: the experiment file(s) and a custom base config, so the
     folder shows everything the configs were made from (shipped configs are named, not copied)."""
-    names: dict[str, Path] = {}
     files = [*loaded.sources]
     if loaded.experiment.base_config_file is not None:
         files.append(base.path)
-    for path in files:
-        name = path.name if path.name not in RESERVED_NAMES else f"source_{path.name}"
-        names.setdefault(name, path)
-    return names
+    return copy_names(files)
 
 
 def _check_snapshot_base(loaded: LoadedExperiment, base: BaseConfig) -> None:
@@ -326,7 +323,7 @@ def generate_configs(
     smoke = smoke or bool((loaded.snapshot_provenance or {}).get("smoke"))
     plan = plan_sweep(loaded, output_dir, smoke=smoke)
     final = plan.experiment_dir
-    configs_rel = Path("configs")
+    configs_rel = Path(CONFIGS_DIR)
     total = plan.n_runs
 
     if dry_run:
@@ -342,7 +339,7 @@ def generate_configs(
     text = RunText(plan)
     with AtomicFolder(final, force) as tmp:
         (tmp / configs_rel).mkdir()
-        with open(tmp / "run_mapping.yaml", "w", encoding="utf-8") as mapping:
+        with open(tmp / MAPPING_FILE, "w", encoding="utf-8") as mapping:
             mapping.write(_mapping_header(plan))
             # Shared sections are safe here: the loop replaces top-level values only (smoke).
             for run in plan.runs(share_unchanged=True):
@@ -370,7 +367,7 @@ def generate_configs(
         for name, path in sources.items():
             shutil.copy2(path, tmp / name)
         snapshot = build_snapshot(loaded, plan.base, final, sources, total, smoke)
-        (tmp / "experiment.json").write_text(dump_snapshot(snapshot), encoding="utf-8")
+        (tmp / SNAPSHOT_FILE).write_text(dump_snapshot(snapshot), encoding="utf-8")
 
         summary = None
         if validate:
@@ -379,12 +376,10 @@ def generate_configs(
                 validation_context(plan, strict),
                 progress=(lambda done: progress("validate", done, total)) if progress else None,
             )
-            (tmp / "validation_report.txt").write_text(summary.report(), encoding="utf-8")
-            (tmp / "validation_report.json").write_text(summary.report_json(), encoding="utf-8")
+            (tmp / VALIDATION_REPORT).write_text(summary.report(), encoding="utf-8")
+            (tmp / VALIDATION_REPORT_JSON).write_text(summary.report_json(), encoding="utf-8")
         else:
-            (tmp / "validation_report.txt").write_text(
-                "# validation skipped (--no-validate)\n", encoding="utf-8"
-            )
+            (tmp / VALIDATION_REPORT).write_text("# validation skipped (--no-validate)\n", encoding="utf-8")
 
     return GenerationResult(
         final,

@@ -13,15 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ttwriter.errors import OutputExistsError
-
-RESULT_DIRS = ("runs", "logs", "status")
-"""Subfolders where training writes results and run states; a folder with anything in them is
-never replaced."""
-
-SUBMISSIONS = "submissions.jsonl"
-"""Written by `ttwriter submit`: a folder whose runs were submitted is never replaced."""
-
-MARKERS = ("experiment.json", "run_mapping.yaml")
+from ttwriter.folder_entries import MARKERS, RESULT_DIRS, SUBMISSIONS
 
 
 def check_output_dir(final: Path, force: bool) -> None:
