@@ -21,11 +21,17 @@ from ttwriter.base_config import BaseConfig, load_base_config
 from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, ValidationError
 from ttwriter.experiment import Experiment
 from ttwriter.experiment_folder import MAPPING_FILE, SNAPSHOT_FILE
-from ttwriter.folder_entries import CONFIGS_DIR, VALIDATION_REPORT, VALIDATION_REPORT_JSON, copy_names
+from ttwriter.folder_entries import (
+    CONFIGS_DIR,
+    FOLDER_ENTRIES,
+    VALIDATION_REPORT,
+    VALIDATION_REPORT_JSON,
+    copy_names,
+)
 from ttwriter.keys import COMMAND_LINE
 from ttwriter.load_yaml import experiment_from_yaml_data
 from ttwriter.loading import LoadedExperiment, from_experiment, load_experiment
-from ttwriter.output_folder import AtomicFolder, check_output_dir
+from ttwriter.output_folder import AtomicFolder, check_output_dir, first_free
 from ttwriter.provenance import build_snapshot, dump_snapshot
 from ttwriter.run_text import RunText
 from ttwriter.slurm_script import LOGS_DIR, SCRIPT_NAME, sbatch_chunks
@@ -123,7 +129,19 @@ def _as_loaded(source: Source) -> LoadedExperiment:
 def resolve_experiment_dir(
     experiment: Experiment, output_dir: str | Path | None, now: dt.datetime, smoke: bool = False
 ) -> Path:
-    """`output_dir` argument > the experiment's output_dir > outputs/<name>[_smoke]_<timestamp>."""
+    """`output_dir` argument > the experiment's output_dir > outputs/<name>[_smoke]_<timestamp>.
+
+    Two sweeps started in the same second must not collide in the default folder: the second gets
+    `_2` (decided for good when the folder is claimed, see AtomicFolder).
+    """
+    path, default = _template_dir(experiment, output_dir, now, smoke)
+    return first_free(path)[0] if default else path
+
+
+def _template_dir(
+    experiment: Experiment, output_dir: str | Path | None, now: dt.datetime, smoke: bool
+) -> tuple[Path, bool]:
+    """The folder the templates give, and whether it is the default one (then numbered if taken)."""
     template = str(output_dir) if output_dir is not None else experiment.output_dir
     default = template is None
     template = template or (DEFAULT_SMOKE_OUTPUT_DIR if smoke else DEFAULT_OUTPUT_DIR)
@@ -136,14 +154,7 @@ def resolve_experiment_dir(
                 fix="the output folder may use {experiment_name} and {timestamp}",
             )
     path = Path(_OUTPUT_PLACEHOLDER.sub(lambda m: values[m.group(1)], template)).expanduser()
-    path = path.resolve()
-    if default:
-        # Two sweeps started in the same second must not collide in the default folder.
-        candidate, n = path, 2
-        while candidate.exists():
-            candidate, n = path.with_name(f"{path.name}_{n}"), n + 1
-        path = candidate
-    return path
+    return path.resolve(), default
 
 
 def _command(recipe: str | None, config_path: Path | str) -> str:
@@ -231,6 +242,17 @@ def _source_names(loaded: LoadedExperiment, base: BaseConfig) -> dict[str, Path]
     if loaded.experiment.base_config_file is not None:
         files.append(base.path)
     return copy_names(files)
+
+
+def _script_chunks(plan: SweepPlan, records: RunRecords) -> Iterator[str]:
+    return sbatch_chunks(
+        plan.experiment_dir,
+        plan.experiment.name,
+        records,
+        plan.base.recipe,
+        plan.base.distributed,
+        plan.experiment.slurm,
+    )
 
 
 def _check_snapshot_base(loaded: LoadedExperiment, base: BaseConfig) -> None:
@@ -321,23 +343,42 @@ def generate_configs(
     """
     loaded = _as_loaded(source)
     smoke = smoke or bool((loaded.snapshot_provenance or {}).get("smoke"))
-    plan = plan_sweep(loaded, output_dir, smoke=smoke)
-    final = plan.experiment_dir
+    now = dt.datetime.now()
+    plan = plan_sweep(loaded, output_dir, now, smoke=smoke)
     configs_rel = Path(CONFIGS_DIR)
     total = plan.n_runs
+    sources = _source_names(loaded, plan.base)
+    longest = max(
+        (f"{CONFIGS_DIR}/{plan.run_id(total - 1)}.yaml", *sources, *FOLDER_ENTRIES), key=os.fsencode
+    )
 
     if dry_run:
-        check_output_dir(final, force)
-        records = RunRecords(plan, final)
+        check_output_dir(plan.experiment_dir, force, longest)
+        records = RunRecords(plan, plan.experiment_dir)
+        for _ in _script_chunks(plan, records):  # what the job script refuses, the dry run does too
+            pass
         return GenerationResult(
-            final, records, None, plan.base.name, plan.base.recipe, plan.notes, True, loaded, smoke
+            plan.experiment_dir,
+            records,
+            None,
+            plan.base.name,
+            plan.base.recipe,
+            plan.notes,
+            True,
+            loaded,
+            smoke,
         )
 
-    records = RunRecords(plan, final)
     smoke_missing: set[str] = set()
     smoke_reads = recipe_reads(plan.base.recipe) if smoke else frozenset()
-    text = RunText(plan)
-    with AtomicFolder(final, force) as tmp:
+    base_dir, default = _template_dir(loaded.experiment, output_dir, now, smoke)
+    folder = AtomicFolder(plan.experiment_dir, force, base_dir if default else None, longest)
+    with folder as tmp:
+        if folder.final != plan.experiment_dir:  # another sweep took this default folder first
+            plan = dataclasses.replace(plan, experiment_dir=folder.final)
+        final = plan.experiment_dir
+        records = RunRecords(plan, final)
+        text = RunText(plan)
         (tmp / configs_rel).mkdir()
         with open(tmp / MAPPING_FILE, "w", encoding="utf-8") as mapping:
             mapping.write(_mapping_header(plan))
@@ -352,18 +393,8 @@ def generate_configs(
                 if progress:
                     progress("write", run.index + 1, total)
         with open(tmp / SCRIPT_NAME, "w", encoding="utf-8") as script:
-            script.writelines(
-                sbatch_chunks(
-                    final,
-                    plan.experiment.name,
-                    records,
-                    plan.base.recipe,
-                    plan.base.distributed,
-                    plan.experiment.slurm,
-                )
-            )
+            script.writelines(_script_chunks(plan, records))
         (tmp / LOGS_DIR).mkdir()  # SLURM opens logs/<run id>.out before the script starts
-        sources = _source_names(loaded, plan.base)
         for name, path in sources.items():
             shutil.copy2(path, tmp / name)
         snapshot = build_snapshot(loaded, plan.base, final, sources, total, smoke)
@@ -387,7 +418,7 @@ def generate_configs(
         summary,
         plan.base.name,
         plan.base.recipe,
-        plan.notes + smoke_notes(smoke_missing),
+        plan.notes + smoke_notes(smoke_missing) + tuple(folder.notes),
         False,
         loaded,
         smoke,
