@@ -297,6 +297,51 @@ def test_force_refuses_a_ttwriter_folder_holding_a_file_it_did_not_write(tmp_pat
 # --- signals and killed processes ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "signum, code, said",
+    [
+        (signal.SIGTERM, 143, "interrupted by SIGTERM; nothing was written\n"),
+        (signal.SIGINT, 130, "interrupted; nothing was written\n"),
+        (signal.SIGHUP, 129, "interrupted by SIGHUP; nothing was written\n"),
+    ],
+    ids=["SIGTERM", "SIGINT", "SIGHUP"],
+)
+def test_a_signal_mid_generation_leaves_nothing_behind(tmp_path, signum, code, said):
+    source = experiment(tmp_path / "exp")
+    out = tmp_path / "new1" / "new2" / "out"
+    held = Held(tmp_path / "ctl", str(source), "--output-dir", str(out), "--no-validate")
+    assert entries(out.parent) == [".out.ttwriter-lock", *[n for n in entries(out.parent) if "-tmp-" in n]]
+
+    done = held.send(signum)
+
+    assert (done.returncode, done.stderr) == (code, said)
+    assert entries(tmp_path) == ["ctl", "exp"]
+
+
+def test_a_signal_during_the_commit_waits_for_it_and_says_the_folder_is_written(
+    tmp_path, run_cli, monkeypatch
+):
+    from ttwriter import folder_claim
+
+    release = folder_claim.release
+
+    def signalled_mid_commit(lock, record):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the folder is being put in place
+        release(lock, record)
+
+    monkeypatch.setattr(folder_claim, "release", signalled_mid_commit)
+    out = tmp_path / "out"
+
+    result = run_cli(str(experiment(tmp_path / "exp")), "--output-dir", str(out), "--no-validate")
+
+    assert (result.code, result.err) == (
+        130,
+        f"interrupted just after the folder was complete: {out}/ is written\n",
+    )
+    assert mapping(out)["n_runs"] == 2 and len(entries(out / "configs")) == 2
+    assert entries(tmp_path) == ["exp", "out"]
+
+
 def test_the_next_generation_removes_what_a_killed_one_left(tmp_path):
     source = experiment(tmp_path / "exp")
     outputs = tmp_path / "outputs"
