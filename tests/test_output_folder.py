@@ -21,6 +21,7 @@ import pytest
 
 from ttwriter import Experiment, OutputExistsError, OutputWriteError, SlurmError, generate_configs
 from ttwriter import generate as generate_module
+from ttwriter.base_config import resolve_config_name
 from ttwriter.experiment_folder import MAPPING_FILE, SNAPSHOT_FILE
 from ttwriter.folder_claim import HOST, lock_path
 from ttwriter.output_folder import AtomicFolder
@@ -452,6 +453,21 @@ def test_the_dry_run_fails_where_the_real_run_would(tmp_path, run_cli, make_out,
     err = _same_failure(run_cli, tmp_path, source, make_out(tmp_path))
 
     assert says.replace("{tmp}", str(tmp_path)) in err
+
+
+def test_the_dry_run_counts_the_longest_file_the_folder_will_hold(tmp_path, run_cli):
+    """The folder's own path fits; the copy of a base config with a long name would not."""
+    base = tmp_path / ("b" * 200 + ".yaml")
+    shutil.copy(resolve_config_name(BASE).path, base)
+    source = experiment(tmp_path / "exp", f"experiment_name: long\nbase_config_file: {base}\n")
+    out = tmp_path
+    while len(str(out)) < 3950 - 200:
+        out = out / ("d" * 200)
+    out = out / ("e" * (3950 - len(str(out)) - 1))
+
+    err = _same_failure(run_cli, tmp_path, source, out)
+
+    assert "cannot create the output folder: its files would have paths of " in err
 
 
 def test_the_dry_run_fails_like_the_real_run_while_another_generation_writes(tmp_path, run_cli):

@@ -349,7 +349,8 @@ def generate_configs(
     total = plan.n_runs
     sources = _source_names(loaded, plan.base)
     longest = max(
-        (f"{CONFIGS_DIR}/{plan.run_id(total - 1)}.yaml", *sources, *FOLDER_ENTRIES), key=os.fsencode
+        (f"{CONFIGS_DIR}/{plan.run_id(total - 1)}.yaml", *sources, *FOLDER_ENTRIES),
+        key=lambda name: len(os.fsencode(name)),
     )
 
     if dry_run:
