@@ -489,6 +489,25 @@ def test_a_read_only_parent_fails_alike_in_the_dry_run_and_the_real_run(tmp_path
     )
 
 
+def test_a_writable_folder_in_a_read_only_one_is_refused_with_a_folder_inside_as_the_fix(
+    tmp_path, tmpfs, run_cli
+):
+    source = experiment(tmp_path / "exp")
+    parent = tmpfs(tmp_path / "shared")
+    (parent / "mine").mkdir()
+    subprocess.run(["mount", "-o", "remount,ro", str(parent)], check=True)
+    mine = tmpfs(parent / "mine")  # a writable folder of its own, in a folder that is not
+
+    err = _same_failure(run_cli, tmp_path, source, mine)
+    inside = run_cli(str(source), "--output-dir", str(mine / "sweep"), "--no-validate")
+
+    assert err == (
+        f"error: {mine}: cannot create the output folder: {parent} is on a read-only file system\n"
+        f"  fix: write into a folder inside it: --output-dir {mine / 'sweep'}\n"
+    )
+    assert inside.code == 0 and (mine / "sweep" / MAPPING_FILE).is_file()
+
+
 @pytest.mark.parametrize("force", [[], ["--force"]], ids=["empty", "an earlier output, --force"])
 def test_an_output_folder_that_is_a_mount_point_fails_alike_in_both_runs(tmp_path, tmpfs, run_cli, force):
     source = experiment(tmp_path / "exp")

@@ -48,11 +48,14 @@ def first_free(base: Path, start: int = 1) -> tuple[Path, int]:
 def check_output_dir(final: Path, force: bool, longest_entry: str = "") -> None:
     """Refuse, before any work, a folder that cannot or must not be written; `longest_entry` is
     the longest path the generation will write inside it. Writes nothing."""
-    _check_path(final, longest_entry)
-    seen = claim.read_lock(claim.lock_path(final))
-    if seen is not None and not claim.is_stale(claim.lock_path(final), seen[1]):
-        raise _busy(final, seen[1])
-    problem = _existing_problem(final, force)
+    try:
+        _check_path(final, longest_entry)
+        seen = claim.read_lock(claim.lock_path(final))
+        if seen is not None and not claim.is_stale(claim.lock_path(final), seen[1]):
+            raise _busy(final, seen[1])
+        problem = _existing_problem(final, force)
+    except OSError as exc:  # a folder on the way that cannot be read
+        raise _cannot_create(final, exc.strerror or str(exc)) from None
     if problem is not None:
         raise problem
 
@@ -98,6 +101,13 @@ def _check_path(final: Path, longest_entry: str) -> None:
         with contextlib.suppress(OSError):
             read_only = bool(os.statvfs(writable).f_flag & os.ST_RDONLY)
         reason = "is on a read-only file system" if read_only else "is not writable"
+        if final.is_dir() and os.access(final, os.W_OK | os.X_OK):
+            # ttwriter writes beside the folder, then renames: a folder inside it works
+            raise _cannot_create(
+                final,
+                f"{writable} {reason}",
+                f"write into a folder inside it: --output-dir {final / 'sweep'}",
+            )
         raise _cannot_create(final, f"{writable} {reason}")
 
 
