@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -417,7 +418,11 @@ def test_a_disk_that_fills_up_mid_write_exits_2_and_leaves_nothing(tmp_path, tmp
 
     assert result.code == 2
     assert result.err.startswith(f"error: {disk / 'new' / 'out'}: writing the output folder failed (")
-    assert "No space left on device); nothing was left behind\n" in result.err
+    written = re.escape(str(disk / "new" / "out"))
+    assert re.search(
+        rf"\({written}/(configs/run_\d+\.yaml|run_mapping\.yaml): No space left on device\); ", result.err
+    )
+    assert "); nothing was left behind\n" in result.err
     assert f"  fix: free space on the disk of {disk / 'new'} (or raise your quota)" in result.err
     assert entries(disk) == []
 

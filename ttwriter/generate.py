@@ -7,6 +7,7 @@ written; nothing per run is kept (the result's run records are remade from the p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -207,8 +208,21 @@ def _write_file(path: str, text: str) -> None:
     try:
         while data:
             data = data[os.write(fd, data) :]
+    except OSError as exc:  # a full disk: say which file
+        exc.filename = exc.filename or path
+        raise
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An error writing through a file object (a full disk) names the file, as open() errors do."""
+    try:
+        yield
+    except OSError as exc:
+        exc.filename = exc.filename or str(path)
+        raise
 
 
 def _mapping_header(plan: SweepPlan) -> str:
@@ -381,7 +395,7 @@ def generate_configs(
         records = RunRecords(plan, final)
         text = RunText(plan)
         (tmp / configs_rel).mkdir()
-        with open(tmp / MAPPING_FILE, "w", encoding="utf-8") as mapping:
+        with _naming(tmp / MAPPING_FILE), open(tmp / MAPPING_FILE, "w", encoding="utf-8") as mapping:
             mapping.write(_mapping_header(plan))
             # Shared sections are safe here: the loop replaces top-level values only (smoke).
             for run in plan.runs(share_unchanged=True):
@@ -393,13 +407,13 @@ def generate_configs(
                 mapping.write(_mapping_entry(run, rel, text))
                 if progress:
                     progress("write", run.index + 1, total)
-        with open(tmp / SCRIPT_NAME, "w", encoding="utf-8") as script:
+        with _naming(tmp / SCRIPT_NAME), open(tmp / SCRIPT_NAME, "w", encoding="utf-8") as script:
             script.writelines(_script_chunks(plan, records))
         (tmp / LOGS_DIR).mkdir()  # SLURM opens logs/<run id>.out before the script starts
         for name, path in sources.items():
             shutil.copy2(path, tmp / name)
         snapshot = build_snapshot(loaded, plan.base, final, sources, total, smoke)
-        (tmp / SNAPSHOT_FILE).write_text(dump_snapshot(snapshot), encoding="utf-8")
+        _write_file(str(tmp / SNAPSHOT_FILE), dump_snapshot(snapshot))
 
         summary = None
         if validate:
@@ -408,10 +422,10 @@ def generate_configs(
                 validation_context(plan, strict),
                 progress=(lambda done: progress("validate", done, total)) if progress else None,
             )
-            (tmp / VALIDATION_REPORT).write_text(summary.report(), encoding="utf-8")
-            (tmp / VALIDATION_REPORT_JSON).write_text(summary.report_json(), encoding="utf-8")
+            _write_file(str(tmp / VALIDATION_REPORT), summary.report())
+            _write_file(str(tmp / VALIDATION_REPORT_JSON), summary.report_json())
         else:
-            (tmp / VALIDATION_REPORT).write_text("# validation skipped (--no-validate)\n", encoding="utf-8")
+            _write_file(str(tmp / VALIDATION_REPORT), "# validation skipped (--no-validate)\n")
 
     return GenerationResult(
         final,
