@@ -374,6 +374,18 @@ def test_a_folder_set_aside_by_a_killed_force_regeneration_is_put_back(tmp_path)
     assert entries(parent) == ["x", "y"]
 
 
+def test_a_replaced_folder_left_by_a_killed_force_regeneration_is_removed(tmp_path):
+    parent = tmp_path / "outputs"
+    old = generate_configs(experiment(tmp_path / "exp"), output_dir=parent / "old", validate=False)
+    generate_configs(experiment(tmp_path / "exp"), output_dir=parent / "x", validate=False)
+    aside = parent / f".x.ttwriter-old-{dead_pid()}@{HOST}.abc123"
+    old.experiment_dir.rename(aside)  # killed after the new x was in place, before tidying up
+
+    generate_configs(experiment(tmp_path / "exp"), output_dir=parent / "y", validate=False)
+
+    assert entries(parent) == ["x", "y"]
+
+
 def test_a_lock_of_another_host_is_never_taken_over(tmp_path, run_cli):
     out = tmp_path / "out"
     lock = lock_path(out)

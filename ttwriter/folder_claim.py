@@ -245,13 +245,15 @@ def clean_leftovers(parent: Path) -> list[str]:
             shutil.rmtree(path, ignore_errors=True)
         elif kind == "old" and path.is_dir():
             name = target_name(stem)
-            target = parent / name if name else None
-            if target is not None and not os.path.lexists(target):
+            if name is None:  # a shortened name: which folder it was is not known, so keep it
+                continue
+            target = parent / name
+            if not os.path.lexists(target):  # killed before the new folder was in place
                 with contextlib.suppress(OSError):
                     os.rename(path, target)
                     notes.append(f"put back {target}, left aside by an interrupted ttwriter")
-                    continue
-            kept = remove_own(path)
+                continue
+            kept = remove_own(path)  # killed after: this is the replaced folder
             if kept:
                 notes.append(
                     f"kept {path}, a folder an interrupted ttwriter set aside: it holds "
