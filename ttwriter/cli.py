@@ -6,17 +6,20 @@ but some failed validation, 2 invalid input (nothing written), 3 an internal err
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ttwriter._version import __version__
-from ttwriter.errors import ConfigWriterError
+from ttwriter.errors import ConfigWriterError, Interrupted
 
 if TYPE_CHECKING:
     from ttwriter.validation import ValidationSummary
@@ -262,7 +265,34 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             file=err,
         )
         return EXIT_BAD_INPUT
-    return _guarded(lambda: _generate(path, flags, out, err), err)
+    with _signals_interrupt():
+        return _guarded(lambda: _generate(path, flags, out, err), err)
+
+
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """During a generation, SIGTERM and SIGHUP stop it like Ctrl-C does: the half-written folder
+    is removed and the exit code is 128 + the signal. Signals a caller set to be ignored (nohup)
+    or handles itself are left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for signum in _STOP_SIGNALS:
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _guarded(command: Callable[[], int], err: TextIO) -> int:
@@ -276,9 +306,15 @@ def _guarded(command: Callable[[], int], err: TextIO) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     except BrokenPipeError:  # output piped into `head`: not an error of the experiment
         return EXIT_OK
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=err)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        by = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
+        written = getattr(exc, "written", None)
+        if written is not None:
+            print(f"interrupted{by} just after the folder was complete: {written}/ is written", file=err)
+        else:
+            print(f"interrupted{by}; nothing was written", file=err)
+        return 128 + signum
     except Exception as exc:  # a bug in ttwriter: say so briefly; the traceback on request
         if os.environ.get("TTWRITER_DEBUG"):
             traceback.print_exc(file=err)

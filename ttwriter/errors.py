@@ -84,7 +84,13 @@ class UnknownKeyError(ValidationError):
 
 
 class OutputExistsError(ValidationError):
-    """The output folder already holds something that must not be overwritten."""
+    """The output folder must not be written: it holds something that must not be replaced, another
+    generation is writing it, or it cannot be created there."""
+
+
+class OutputWriteError(ConfigWriterError):
+    """Writing the output folder failed part-way (a full disk, a quota, an I/O error); what was
+    written so far has been removed."""
 
 
 class MergeError(ConfigWriterError):
@@ -112,6 +118,16 @@ class SlurmError(ConfigWriterError):
 class InvalidRunsError(ConfigWriterError):
     """Runs about to be submitted or trained failed their last validation (validation_report.txt
     says why); `--ignore-validation` starts them anyway."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A command was stopped by a signal (SIGINT, SIGTERM, SIGHUP). `written` is the experiment
+    folder when the signal came just after it was complete, else None."""
+
+    def __init__(self, signum: int = 2, written: Path | None = None) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.written = written
 
 
 def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> str | None:

@@ -7,6 +7,7 @@ written; nothing per run is kept (the result's run records are remade from the p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -20,10 +21,16 @@ from ttwriter._version import __version__
 from ttwriter.base_config import BaseConfig, load_base_config
 from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, ValidationError
 from ttwriter.experiment import Experiment
+from ttwriter.experiment_folder import MAPPING_FILE, SNAPSHOT_FILE
+from ttwriter.folder_entries import (
+    CONFIGS_DIR,
+    FOLDER_ENTRIES,
+    copy_names,
+)
 from ttwriter.keys import COMMAND_LINE
 from ttwriter.load_yaml import experiment_from_yaml_data
 from ttwriter.loading import LoadedExperiment, from_experiment, load_experiment
-from ttwriter.output_folder import MARKERS, AtomicFolder, check_output_dir
+from ttwriter.output_folder import AtomicFolder, check_output_dir, first_free
 from ttwriter.provenance import build_snapshot, dump_snapshot
 from ttwriter.run_text import RunText
 from ttwriter.slurm_script import LOGS_DIR, SCRIPT_NAME, idle_gpus, sbatch_chunks
@@ -31,7 +38,7 @@ from ttwriter.smoke import apply_smoke, recipe_reads, smoke_header, smoke_notes
 from ttwriter.source_map import SourceMap
 from ttwriter.sweep import Run, SweepPlan, expand_sweep
 from ttwriter.validation import ValidationContext, ValidationSummary, validate_configs
-from ttwriter.validation_state import REPORT_JSON, REPORT_TEXT, write_state
+from ttwriter.validation_state import write_state
 from ttwriter.yaml_io import dump_scalar, dump_yaml
 
 Source = str | Path | Mapping[str, Any] | Experiment | LoadedExperiment
@@ -41,7 +48,6 @@ Progress = Callable[[str, int, int], None]
 DEFAULT_OUTPUT_DIR = "outputs/{experiment_name}_{timestamp}"
 DEFAULT_SMOKE_OUTPUT_DIR = "outputs/{experiment_name}_smoke_{timestamp}"
 _OUTPUT_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-RESERVED_NAMES = {*MARKERS, REPORT_TEXT, REPORT_JSON, "configs", "runs", "logs"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +68,7 @@ class RunRecords(Sequence[RunRecord]):
 
     def __init__(self, plan: SweepPlan, experiment_dir: Path) -> None:
         self._plan = plan
-        self._configs = experiment_dir / "configs"
+        self._configs = experiment_dir / CONFIGS_DIR
 
     def __len__(self) -> int:
         return self._plan.n_runs
@@ -125,7 +131,19 @@ def _as_loaded(source: Source) -> LoadedExperiment:
 def resolve_experiment_dir(
     experiment: Experiment, output_dir: str | Path | None, now: dt.datetime, smoke: bool = False
 ) -> Path:
-    """`output_dir` argument > the experiment's output_dir > outputs/<name>[_smoke]_<timestamp>."""
+    """`output_dir` argument > the experiment's output_dir > outputs/<name>[_smoke]_<timestamp>.
+
+    Two sweeps started in the same second must not collide in the default folder: the second gets
+    `_2` (decided for good when the folder is claimed, see AtomicFolder).
+    """
+    path, default = _template_dir(experiment, output_dir, now, smoke)
+    return first_free(path)[0] if default else path
+
+
+def _template_dir(
+    experiment: Experiment, output_dir: str | Path | None, now: dt.datetime, smoke: bool
+) -> tuple[Path, bool]:
+    """The folder the templates give, and whether it is the default one (then numbered if taken)."""
     template = str(output_dir) if output_dir is not None else experiment.output_dir
     default = template is None
     template = template or (DEFAULT_SMOKE_OUTPUT_DIR if smoke else DEFAULT_OUTPUT_DIR)
@@ -138,14 +156,7 @@ def resolve_experiment_dir(
                 fix="the output folder may use {experiment_name} and {timestamp}",
             )
     path = Path(_OUTPUT_PLACEHOLDER.sub(lambda m: values[m.group(1)], template)).expanduser()
-    path = path.resolve()
-    if default:
-        # Two sweeps started in the same second must not collide in the default folder.
-        candidate, n = path, 2
-        while candidate.exists():
-            candidate, n = path.with_name(f"{path.name}_{n}"), n + 1
-        path = candidate
-    return path
+    return path.resolve(), default
 
 
 def _command(recipe: str | None, config_path: Path | str) -> str:
@@ -198,8 +209,21 @@ def _write_file(path: str, text: str) -> None:
     try:
         while data:
             data = data[os.write(fd, data) :]
+    except OSError as exc:  # a full disk: say which file
+        exc.filename = exc.filename or path
+        raise
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An error writing through a file object (a full disk) names the file, as open() errors do."""
+    try:
+        yield
+    except OSError as exc:
+        exc.filename = exc.filename or str(path)
+        raise
 
 
 def _mapping_header(plan: SweepPlan) -> str:
@@ -229,14 +253,21 @@ def _mapping_entry(run: Run, config_rel: str, text: RunText | None = None) -> st
 def _source_names(loaded: LoadedExperiment, base: BaseConfig) -> dict[str, Path]:
     """Files copied into the folder: the experiment file(s) and a custom base config, so the
     folder shows everything the configs were made from (shipped configs are named, not copied)."""
-    names: dict[str, Path] = {}
     files = [*loaded.sources]
     if loaded.experiment.base_config_file is not None:
         files.append(base.path)
-    for path in files:
-        name = path.name if path.name not in RESERVED_NAMES else f"source_{path.name}"
-        names.setdefault(name, path)
-    return names
+    return copy_names(files)
+
+
+def _script_chunks(plan: SweepPlan, records: RunRecords) -> Iterator[str]:
+    return sbatch_chunks(
+        plan.experiment_dir,
+        plan.experiment.name,
+        records,
+        plan.base.recipe,
+        plan.base.distributed,
+        plan.experiment.slurm,
+    )
 
 
 def _check_snapshot_base(loaded: LoadedExperiment, base: BaseConfig) -> None:
@@ -327,26 +358,47 @@ def generate_configs(
     """
     loaded = _as_loaded(source)
     smoke = smoke or bool((loaded.snapshot_provenance or {}).get("smoke"))
-    plan = plan_sweep(loaded, output_dir, smoke=smoke)
-    final = plan.experiment_dir
-    configs_rel = Path("configs")
+    now = dt.datetime.now()
+    plan = plan_sweep(loaded, output_dir, now, smoke=smoke)
+    configs_rel = Path(CONFIGS_DIR)
     total = plan.n_runs
+    sources = _source_names(loaded, plan.base)
+    longest = max(
+        (f"{CONFIGS_DIR}/{plan.run_id(total - 1)}.yaml", *sources, *FOLDER_ENTRIES),
+        key=lambda name: len(os.fsencode(name)),
+    )
 
     warnings = idle_gpus(plan.experiment.slurm, plan.base.recipe, plan.base.distributed)
     if dry_run:
-        check_output_dir(final, force)
-        records = RunRecords(plan, final)
+        check_output_dir(plan.experiment_dir, force, longest)
+        records = RunRecords(plan, plan.experiment_dir)
+        for _ in _script_chunks(plan, records):  # what the job script refuses, the dry run does too
+            pass
         return GenerationResult(
-            final, records, None, plan.base.name, plan.base.recipe, plan.notes, True, loaded, smoke, warnings
+            plan.experiment_dir,
+            records,
+            None,
+            plan.base.name,
+            plan.base.recipe,
+            plan.notes,
+            True,
+            loaded,
+            smoke,
+            warnings,
         )
 
-    records = RunRecords(plan, final)
     smoke_missing: set[str] = set()
     smoke_reads = recipe_reads(plan.base.recipe) if smoke else frozenset()
-    text = RunText(plan)
-    with AtomicFolder(final, force) as tmp:
+    base_dir, default = _template_dir(loaded.experiment, output_dir, now, smoke)
+    folder = AtomicFolder(plan.experiment_dir, force, base_dir if default else None, longest)
+    with folder as tmp:
+        if folder.final != plan.experiment_dir:  # another sweep took this default folder first
+            plan = dataclasses.replace(plan, experiment_dir=folder.final)
+        final = plan.experiment_dir
+        records = RunRecords(plan, final)
+        text = RunText(plan)
         (tmp / configs_rel).mkdir()
-        with open(tmp / "run_mapping.yaml", "w", encoding="utf-8") as mapping:
+        with _naming(tmp / MAPPING_FILE), open(tmp / MAPPING_FILE, "w", encoding="utf-8") as mapping:
             mapping.write(_mapping_header(plan))
             # Shared sections are safe here: the loop replaces top-level values only (smoke).
             for run in plan.runs(share_unchanged=True):
@@ -358,23 +410,13 @@ def generate_configs(
                 mapping.write(_mapping_entry(run, rel, text))
                 if progress:
                     progress("write", run.index + 1, total)
-        with open(tmp / SCRIPT_NAME, "w", encoding="utf-8") as script:
-            script.writelines(
-                sbatch_chunks(
-                    final,
-                    plan.experiment.name,
-                    records,
-                    plan.base.recipe,
-                    plan.base.distributed,
-                    plan.experiment.slurm,
-                )
-            )
+        with _naming(tmp / SCRIPT_NAME), open(tmp / SCRIPT_NAME, "w", encoding="utf-8") as script:
+            script.writelines(_script_chunks(plan, records))
         (tmp / LOGS_DIR).mkdir()  # SLURM opens logs/<run id>.out before the script starts
-        sources = _source_names(loaded, plan.base)
         for name, path in sources.items():
             shutil.copy2(path, tmp / name)
         snapshot = build_snapshot(loaded, plan.base, final, sources, total, smoke)
-        (tmp / "experiment.json").write_text(dump_snapshot(snapshot), encoding="utf-8")
+        _write_file(str(tmp / SNAPSHOT_FILE), dump_snapshot(snapshot))
 
         summary = None
         context = validation_context(plan, strict)
@@ -397,7 +439,7 @@ def generate_configs(
         summary,
         plan.base.name,
         plan.base.recipe,
-        plan.notes + smoke_notes(smoke_missing),
+        plan.notes + smoke_notes(smoke_missing) + tuple(folder.notes),
         False,
         loaded,
         smoke,

@@ -100,10 +100,16 @@ def _prefer_copied_base(experiment: Experiment, provenance: dict[str, Any], fold
     recorded = experiment.base_config_file
     if recorded is None or Path(recorded).is_file():
         return experiment
-    copy = folder / Path(recorded).name
     expected = provenance.get("base_config", {}).get("sha256")
-    if copy.is_file() and expected == hashlib.sha256(copy.read_bytes()).hexdigest():
-        return dataclasses.replace(experiment, base_config_file=str(copy))
+    # The copy keeps the base's name unless that is one of the folder's own (then source_<name>).
+    names = [Path(recorded).name]
+    names += [
+        n for n, sha in provenance.get("source_files", {}).items() if sha == expected and n not in names
+    ]
+    for name in names:
+        copy = folder / name
+        if copy.is_file() and expected == hashlib.sha256(copy.read_bytes()).hexdigest():
+            return dataclasses.replace(experiment, base_config_file=str(copy))
     return experiment
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from ttwriter.base_config import BaseConfig
 from ttwriter.errors import ExperimentSchemaError, did_you_mean
 from ttwriter.experiment import Experiment
+from ttwriter.folder_entries import RUNS_DIR
 from ttwriter.frozen import thaw
 from ttwriter.keys import COMMAND_LINE, Assignment, KeyResolver, Locate, flatten
 from ttwriter.merge import copy_config, copy_value, delete_path, set_path
@@ -188,7 +189,7 @@ class SweepPlan:
             if not _makes_unique(str(template), [a.written for a in self.variables]):
                 chosen = f"{chosen.rstrip('/')}/{run_id}"
         else:
-            return os.path.join(self.experiment_dir, "runs", run_id)  # as str(Path / ...), faster
+            return os.path.join(self.experiment_dir, RUNS_DIR, run_id)  # as str(Path / ...), faster
         if chosen.startswith("~"):
             return os.path.expanduser(chosen)  # torchtune would not expand it
         if chosen.startswith(("/", "${")):

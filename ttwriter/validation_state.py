@@ -21,14 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ttwriter.errors import ExperimentDirError, InvalidRunsError, TorchtuneValidationError
+from ttwriter.folder_entries import VALIDATION_REPORT, VALIDATION_REPORT_JSON
 
 if TYPE_CHECKING:
     from ttwriter.experiment_folder import ExperimentFolder
     from ttwriter.validation import ValidationContext, ValidationSummary
 
-REPORT_TEXT = "validation_report.txt"
+REPORT_TEXT = VALIDATION_REPORT
 """Validation findings for people: every run's findings, then `N/N configs valid`."""
-REPORT_JSON = "validation_report.json"
+REPORT_JSON = VALIDATION_REPORT_JSON
 """The same findings for programs, with the validation state this module reads."""
 IGNORE_FLAG = "--ignore-validation"
 """The one override of the gate, on both `ttwriter submit` and `ttwriter run`."""
