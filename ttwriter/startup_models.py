@@ -236,7 +236,11 @@ def sym_kd_ratio_range(cfg: dict[str, Any], recipe: str | None) -> list[Finding]
     findings = []
     for path, node in component_nodes(cfg):
         ratio = number(node.get("sym_kd_ratio"))
-        if torchtune_name(node) == "SymmetricKLLoss" and ratio is not None and not 0.0 <= ratio <= 1.0:
+        if (
+            torchtune_name(node) in ("SymmetricKLLoss", "SymmetricKLWithChunkedOutputLoss")
+            and ratio is not None
+            and not 0.0 <= ratio <= 1.0
+        ):
             findings.append(
                 error(
                     [join(path, "sym_kd_ratio")],

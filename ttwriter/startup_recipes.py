@@ -27,6 +27,8 @@ from ttwriter.startup_checks import (
 
 PRECISIONS = ("fp16", "bf16", "fp32", "fp64")
 """Keys of `torchtune.training.precision.PRECISION_STR_TO_DTYPE`; tests pin it to torchtune's."""
+_TORCH_NAMES = {"float16": "fp16", "half": "fp16", "bfloat16": "bf16", "float32": "fp32", "float": "fp32"}
+_TORCH_NAMES |= {"float64": "fp64", "double": "fp64"}
 _FULL_FP16 = "full fp16 training is not supported with this recipe. Please use bf16 or fp32 instead."
 _LORA_FP16 = "fp16 precision is not supported in this recipe. Please use fp32 or bf16."
 _CLIP_BWD = (
@@ -64,7 +66,8 @@ def dtype_known(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
     dtype = cfg.get("dtype")
     if dtype is None or dtype is UNRESOLVED or dtype in PRECISIONS:
         return []
-    hint = did_you_mean(str(dtype), PRECISIONS)
+    short = _TORCH_NAMES.get(str(dtype).removeprefix("torch."))
+    hint = f"write {short}" if short else did_you_mean(str(dtype), PRECISIONS)
     return [
         error(
             ["dtype"],
@@ -342,8 +345,13 @@ RECIPE_CHECKS = (
     StartupCheck(
         dtype_known, "torchtune.training.get_dtype, in recipe __init__", _ALL, "training.get_dtype("
     ),
-    StartupCheck(clip_with_optimizer_in_bwd, "recipe __init__", _IN_BWD, _CLIP_BWD),
-    StartupCheck(accumulation_with_optimizer_in_bwd, "recipe __init__", _IN_BWD | _PPO, _ACCUMULATE_BWD),
+    StartupCheck(clip_with_optimizer_in_bwd, "recipe __init__", _IN_BWD, _CLIP_BWD.split("Please")[0]),
+    StartupCheck(
+        accumulation_with_optimizer_in_bwd,
+        "recipe __init__",
+        _IN_BWD | _PPO,
+        _ACCUMULATE_BWD.split("Please")[0],
+    ),
     StartupCheck(offloading_needs_cuda, "recipe __init__", _OFFLOADING, _OFFLOAD_CUDA),
     StartupCheck(offloading_needs_checkpointing, "recipe __init__", _OFFLOADING, _OFFLOAD_AC),
     StartupCheck(compile_on_npu, "recipe setup", _NPU_RECIPES, _NPU),
