@@ -201,15 +201,13 @@ def checkpoint_files_format(cfg: dict[str, Any], recipe: str | None) -> list[Fin
             continue
         biggest = files["max_filename"]
         if not isinstance(biggest, str):
-            example = (
-                f"{biggest:05d}" if isinstance(biggest, int) and not isinstance(biggest, bool) else "00004"
-            )
             findings.append(
                 error(
                     [join(here, "max_filename")],
                     f"{join(here, 'max_filename')} is the {type(biggest).__name__} {show(biggest)}",
                     f"`max_filename` must be a string, but found {type(biggest)} instead.",
-                    f'quote it with its leading zeros, e.g. max_filename: "{example}"',
+                    'quote it as the last file name spells it, e.g. max_filename: "00030" (unquoted, YAML '
+                    "reads it as a number, and one with a leading 0 in octal)",
                 )
             )
         pattern = files["filename_format"]
