@@ -67,7 +67,7 @@ def dtype_known(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
     if dtype is None or dtype is UNRESOLVED or dtype in PRECISIONS:
         return []
     short = _TORCH_NAMES.get(str(dtype).removeprefix("torch."))
-    hint = f"write {short}" if short else did_you_mean(str(dtype), PRECISIONS)
+    hint = f"Write {short}" if short else did_you_mean(str(dtype), PRECISIONS)
     return [
         error(
             ["dtype"],
