@@ -28,6 +28,7 @@ from typing import Any
 from ttwriter.component_checks import UNRESOLVED, ComponentChecker, Finding, join
 from ttwriter.environment_checks import EnvironmentChecker
 from ttwriter.errors import TorchtuneValidationError
+from ttwriter.startup_checks import startup_findings
 from ttwriter.yaml_io import load_config_file
 
 _INTERPOLATION_ROOT = re.compile(r"\$\{([A-Za-z_]\w*)")
@@ -400,6 +401,7 @@ def validate_configs(
             plain, validate, config_error, omegaconf, run_findings, torchtune_cache
         )
         run_findings += _recipe_findings(plain, raw, context)
+        run_findings += startup_findings(plain, context.recipe)
         run_findings += environment.check(plain)
         output_dir = plain.get("output_dir")
         if isinstance(output_dir, str):
