@@ -17,7 +17,7 @@ import io
 import json
 import re
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 
 
 def _decode_error(
-    path: Path, data: bytes, exc: UnicodeDecodeError, encoding: str, error: ErrorType
+    path: Path, data: bytes, exc: UnicodeDecodeError, encoding: str, error: ErrorType, fix: str = ""
 ) -> ConfigWriterError:
     line, column = _position(data, exc.start)
     byte = data[exc.start : exc.start + 1].hex()
@@ -57,7 +57,7 @@ def _decode_error(
         f"cannot be decoded ({exc.reason})",
         file=path,
         line=line,
-        fix=f"save the file as {encoding}, e.g. iconv -f latin1 -t utf-8 {path.name} > fixed_{path.name}",
+        fix=f"save the file as UTF-8, e.g. iconv -f latin1 -t utf-8 {path.name} > fixed_{path.name}{fix}",
     )
 
 
@@ -92,38 +92,94 @@ def read_python_source(path: Path, error: ErrorType = ExperimentLoadError) -> st
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:  # an unknown encoding, or a BOM that contradicts the coding line
+        first_two = data.split(b"\n", 2)[:2]
         raise error(
-            f"bad encoding declaration: {exc.msg if hasattr(exc, 'msg') else exc}",
+            f"bad encoding declaration: {exc.msg}",
             file=path,
-            line=data[:200].count(b"\n", 0, max(0, data.find(b"coding"))) + 1 if b"coding" in data else 1,
+            line=next((n for n, text in enumerate(first_two, 1) if b"coding" in text), 1),
             fix="declare an encoding Python knows (# -*- coding: utf-8 -*-), or remove the line",
         ) from None
     try:
         data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise _decode_error(path, data, exc, encoding.upper().removesuffix("-SIG"), error) from None
+        declared = encoding.upper().removesuffix("-SIG")
+        also = ", or declare its encoding on its first line: # -*- coding: latin-1 -*-"
+        raise _decode_error(path, data, exc, declared, error, also if declared == "UTF-8" else "") from None
     return importlib.util.decode_source(data)
 
 
-def _nesting_walk(value: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """(depth, key path) of every list and mapping in `value`, without recursion, depth first."""
+MAX_VALUES = 10_000_000
+"""Most values (counting lists and mappings) that data built in Python may expand to, when the
+same list or mapping is used in many places: every later step copies each use."""
+
+
+def _children(node: Any) -> list[tuple[Any, Any]]:
+    if isinstance(node, Mapping):
+        return [(key, value) for key, value in node.items()]
+    if isinstance(node, (list, tuple)):
+        return list(enumerate(node))
+    return []
+
+
+def data_problem(value: Any, levels_above: int = 0) -> tuple[str, tuple[Any, ...], str] | None:
+    """What later steps could not handle in data built in code: (problem, key path, fix), or None.
+
+    Nesting deeper than MAX_DEPTH (`levels_above`: levels the value already sits in; a structure
+    that contains itself nests without end), an integer `str()` refuses, a NUL byte, or shared
+    parts expanding past MAX_VALUES. The work is bounded by the objects there are, not by how
+    often they are shared."""
+    limit = MAX_DEPTH - levels_above
+    deepest: dict[int, int] = {}
     stack: list[tuple[Any, int, tuple[Any, ...]]] = [(value, 1, ())]
     while stack:
         node, depth, path = stack.pop()
-        if isinstance(node, dict):
-            yield depth, path
-            stack.extend((v, depth + 1, (*path, k)) for k, v in node.items())
-        elif isinstance(node, (list, tuple)):
-            yield depth, path
-            stack.extend((v, depth + 1, (*path, i)) for i, v in enumerate(node))
+        if isinstance(node, (Mapping, list, tuple)):
+            if depth > limit:
+                return (
+                    f"lists and mappings nested more than {MAX_DEPTH} levels deep, or one that contains itself",
+                    path,
+                    "build plain values: a few levels of lists and dicts, none inside itself",
+                )
+            if deepest.get(id(node), 0) >= depth:
+                continue
+            deepest[id(node)] = depth
+            for key, child in reversed(_children(node)):
+                if isinstance(key, str) and "\0" in key:
+                    return (
+                        f"a NUL byte (\\0) in the key {key!r}",
+                        path,
+                        f"remove it: {key.replace(chr(0), '')!r}",
+                    )
+                stack.append((child, depth + 1, (*path, key)))
+        elif isinstance(node, int) and not isinstance(node, bool) and not int_fits(node):
+            return (
+                f"an integer longer than {MAX_INT_DIGITS} digits, which cannot be written",
+                path,
+                "write it as a float or a string",
+            )
+        elif isinstance(node, str) and "\0" in node:
+            return (
+                f"a NUL byte (\\0) in {node!r}: no path or setting can hold one",
+                path,
+                f"remove it: {node.replace(chr(0), '')!r}",
+            )
+    sizes: dict[int, int] = {}
 
+    def size(node: Any) -> int:  # recursion as deep as the nesting, which is now bounded
+        if not isinstance(node, (Mapping, list, tuple)):
+            return 1
+        if id(node) not in sizes:
+            sizes[id(node)] = 1 + sum(size(child) for _, child in _children(node))
+        return sizes[id(node)]
 
-def too_deep(value: Any, limit: int = MAX_DEPTH) -> tuple[Any, ...] | None:
-    """The key path of the first list or mapping nested deeper than `limit` (a structure that
-    contains itself nests without end), or None."""
-    for depth, path in _nesting_walk(value):
-        if depth > limit:
-            return path
+    total = size(value)
+    if total > MAX_VALUES:
+        return (
+            f"shared lists or mappings expand to {total:,} values (more than {MAX_VALUES:,}), "
+            "and every run would copy them all",
+            (),
+            "use each list or dict in a few places only, not nested in copies of itself",
+        )
     return None
 
 
