@@ -201,10 +201,14 @@ def _suggest_name(name: str) -> str:
 
 def _check_str(value: Any, field: str) -> None:
     if not isinstance(value, str):
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], (str, int, float)):
+            fix = f"{field} takes one value, not a list: e.g. {field}: {value[0]}"
+        elif isinstance(value, (Mapping, list, tuple)):
+            fix = f"{field} takes one value, a string"
+        else:
+            fix = f"quote the value of {field}: {field}: '{value}'"
         raise ExperimentSchemaError(
-            f"{field} must be a string, got {type(value).__name__} {value!r}",
-            key=field,
-            fix=f"quote the value of {field}",
+            f"{field} must be a string, got {type(value).__name__} {value!r}", key=field, fix=fix
         )
 
 

@@ -79,6 +79,27 @@ def _mapping(data: Any, key: str, source: SourceMap, path: tuple[str, ...]) -> d
     return dict(data)
 
 
+def _path(value: Any, key: str, source: SourceMap) -> str:
+    """A folder path under output:, which must be one string (a list would name a folder `['a']`)."""
+    if isinstance(value, str):
+        return value
+    file, line = source("", ("output", key))
+    if isinstance(value, list) and value and all(isinstance(v, (str, int, float)) for v in value):
+        example = "/".join(str(v) for v in value)
+        fix = f"write one path, e.g. {key}: {example}"
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        fix = f"quote it to make it a folder name: {key}: '{value}'"
+    else:
+        fix = f"write one folder path, e.g. {key}: outputs/my_sweep"
+    raise ExperimentSchemaError(
+        f"output.{key} must be a folder path (a string), got {type(value).__name__} {value!r}",
+        file=file,
+        line=line,
+        key=f"output.{key}",
+        fix=fix,
+    )
+
+
 def experiment_from_yaml_data(data: Any, source: SourceMap) -> tuple[Experiment, SourceMap]:
     """Build the Experiment from parsed experiment.yaml data of either shape."""
     if not isinstance(data, Mapping):
@@ -138,9 +159,10 @@ def experiment_from_yaml_data(data: Any, source: SourceMap) -> tuple[Experiment,
             fix="experiment_dir is the exact folder; base_dir gets <name>_<timestamp> inside it: keep one",
         )
     if output.get("experiment_dir") is not None:
-        fields["output_dir"] = str(output["experiment_dir"])
+        fields["output_dir"] = _path(output["experiment_dir"], "experiment_dir", source)
     elif output.get("base_dir") is not None:
-        fields["output_dir"] = str(Path(str(output["base_dir"])) / "{experiment_name}_{timestamp}")
+        base_dir = _path(output["base_dir"], "base_dir", source)
+        fields["output_dir"] = str(Path(base_dir) / "{experiment_name}_{timestamp}")
     mapped = SourceMap(
         source.files,
         source.yaml_lines,
