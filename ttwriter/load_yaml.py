@@ -9,13 +9,14 @@ Both become the same `Experiment`. Unknown keys are errors with a suggestion, ne
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import ConfigWriterError, ExperimentLoadError, ExperimentSchemaError, did_you_mean
+from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, did_you_mean
 from ttwriter.experiment import Experiment
+from ttwriter.snapshot import read_snapshot
 from ttwriter.source_map import SourceMap
 from ttwriter.yaml_io import read_yaml
 
@@ -189,24 +190,25 @@ def load_yaml_experiment(path: Path) -> tuple[Experiment, SourceMap]:
     return experiment_from_yaml_data(data, SourceMap([path], lines))
 
 
-SNAPSHOT_FORMAT = "ttwriter.experiment/1"
-
-
 def load_snapshot(path: Path) -> tuple[Experiment, dict[str, Any]]:
     """An experiment.json written by ttwriter: the experiment's fields and their provenance."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ExperimentLoadError(
-            f"cannot read experiment snapshot: {exc}",
-            file=path,
-            fix="pass an experiment.json written by ttwriter, a .py experiment or an experiment.yaml",
-        ) from None
-    if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
-        raise ExperimentLoadError(
-            "this JSON file is not an experiment snapshot written by ttwriter",
-            file=path,
-            fix=f'a snapshot has "format": "{SNAPSHOT_FORMAT}"; regenerate it with ttwriter',
-        )
+    snapshot = read_snapshot(path)
     source = SourceMap([path])
-    return build_experiment(dict(data["experiment"]), source), data.get("provenance", {})
+    names = [f.name for f in dataclasses.fields(Experiment)]
+    for key in snapshot.experiment:
+        if key not in names:
+            hint = did_you_mean(key, names)
+            raise ExperimentSchemaError(
+                f"unknown experiment field {key!r}" + (f"; {hint}" if hint else ""),
+                file=path,
+                line=source("", (key,))[1],
+                key=f"experiment.{key}",
+                fix="experiment fields: " + ", ".join(names),
+            )
+    try:
+        return build_experiment(dict(snapshot.experiment), source), snapshot.provenance
+    except ConfigWriterError as exc:  # the snapshot holds the fields under "experiment"
+        if exc.key and not exc.key.startswith("experiment."):
+            exc.key = f"experiment.{exc.key}"
+            exc.args = (exc.render(),)
+        raise

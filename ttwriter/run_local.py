@@ -70,16 +70,15 @@ class LocalPlan:
 
 
 def _slurm_config(folder: ExperimentFolder) -> SlurmConfig:
-    data = ((folder.snapshot or {}).get("experiment") or {}).get("slurm")
-    if not isinstance(data, dict):
+    if folder.slurm is None:
         return SlurmConfig()
     try:
-        return SlurmConfig.from_mapping(data)
+        return SlurmConfig.from_mapping(folder.slurm)
     except ConfigWriterError as exc:
         raise ExperimentDirError(
             f"the slurm settings in experiment.json are not valid: {exc.message}",
             file=folder.path / "experiment.json",
-            key=exc.key,
+            key=f"experiment.{exc.key}" if exc.key else "experiment.slurm",
             fix="regenerate the folder from its experiment file",
         ) from None
 

@@ -48,7 +48,13 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 
 
 def _decode_error(
-    path: Path, data: bytes, exc: UnicodeDecodeError, encoding: str, error: ErrorType, fix: str = ""
+    path: Path,
+    data: bytes,
+    exc: UnicodeDecodeError,
+    encoding: str,
+    error: ErrorType,
+    also: str = "",
+    fix: str = "",
 ) -> ConfigWriterError:
     line, column = _position(data, exc.start)
     byte = data[exc.start : exc.start + 1].hex()
@@ -57,7 +63,8 @@ def _decode_error(
         f"cannot be decoded ({exc.reason})",
         file=path,
         line=line,
-        fix=f"save the file as UTF-8, e.g. iconv -f latin1 -t utf-8 {path.name} > fixed_{path.name}{fix}",
+        fix=fix
+        or f"save the file as UTF-8, e.g. iconv -f latin1 -t utf-8 {path.name} > fixed_{path.name}{also}",
     )
 
 
@@ -74,15 +81,16 @@ def read_bytes(path: Path, error: ErrorType = ExperimentLoadError) -> bytes:
         raise error(f"cannot read file: {exc}", file=repr(str(path)), fix="remove the NUL byte") from None
 
 
-def read_text(path: Path, error: ErrorType = ExperimentLoadError) -> str:
-    """A UTF-8 text file (a leading BOM is dropped), universal newlines as `open()` reads it."""
+def read_text(path: Path, error: ErrorType = ExperimentLoadError, fix: str = "") -> str:
+    """A UTF-8 text file (a leading BOM is dropped), universal newlines as `open()` reads it.
+    `fix` replaces the suggestion for bytes that are not UTF-8 (say, for a file ttwriter wrote)."""
     data = read_bytes(path, error)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         if data.startswith(b"\xef\xbb\xbf"):  # offsets counted in the file, BOM included
             exc = UnicodeDecodeError(exc.encoding, data, exc.start + 3, exc.end + 3, exc.reason)
-        raise _decode_error(path, data, exc, "UTF-8", error) from None
+        raise _decode_error(path, data, exc, "UTF-8", error, fix=fix) from None
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
