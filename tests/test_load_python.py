@@ -529,16 +529,16 @@ def ttwriter_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
             "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
             "lora_02_01.py",
             "executing the experiment did not finish: the process executing it was killed by SIGKILL",
-            "run 'python {fam}/lora_02_01.py' to see where it stops; an experiment file should only "
-            "define 'experiment'",
+            "an experiment file should only define 'experiment'; to see where it stops, run: "
+            "python {fam}/lora_02_01.py",
         ),
         (
             "",
             "import posix\nposix._exit(5)\n",
             "lora_02_01.py",
             "executing the experiment did not finish: it ended the process executing it with exit code 5",
-            "run 'python {fam}/lora_02_01.py' to see where it stops; an experiment file should only "
-            "define 'experiment'",
+            "an experiment file should only define 'experiment'; to see where it stops, run: "
+            "python {fam}/lora_02_01.py",
         ),
     ],
     ids=["os._exit in the file", "os._exit in its parent", "a signal", "posix._exit"],

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import shlex
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -145,8 +146,12 @@ def resolve_experiment_dir(
     return path
 
 
-def _command(recipe: str | None, config_path: Path | str) -> str:
-    return f"tune run {recipe or '<RECIPE>'} --config {config_path}"
+def run_command(recipe: str | None, config_path: Path | str) -> str:
+    """`tune run RECIPE --config CONFIG` as it pastes into a shell: each value one quoted word
+    (`<RECIPE>` stands for a recipe that is not known)."""
+    return (
+        f"tune run {shlex.quote(recipe) if recipe else '<RECIPE>'} --config {shlex.quote(str(config_path))}"
+    )
 
 
 def _format_params(params: Mapping[str, Any], text: RunText | None = None) -> str:
@@ -167,7 +172,7 @@ def render_run_config(
         f"run: {run.id} ({run.index + 1} of {plan.n_runs})",
         f"params: {_format_params(run.params, text)}",
         f"base config: {plan.base.name}",
-        f"run with: {_command(plan.base.recipe, config_path)}",
+        f"run with: {run_command(plan.base.recipe, config_path)}",
     ]
     if plan.base.recipe is None:
         header.append("(set `recipe` in the experiment so ttwriter knows which recipe runs this)")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -115,5 +116,6 @@ def check_in_child(action: Callable[[], object], path: Path) -> None:
     raise ExperimentLoadError(
         f"executing the experiment did not finish: {_describe(status)}",
         file=path,
-        fix=f"run 'python {path}' to see where it stops; an experiment file should only define 'experiment'",
+        fix="an experiment file should only define 'experiment'; to see where it stops, run: "
+        + shlex.join(["python", str(path)]),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,7 @@ def open_folder(path: str | Path) -> SweepFolder:
     if given.is_file():
         fix = "give the folder ttwriter wrote (the one with run_mapping.yaml and submit.sbatch)"
         if given.suffix.lower() in (".py", ".yaml", ".yml", ".json"):
-            fix = f"generate the sweep first (ttwriter {given}), then give the folder it writes"
+            fix = f"generate the sweep first (ttwriter {shlex.quote(str(given))}), then give the folder it writes"
         raise ExperimentDirError("this is a file, not an experiment folder", file=given, fix=fix)
     folder = read_experiment_folder(given)
     if not folder.runs:
@@ -169,7 +170,7 @@ def open_folder(path: str | Path) -> SweepFolder:
         raise ExperimentDirError(
             f"this experiment folder has no {SCRIPT_NAME} (written by an older ttwriter?)",
             file=folder.path,
-            fix=f"regenerate it: ttwriter {folder.path / 'experiment.json'} --output-dir <new folder>",
+            fix=f"regenerate it: ttwriter {shlex.quote(str(folder.path / 'experiment.json'))} --output-dir <new folder>",
         )
     runs = tuple(ArrayRun(run.id, task, run.params) for task, run in enumerate(folder.runs))
     return SweepFolder(folder.path, folder.experiment, runs, folder)

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import random
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -209,9 +210,10 @@ def tiny_assets_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         (MANIFEST_FILE, "what was written, with sha256"),
     ):
         print(f"  {name:<18} {what}", file=out)
+    where = shlex.quote(str(root))
     print(
-        f"Use them: ttwriter experiments/tiny/cpu/lora_rank_lr_02_01.py --controls.tiny-assets {root}\n"
-        f"  or: export TTWRITER_TINY_ASSETS={root}   (see docs/training.md)",
+        f"Use them: ttwriter experiments/tiny/cpu/lora_rank_lr_02_01.py --controls.tiny-assets {where}\n"
+        f"  or: export TTWRITER_TINY_ASSETS={where}   (see docs/training.md)",
         file=out,
     )
     return 0
