@@ -230,3 +230,22 @@ def test_printed_commands_are_shell_quoted_for_paths_with_spaces_quotes_and_doll
     status = run_cli("status", str(folder))
     hint = next(line for line in status.out.splitlines() if line.startswith("Submit them: "))
     assert words(hint, "Submit them: ") == ["ttwriter", "submit", AWKWARD]
+
+
+@pytest.mark.parametrize("call", ["generate_configs", "read_experiment_folder", "build_tiny_assets"])
+def test_a_nul_byte_in_a_path_given_in_code_is_a_ttwriter_error(tmp_path, call):
+    from ttwriter import ConfigWriterError, generate_configs
+    from ttwriter.experiment_folder import read_experiment_folder
+    from ttwriter.tiny_assets import build_tiny_assets
+
+    bad = f"{tmp_path}/a\0b"
+    calls = {
+        "generate_configs": lambda: generate_configs(YAML_EXAMPLE, output_dir=bad, validate=False),
+        "read_experiment_folder": lambda: read_experiment_folder(bad),
+        "build_tiny_assets": lambda: build_tiny_assets(bad),
+    }
+    with pytest.raises(ConfigWriterError) as info:
+        calls[call]()
+    assert "contains a NUL byte (\\0), which no path can hold" in info.value.message
+    assert info.value.fix == f"remove it: {f'{tmp_path}/ab'!r}"
+    assert list(tmp_path.iterdir()) == []

@@ -121,7 +121,11 @@ def read_experiment_folder(path: str | Path) -> ExperimentFolder:
     """Read run_mapping.yaml (and experiment.json, if there) of a generated folder, every field
     checked: a damaged file is an `ExperimentDirError` naming it and the key, before anything runs."""
     if "\0" in str(path):
-        raise _not_a_folder(Path(str(path).replace("\0", "")), "the folder name contains a NUL byte")
+        raise ExperimentDirError(
+            "the folder name contains a NUL byte (\\0), which no path can hold",
+            file=repr(str(path)),
+            fix=f"remove it: {str(path).replace(chr(0), '')!r}",
+        )
     folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
         raise _not_a_folder(folder, "no such folder")

@@ -127,6 +127,12 @@ def resolve_experiment_dir(
     template = str(output_dir) if output_dir is not None else experiment.output_dir
     default = template is None
     template = template or (DEFAULT_SMOKE_OUTPUT_DIR if smoke else DEFAULT_OUTPUT_DIR)
+    if "\0" in template:
+        raise ExperimentSchemaError(
+            f"output folder {template!r} contains a NUL byte (\\0), which no path can hold",
+            key="output_dir",
+            fix=f"remove it: {template.replace(chr(0), '')!r}",
+        )
     values = {"experiment_name": experiment.name, "timestamp": now.strftime("%Y%m%d_%H%M%S")}
     for name in _OUTPUT_PLACEHOLDER.findall(template):
         if name not in values:

@@ -70,6 +70,10 @@ class SweepFolder:
     def script(self) -> Path:
         return self.path / SCRIPT_NAME
 
+    def script_text(self) -> str:
+        """submit.sbatch, which may have been edited: bytes that are not UTF-8 are an error."""
+        return read_text(self.script, ExperimentDirError, f"regenerate {SCRIPT_NAME}, or undo the edit")
+
     @property
     def submissions_file(self) -> Path:
         return self.path / SUBMISSIONS
