@@ -71,9 +71,6 @@ class Fields:
             )
         return cls(data, file, error=error, fix=fix, lines=lines)
 
-    def where(self, key: Any = None) -> str:
-        return key_path(self.path if key is None else (*self.path, key))
-
     def error(self, message: str, *keys: Any, fix: str | None = None) -> ConfigWriterError:
         """An error about `keys` under this mapping (or the mapping itself), at its line if known."""
         path = (*self.path, *keys)
@@ -91,7 +88,9 @@ class Fields:
         value = self.data.get(key)
         if value is None:
             if default is _MISSING:
-                raise self.error("required key is missing", key)
+                raise self.error(
+                    "required key is missing" if key not in self.data else "must have a value, not null", key
+                )
             return default
         kinds = kind if isinstance(kind, tuple) else (kind,)
         wrong_bool = isinstance(value, bool) and bool not in kinds

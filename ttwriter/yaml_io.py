@@ -160,9 +160,38 @@ EXPANSION_FACTOR times the values it writes is refused: every later step (freezi
 dumping each run) would copy the whole expansion ("billion laughs")."""
 
 
+def _is_plain_tree(root: yaml.Node) -> bool:
+    """The common case, checked fast (validation reads every run's config): no node is reached
+    twice (no aliases), no NUL byte, nesting within MAX_DEPTH. False means: look closer."""
+    seen: set[int] = set()
+    stack = [(root, 0)]
+    scalar, mapping = yaml.ScalarNode, yaml.MappingNode
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            return False
+        seen.add(id(node))
+        if node.__class__ is scalar:
+            if "\0" in node.value:
+                return False
+            continue
+        depth += 1
+        if depth > MAX_DEPTH:
+            return False
+        if node.__class__ is mapping:
+            for key, value in node.value:
+                stack.append((key, depth))
+                stack.append((value, depth))
+        else:
+            stack.extend((item, depth) for item in node.value)
+    return True
+
+
 def _check_graph(root: yaml.Node, alias_uses: Sequence[AliasUse]) -> None:
     """Visit every node once, however often aliases repeat it: refuse an alias inside its own
     anchor, nesting deeper than MAX_DEPTH, a NUL byte, and an expansion far larger than the text."""
+    if not alias_uses and _is_plain_tree(root):
+        return
     shape: dict[int, tuple[int, int]] = {}  # id(node) -> (levels of nesting, values it expands to)
     open_nodes: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
