@@ -47,6 +47,9 @@ def test_safe_names_are_accepted(name):
         ("-flag", "flag"),
         ("", "my_experiment"),
         ("ünï", "n"),
+        ("exp\n", "exp"),
+        ("exp\r", "exp"),
+        ("a\tb", "a_b"),
     ],
 )
 def test_unsafe_names_are_rejected_with_a_safe_suggestion(name, suggestion):
@@ -201,6 +204,83 @@ def test_values_that_cannot_be_yaml_are_rejected_with_their_key_path():
         ExperimentSchemaError, match=r"^controls.dataset.source: object value .* cannot be written"
     ):
         make(controls={"dataset": {"source": object()}})
+
+
+def self_containing() -> dict:
+    loop: dict = {"lr": 1}
+    loop["again"] = loop
+    return loop
+
+
+def nested(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def shared_bomb(levels: int) -> list:
+    value: list = ["lol"]
+    for _ in range(levels):
+        value = [value, value]  # the same list twice: 3 * 2 ** levels - 1 values once copied out
+    return value
+
+
+@pytest.mark.parametrize(
+    "controls, key, message",
+    [
+        (
+            {"optimizer": self_containing()},
+            "controls.optimizer.again.again.again.again...",
+            "lists and mappings nested more than 50 levels deep, or one that contains itself",
+        ),
+        (
+            {"deep": nested(50)},
+            "controls.deep[0][0][0][0]...",
+            "lists and mappings nested more than 50 levels deep, or one that contains itself",
+        ),
+        (
+            {"seed": 10**5000},
+            "controls.seed",
+            "an integer longer than 4300 digits, which cannot be written",
+        ),
+        (
+            {"dataset": {"data_files": ["a.json", "b\0.json"]}},
+            "controls.dataset.data_files[1]",
+            "a NUL byte (\\0) in 'b\\x00.json': no path or setting can hold one",
+        ),
+        (
+            {"+blob": shared_bomb(40)},
+            "controls.+blob",
+            "shared lists or mappings expand to 3,298,534,883,327 values (more than 10,000,000), "
+            "and every run would copy them all",
+        ),
+    ],
+    ids=["contains itself", "too deep", "long integer", "NUL byte", "shared bomb"],
+)
+def test_data_later_steps_could_not_walk_or_write_is_refused_with_its_key(controls, key, message):
+    with pytest.raises(ExperimentSchemaError) as info:
+        make(controls=controls)
+    assert (info.value.key, info.value.message) == (key, message)
+    with pytest.raises(ExperimentSchemaError):
+        make(variables={"x": [controls]})
+
+
+def test_nesting_up_to_the_limit_and_shared_values_are_accepted():
+    shared = {"lr": 1e-4}
+    experiment = make(controls={"deep": nested(49), "a": shared, "b": shared, "n": 10**4000})
+    assert experiment.controls["a"] == experiment.controls["b"] == {"lr": 1e-4}
+
+
+@pytest.mark.parametrize("field", ["base_config_file", "recipe", "output_dir"])
+def test_a_nul_byte_in_a_path_field_is_refused_with_the_fixed_path(field):
+    fields = {field: "outputs/a\0b", "base_config": None if field == "base_config_file" else BASE}
+    with pytest.raises(ExperimentSchemaError) as info:
+        make(**fields)
+    assert str(info.value) == (
+        f"{field}: {field} 'outputs/a\\x00b' contains a NUL byte (\\0), which no path can hold\n"
+        "  fix: remove it: 'outputs/ab'"
+    )
 
 
 def test_path_values_become_strings():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from ttwriter import ExperimentLoadError, ExperimentSchemaError, LineageError, load_experiment
 
 BASE = "llama3_2/1B_lora_single_device"
+REPO = Path(__file__).resolve().parent.parent
 
 
 def base_src(name: str = "baseline", epochs: int = 1) -> str:
@@ -380,3 +383,196 @@ def test_experiment_of_the_wrong_type_names_what_was_found(tmp_path):
 
     with pytest.raises(ExperimentLoadError, match=r"found dict\n"):
         load_experiment(fam / "baseline_01_01.py")
+
+
+# --- encodings: as Python itself decodes a source file --------------------------------------------
+
+
+def experiment_src(notes: str) -> str:
+    return f"from ttwriter import Experiment\nexperiment = Experiment(name='x', base_config={BASE!r}, notes={notes!r})\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbf" + experiment_src("caf\u00e9").encode("utf-8"),
+        b"# -*- coding: latin-1 -*-\n" + experiment_src("caf\u00e9").encode("latin-1"),
+        b"#!/usr/bin/env python\n# vim: set fileencoding=cp1252 :\n"
+        + experiment_src("caf\u00e9").encode("cp1252"),
+    ],
+    ids=["utf-8 BOM", "PEP 263 line", "PEP 263 second line"],
+)
+def test_a_bom_or_a_coding_line_loads_as_python_reads_it(tmp_path, data):
+    path = tmp_path / "fam" / "baseline_01_01.py"
+    path.parent.mkdir()
+    path.write_bytes(data)
+    namespace: dict = {}
+    exec(compile(data, str(path), "exec"), namespace)  # what Python itself makes of the file
+
+    loaded = load_experiment(path)
+
+    assert loaded.experiment.notes == namespace["experiment"].notes == "caf\u00e9"
+
+
+def test_a_child_with_a_coding_line_derives_from_its_parent(tmp_path):
+    fam = write_family(tmp_path / "fam", {"baseline_01_01.py": base_src()})
+    (fam / "lora_02_01.py").write_bytes(
+        b"# coding: latin-1\n"
+        + child_src(extra="experiment = replace(experiment, notes='\u00e9t\u00e9')\n").encode("latin-1")
+    )
+    assert load_experiment(fam / "lora_02_01.py").experiment.notes == "\u00e9t\u00e9"
+
+
+def test_bytes_that_are_not_utf8_name_the_byte_its_line_and_both_fixes(tmp_path):
+    path = tmp_path / "fam" / "baseline_01_01.py"
+    path.parent.mkdir()
+    path.write_bytes(experiment_src("caf\u00e9").encode("latin-1"))
+
+    with pytest.raises(ExperimentLoadError) as info:
+        load_experiment(path)
+
+    offset = experiment_src("caf").encode().index(b"caf") + 3
+    assert str(info.value) == (
+        f"{path}:2: not UTF-8 text: byte 0xe9 at byte offset {offset} (line 2, column {offset - 31}) "
+        "cannot be decoded (invalid continuation byte)\n"
+        "  fix: save the file as UTF-8, e.g. iconv -f latin1 -t utf-8 baseline_01_01.py > "
+        "fixed_baseline_01_01.py, or declare its encoding on its first line: # -*- coding: latin-1 -*-"
+    )
+
+
+def test_a_parent_that_is_not_utf8_is_named_when_its_child_is_loaded(tmp_path):
+    fam = write_family(tmp_path / "fam", {"lora_02_01.py": child_src()})
+    (fam / "baseline_01_01.py").write_bytes(b"# caf\xe9\n" + base_src().encode())
+
+    with pytest.raises(ExperimentLoadError) as info:
+        load_experiment(fam / "lora_02_01.py")
+    assert (info.value.file, info.value.line) == (str(fam / "baseline_01_01.py"), 1)
+
+
+def test_an_unknown_coding_line_is_an_error_on_its_line(tmp_path):
+    fam = write_family(tmp_path / "fam", {"baseline_01_01.py": "#!/usr/bin/env python\n# coding: klingon\n"})
+    with pytest.raises(ExperimentLoadError) as info:
+        load_experiment(fam / "baseline_01_01.py")
+    assert str(info.value) == (
+        f"{fam}/baseline_01_01.py:2: bad encoding declaration: unknown encoding: klingon\n"
+        "  fix: declare an encoding Python knows (# -*- coding: utf-8 -*-), or remove the line"
+    )
+
+
+def test_a_nul_byte_in_the_source_is_an_error_on_its_line(tmp_path):
+    fam = write_family(tmp_path / "fam", {"baseline_01_01.py": base_src() + "x = 1\0\n"})
+    with pytest.raises(ExperimentLoadError) as info:
+        load_experiment(fam / "baseline_01_01.py")
+    assert (info.value.line, info.value.message) == (8, "Python source cannot contain a NUL byte")
+
+
+# --- files that would end the process --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "statement, what",
+    [
+        ("raise GeneratorExit", "GeneratorExit"),
+        ("raise SystemExit(4)", "SystemExit: 4"),
+        ("import sys; sys.exit('bye')", "SystemExit: bye"),
+    ],
+)
+@pytest.mark.parametrize("fork", [True, False], ids=["fork", "no fork"])
+def test_a_base_exception_that_is_not_an_exception_is_a_load_error(
+    tmp_path, monkeypatch, statement, what, fork
+):
+    if not fork:
+        monkeypatch.delattr("os.fork", raising=False)
+    fam = write_family(tmp_path / "fam", {"baseline_01_01.py": base_src() + statement + "\n"})
+
+    with pytest.raises(ExperimentLoadError) as info:
+        load_experiment(fam / "baseline_01_01.py")
+
+    assert str(info.value) == (
+        f"{fam}/baseline_01_01.py:8: executing the experiment failed: {what}\n  fix: fix the error at that line"
+    )
+
+
+def ttwriter_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI in its own process: a file that ends its process must not end the test run."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "ttwriter", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the forked trial load needs os.fork")
+@pytest.mark.parametrize(
+    "parent_extra, child_extra, where, message, fix",
+    [
+        (
+            "",
+            "import os\nos._exit(3)\n",
+            "lora_02_01.py:7",
+            "executing the experiment called os._exit(3), which ends the process at once (no error, no cleanup)",
+            "remove the os._exit() call; to refuse to load, raise an exception with a message",
+        ),
+        (
+            "import os as _os\n_os._exit(0)\n",
+            "",
+            "baseline_01_01.py:9",
+            "executing the experiment called os._exit(0), which ends the process at once (no error, no cleanup)",
+            "remove the os._exit() call; to refuse to load, raise an exception with a message",
+        ),
+        (
+            "",
+            "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+            "lora_02_01.py",
+            "executing the experiment did not finish: the process executing it was killed by SIGKILL",
+            "an experiment file should only define 'experiment'; to see where it stops, run: "
+            "python {fam}/lora_02_01.py",
+        ),
+        (
+            "",
+            "import posix\nposix._exit(5)\n",
+            "lora_02_01.py",
+            "executing the experiment did not finish: it ended the process executing it with exit code 5",
+            "an experiment file should only define 'experiment'; to see where it stops, run: "
+            "python {fam}/lora_02_01.py",
+        ),
+    ],
+    ids=["os._exit in the file", "os._exit in its parent", "a signal", "posix._exit"],
+)
+def test_a_file_that_ends_the_process_is_reported_with_exit_2_and_nothing_written(
+    tmp_path, parent_extra, child_extra, where, message, fix
+):
+    fam = write_family(
+        tmp_path / "fam",
+        {"baseline_01_01.py": base_src() + parent_extra, "lora_02_01.py": child_src(extra=child_extra)},
+    )
+
+    result = ttwriter_cli(str(fam / "lora_02_01.py"), "--no-validate", "--output-dir", "out", cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"error: {fam}/{where}: {message}\n  fix: {fix.format(fam=fam)}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_experiment_is_made_in_process_and_its_output_printed_once(tmp_path, capfd):
+    """The trial child's output is discarded and its objects thrown away: callables survive."""
+    fam = write_family(
+        tmp_path / "fam",
+        {
+            "baseline_01_01.py": "import dataclasses\nfrom typing import Callable\n"
+            "from ttwriter import Experiment\n\n"
+            "@dataclasses.dataclass(frozen=True)\nclass WithHook(Experiment):\n"
+            "    hook: Callable[[int], int] = lambda n: n\n\n"
+            "print('loading the experiment')\n"
+            f"experiment = WithHook(name='x', base_config={BASE!r}, hook=lambda n: n * 2)\n"
+        },
+    )
+
+    loaded = load_experiment(fam / "baseline_01_01.py")
+
+    assert loaded.experiment.hook(21) == 42
+    assert capfd.readouterr().out == "loading the experiment\n"

@@ -276,6 +276,47 @@ SCHEMA_ERRORS = {
         "3: controls: controls must be a mapping, got list ['epochs']\n"
         "  fix: indent the keys of controls under it, one per line",
     ),
+    "experiment_dir that is a list": (
+        f"experiment_name: a\nbase_config: {BASE}\noutput:\n  experiment_dir: [a, b]\n",
+        "4: output.experiment_dir: output.experiment_dir must be a folder path (a string), got list ['a', 'b']\n"
+        "  fix: write one path, e.g. experiment_dir: a/b",
+    ),
+    "experiment_dir that is a number": (
+        f"experiment_name: a\nbase_config: {BASE}\noutput:\n  experiment_dir: 2025\n",
+        "4: output.experiment_dir: output.experiment_dir must be a folder path (a string), got int 2025\n"
+        "  fix: quote it to make it a folder name: experiment_dir: '2025'",
+    ),
+    "base_dir that is a mapping": (
+        f"experiment_name: a\nbase_config: {BASE}\noutput:\n  base_dir: {{a: 1}}\n",
+        "4: output.base_dir: output.base_dir must be a folder path (a string), got dict {'a': 1}\n"
+        "  fix: write one folder path, e.g. base_dir: outputs/my_sweep",
+    ),
+    "base_config_file that is a number": (
+        "experiment:\n  name: a\nframework_config:\n  base_config_file: 3\n",
+        "4: base_config_file: base_config_file must be a string, got int 3\n"
+        "  fix: quote the value of base_config_file: base_config_file: '3'",
+    ),
+    "recipe that is a list": (
+        f"experiment_name: a\nbase_config: {BASE}\nrecipe: [lora_finetune_single_device]\n",
+        "3: recipe: recipe must be a string, got list ['lora_finetune_single_device']\n"
+        "  fix: recipe takes one value, not a list: e.g. recipe: lora_finetune_single_device",
+    ),
+    "a name with a trailing line break": (
+        f'experiment_name: "lora\\n"\nbase_config: {BASE}\n',
+        "1: name: experiment name 'lora\\n' is not a safe folder name\n"
+        "  fix: use letters, digits, '_', '-', '.' and '+' only, starting with a letter, digit or '_', "
+        "e.g. 'lora'",
+    ),
+    "a carriage return in a slurm value": (
+        f'experiment_name: a\nbase_config: {BASE}\nslurm:\n  partition: "gpu\\r"\n',
+        "4: slurm.partition: partition 'gpu\\r' contains a carriage return (\\r), which a job script "
+        "cannot hold on one line\n  fix: write it without control characters, e.g. slurm.partition: 'gpu'",
+    ),
+    "a tab in a slurm value": (
+        f'experiment:\n  name: a\nframework_config:\n  base_config: {BASE}\nslurm:\n  qos: "high\\tprio"\n',
+        "6: slurm.qos: qos 'high\\tprio' contains a tab, which a job script cannot hold on one line\n"
+        "  fix: write it without control characters, e.g. slurm.qos: 'highprio'",
+    ),
     "missing experiment.name": (
         f"experiment:\n  researcher: ada\nframework_config:\n  base_config: {BASE}\n",
         "1: experiment.name: experiment.name is missing\n  fix: add 'name: my_experiment' under experiment:",

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from slurm_sweeps import BASE, FAILING_RUN, make_sweep, ran, run_task, trainer_command
 
-from ttwriter import ExperimentSchemaError, SlurmError, generate_configs
+from ttwriter import ExperimentSchemaError, SlurmConfig, SlurmError, generate_configs
 from ttwriter.slurm_script import array_spec, script_max_parallel
 
 
@@ -384,7 +384,38 @@ def test_malicious_values_stay_values(tmp_path):
 
 
 def test_line_breaks_cannot_reach_sbatch_lines_or_comments(tmp_path):
-    with pytest.raises(ExperimentSchemaError, match="partition must be a one-line string"):
+    with pytest.raises(ExperimentSchemaError, match="partition .* contains a line break"):
         make_sweep(tmp_path, partition="gpu\ntouch PWNED")
     with pytest.raises(SlurmError, match="experiment folder .* contains a line break"):
         make_sweep(tmp_path, tmp_path / "exp\ntouch PWNED")
+
+
+@pytest.mark.parametrize(
+    "field, value, what, suggestion",
+    [
+        ("partition", "gpu\r", "a carriage return (\\r)", "gpu"),
+        ("partition", "gpu\t", "a tab", "gpu"),
+        ("account", "lab\0", "a NUL byte", "lab"),
+        ("time", "04:00:00\r\n", "a carriage return (\\r)", "04:00:00"),
+        ("mem", "64G\x1b[0m", "the control character '\\x1b'", "64G[0m"),
+        ("sbatch_lines", ("--mail-type=END\r",), "a carriage return (\\r)", "--mail-type=END"),
+        ("command", "tune run {recipe} --config {config}\r", "a carriage return (\\r)", None),
+    ],
+)
+def test_control_characters_in_slurm_values_name_the_key_and_the_cleaned_value(
+    field, value, what, suggestion
+):
+    with pytest.raises(ExperimentSchemaError) as info:
+        SlurmConfig(**{field: value})
+    shown = value[0] if isinstance(value, tuple) else value
+    assert info.value.key == f"slurm.{field}"
+    assert (
+        info.value.message == f"{field} {shown!r} contains {what}, which a job script cannot hold on one line"
+    )
+    if suggestion is not None:
+        assert info.value.fix == f"write it without control characters, e.g. slurm.{field}: {suggestion!r}"
+
+
+def test_tabs_in_the_command_and_setup_lines_are_shell_code_and_allowed():
+    slurm = SlurmConfig(command="tune run {recipe}\t--config {config}", setup=("if true; then\techo ok; fi",))
+    assert "\t" in slurm.command

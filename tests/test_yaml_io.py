@@ -9,7 +9,8 @@ from omegaconf import OmegaConf
 
 from ttwriter.errors import ExperimentLoadError
 from ttwriter.frozen import freeze
-from ttwriter.yaml_io import dump_yaml, parse_yaml, read_yaml
+from ttwriter.safe_read import MAX_DEPTH
+from ttwriter.yaml_io import dump_yaml, load_config_file, parse_scalar, parse_yaml, read_yaml
 
 
 def typed(value):
@@ -256,3 +257,162 @@ def test_dump_yaml_does_not_write_anchors_for_shared_values():
 def test_what_dump_yaml_writes_parse_yaml_reads_back():
     data = {"lr": 3e-4, "date": "2025-11-12", "flag": "yes", "n": 1_000, "log": "${output_dir}/logs"}
     assert typed(parse_yaml(dump_yaml(data))[0]) == typed(data)
+
+
+# ---------------------------------------------------------------- hostile input: bounded work
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """The classic alias bomb: each anchor is a list of nine aliases of the one before."""
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for previous, name in zip("abcdefghi", "bcdefghij"[: levels - 1], strict=False):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_naming_the_alias_that_expands_most():
+    text = billion_laughs()
+    assert len(text) < 700
+
+    with pytest.raises(ExperimentLoadError) as info:
+        parse_yaml(text, "experiment.yaml")
+
+    assert info.value.file == "experiment.yaml"
+    assert info.value.line == 9  # the line using *h, the largest anchor
+    # values counted with their lists: *a is 10 (a list of 9), *b is 1 + 9 * 10 = 91, ...
+    assert "aliases expand this document to 490,329,064 values from 28 written" in info.value.message
+    assert "alias *h alone stands for 48,427,561 values" in info.value.message
+    assert info.value.fix == "write the value of &h out where it is needed, without aliases inside it"
+
+
+def test_generated_configs_read_back_have_the_same_bounds(tmp_path):
+    path = tmp_path / "run_000.yaml"
+    path.write_text(billion_laughs(), encoding="utf-8")
+
+    with pytest.raises(ExperimentLoadError, match="aliases expand this document") as info:
+        load_config_file(path)
+    assert info.value.file == str(path)
+
+
+def test_ordinary_aliases_and_merge_keys_still_work_and_keep_key_lines():
+    text = (
+        "defaults: &d\n  lr: 0.1\n  decay: 0.01\n"
+        "runs:\n  - <<: *d\n    name: a\n  - <<: *d\n    name: b\n"
+        "copy: *d\n"
+    )
+    data, lines = parse_yaml(text, "experiment.yaml")
+
+    assert data["runs"] == [{"lr": 0.1, "decay": 0.01, "name": "a"}, {"lr": 0.1, "decay": 0.01, "name": "b"}]
+    assert data["copy"] == {"lr": 0.1, "decay": 0.01}
+    assert lines[("defaults", "lr")] == 2
+    assert lines[("runs", "1", "name")] == 8
+    assert lines[("copy",)] == 9
+
+
+def test_a_moderate_expansion_is_accepted():
+    # 9 x 9 x 9 = 729 values from about 30 written: far below the limit
+    data, _ = parse_yaml(billion_laughs(levels=3), "experiment.yaml")
+    assert len(data["c"]) == 9 and len(data["c"][0][0]) == 9
+
+
+def test_an_alias_inside_its_own_anchor_is_refused():
+    with pytest.raises(ExperimentLoadError) as info:
+        parse_yaml("ok: 1\nloop: &x [1, *x]\n", "experiment.yaml")
+    assert info.value.line == 2
+    assert "the value contains itself" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("a: " + "[" * 51 + "]" * 51 + "\n", 1),
+        ("x: 1\nb:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 52)) + "  " * 52 + "v: 1\n", None),
+        # through aliases: 30 levels written, used 30 levels deep
+        ("a: &a " + "[" * 30 + "]" * 30 + "\nb: " + "[" * 30 + "*a" + "]" * 30 + "\n", 2),
+    ],
+    ids=["flow", "block", "alias"],
+)
+def test_nesting_deeper_than_the_limit_is_refused_naming_the_line(text, line):
+    with pytest.raises(ExperimentLoadError) as info:
+        parse_yaml(text, "experiment.yaml")
+    assert info.value.message == f"lists and mappings nested more than {MAX_DEPTH} levels deep"
+    assert info.value.line is not None
+    if line is not None:
+        assert info.value.line == line
+
+
+def test_nesting_up_to_the_limit_is_accepted():
+    data, _ = parse_yaml("a: " + "[" * (MAX_DEPTH - 1) + "1" + "]" * (MAX_DEPTH - 1) + "\n")
+    assert data["a"] == freeze_list(MAX_DEPTH - 1)
+
+
+def freeze_list(levels: int):
+    value = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("number", ["1" * 4301, "-" + "9" * 5000, "0x" + "f" * 4000])
+def test_an_integer_python_cannot_print_is_refused_with_its_line(number):
+    with pytest.raises(ExperimentLoadError) as info:
+        parse_yaml(f"a: 1\nsteps: {number}\n", "experiment.yaml")
+    assert info.value.line == 2
+    assert "integer" in info.value.message and "4300" in info.value.message
+    assert info.value.fix.startswith("quote it to keep it as text")
+
+
+def test_an_integer_at_the_limit_is_read():
+    data, _ = parse_yaml("n: " + "9" * 4300 + "\n")
+    assert data["n"] == 10**4300 - 1
+
+
+def test_a_nul_byte_in_a_value_is_refused():
+    with pytest.raises(ExperimentLoadError) as info:
+        parse_yaml('a: 1\npath: "data\\0.json"\n', "experiment.yaml")
+    assert info.value.line == 2
+    assert info.value.message == "a NUL byte (\\0) in 'data\\x00.json': no path or setting can hold one"
+    assert info.value.fix == "remove it: 'data.json'"
+
+
+# ---------------------------------------------------------------- hostile input: encodings
+
+
+def test_a_file_that_is_not_utf8_names_the_byte_and_its_line(tmp_path):
+    path = tmp_path / "experiment.yaml"
+    path.write_bytes("experiment_name: x\nnotes: caf\u00e9\n".encode("latin-1"))
+
+    with pytest.raises(ExperimentLoadError) as info:
+        read_yaml(path)
+
+    assert info.value.file == str(path)
+    assert info.value.line == 2
+    assert info.value.message == (
+        "not UTF-8 text: byte 0xe9 at byte offset 29 (line 2, column 11) cannot be decoded "
+        "(invalid continuation byte)"
+    )
+    assert "iconv" in info.value.fix
+
+
+def test_a_utf8_bom_and_windows_line_breaks_are_read(tmp_path):
+    path = tmp_path / "experiment.yaml"
+    path.write_bytes(b"\xef\xbb\xbfexperiment_name: x\r\nnotes: caf\xc3\xa9\r\n")
+    data, lines = read_yaml(path)
+    assert data == {"experiment_name": "x", "notes": "caf\u00e9"}
+    assert lines[("notes",)] == 2
+
+
+# ---------------------------------------------------------------- command-line values
+
+
+def test_a_command_line_value_that_is_not_yaml_names_the_flag_and_how_to_quote_it():
+    with pytest.raises(ExperimentLoadError) as info:
+        parse_scalar("[1", "--set epochs")
+    assert str(info.value) == (
+        "command line: --set epochs: not valid YAML: while parsing a flow sequence expected ',' or "
+        "']', but got '<stream end>'\n"
+        """  fix: the value is read as YAML; to pass it as text, quote it: --set epochs='"[1"'"""
+    )
+    with pytest.raises(ExperimentLoadError) as info:
+        parse_scalar("{a", "--controls.lr")
+    assert info.value.fix.endswith("""quote it: --controls.lr '"{a"'""")

@@ -136,7 +136,7 @@ def _recipe_from_comments(path: Path) -> str | None:
     """
     try:
         head = path.read_text(encoding="utf-8")[:4000]
-    except OSError:
+    except (OSError, ValueError):  # not UTF-8: reading the config itself says where
         return None
     recipes = shipped_recipes()
     found = [m.group(1) for m in _RUN_COMMENT.finditer(head) if m.group(1) in recipes]

@@ -81,21 +81,26 @@ def _metavar(value: Any) -> str:
     return "YAML"
 
 
-def _value_spec(metavar: str) -> PrimitiveConstructorSpec:
+def _flag(name: str) -> str:
+    """The flag tyro makes for a field path (`controls.learning_rate` -> `--controls.learning-rate`)."""
+    return "--" + name.replace("_", "-")
+
+
+def _value_spec(metavar: str, flag: str) -> PrimitiveConstructorSpec:
     return PrimitiveConstructorSpec(
         nargs=1,
         metavar=metavar,
-        instance_from_str=lambda args: parse_scalar(args[0]),
+        instance_from_str=lambda args: parse_scalar(args[0], flag),
         is_instance=lambda x: True,
         str_from_instance=lambda x: [dump_scalar(thaw(x))],
     )
 
 
-def _values_spec(metavar: str) -> PrimitiveConstructorSpec:
+def _values_spec(metavar: str, flag: str) -> PrimitiveConstructorSpec:
     return PrimitiveConstructorSpec(
         nargs="*",
         metavar=f"{metavar} [{metavar} ...]",
-        instance_from_str=lambda args: [parse_scalar(a) for a in args],
+        instance_from_str=lambda args: [parse_scalar(a, flag) for a in args],
         is_instance=lambda x: True,
         str_from_instance=lambda x: [dump_scalar(thaw(v)) for v in x],
     )
@@ -158,11 +163,13 @@ def _build_class(
                 values = list(thaw(child.value))
                 metavar = _metavar(values[0]) if values else "YAML"
                 help_text = f"values of variable {dotted!r}, one run per value"
-                annotation = Annotated[Any, _values_spec(metavar), tyro.conf.arg(help=help_text)]
+                spec = _values_spec(metavar, _flag(f"{name}.{field_name}"))
+                annotation = Annotated[Any, spec, tyro.conf.arg(help=help_text)]
                 default = tuple(freeze(values))
             else:
                 help_text = f"control {dotted!r}"
-                annotation = Annotated[Any, _value_spec(_metavar(child.value)), tyro.conf.arg(help=help_text)]
+                spec = _value_spec(_metavar(child.value), _flag(f"{name}.{field_name}"))
+                annotation = Annotated[Any, spec, tyro.conf.arg(help=help_text)]
                 default = freeze(child.value)
             fields.append((field_name, annotation, dataclasses.field(default=default)))
             defaults[field_name] = default
@@ -223,7 +230,7 @@ def split_set_flags(argv: Sequence[str]) -> tuple[list[tuple[str, Any]], list[st
                     file="command line",
                     fix="e.g. --set epochs=1 or --set optimizer.weight_decay=0.1",
                 )
-            settings.append((key.strip(), parse_scalar(raw)))
+            settings.append((key.strip(), parse_scalar(raw, f"{SET_FLAG} {key.strip()}")))
         else:
             rest.append(token)
     return settings, rest

@@ -18,6 +18,7 @@ from typing import Any
 
 from ttwriter.errors import EmptyVariableError, ExperimentSchemaError
 from ttwriter.frozen import FrozenDict, freeze, thaw
+from ttwriter.safe_read import data_problem, key_path
 from ttwriter.slurm_config import SlurmConfig
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
@@ -77,7 +78,7 @@ class Experiment:
 
     def __post_init__(self) -> None:
         _check_str(self.name, "name")
-        if not _SAFE_NAME.match(self.name) or self.name in (".", ".."):
+        if not _SAFE_NAME.fullmatch(self.name) or self.name in (".", ".."):
             raise ExperimentSchemaError(
                 f"experiment name {self.name!r} is not a safe folder name",
                 key="name",
@@ -95,6 +96,12 @@ class Experiment:
                 if not value.strip():
                     raise ExperimentSchemaError(
                         f"{field} is empty", key=field, fix=f"give a value or leave {field} out"
+                    )
+                if "\0" in value:
+                    raise ExperimentSchemaError(
+                        f"{field} {value!r} contains a NUL byte (\\0), which no path can hold",
+                        key=field,
+                        fix=f"remove it: {value.replace(chr(0), '')!r}",
                     )
         if (self.base_config is None) == (self.base_config_file is None):
             both = self.base_config is not None
@@ -134,6 +141,7 @@ class Experiment:
                 key="controls",
                 fix="e.g. controls={'learning_rate': 3e-4, 'epochs': 1}",
             )
+        _check_data(self.controls, "controls")
         _check_keys(self.controls, "controls")
         if not isinstance(self.variables, Mapping):
             raise ExperimentSchemaError(
@@ -141,10 +149,22 @@ class Experiment:
                 key="variables",
                 fix="e.g. variables={'lora_rank': [8, 16, 32]}",
             )
+        _check_data(self.variables, "variables")
         _check_keys(self.variables, "variables")
         _check_variable_lists(self.variables, "variables")
         object.__setattr__(self, "controls", freeze(_plain(self.controls, "controls")))
         object.__setattr__(self, "variables", freeze(_plain(self.variables, "variables")))
+
+
+def _check_data(mapping: Mapping[str, Any], section: str) -> None:
+    """Refuse, with its key, data built in code that later steps could not walk or write: too deep
+    or containing itself, integers Python cannot print, NUL bytes, shared parts that explode."""
+    for key, value in mapping.items():
+        problem = data_problem(value, levels_above=1)  # the section is a level of its own
+        if problem is not None:
+            message, path, fix = problem
+            shown = key_path(path[:4], f"{section}.{key}") + ("..." if len(path) > 4 else "")
+            raise ExperimentSchemaError(message, key=shown, fix=fix)
 
 
 def _plain(value: Any, path: str) -> Any:
@@ -181,10 +201,14 @@ def _suggest_name(name: str) -> str:
 
 def _check_str(value: Any, field: str) -> None:
     if not isinstance(value, str):
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], (str, int, float)):
+            fix = f"{field} takes one value, not a list: e.g. {field}: {value[0]}"
+        elif isinstance(value, (Mapping, list, tuple)):
+            fix = f"{field} takes one value, a string"
+        else:
+            fix = f"quote the value of {field}: {field}: '{value}'"
         raise ExperimentSchemaError(
-            f"{field} must be a string, got {type(value).__name__} {value!r}",
-            key=field,
-            fix=f"quote the value of {field}",
+            f"{field} must be a string, got {type(value).__name__} {value!r}", key=field, fix=fix
         )
 
 

@@ -8,16 +8,18 @@ id it does not have, is an `ExperimentDirError` that says what to do.
 from __future__ import annotations
 
 import dataclasses
-import json
+import re
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ttwriter.errors import ConfigWriterError, ExperimentDirError, did_you_mean
+from ttwriter.fields import Fields
+from ttwriter.snapshot import SNAPSHOT_FILE, read_snapshot
 from ttwriter.yaml_io import read_yaml
 
 MAPPING_FILE = "run_mapping.yaml"
-SNAPSHOT_FILE = "experiment.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,11 +44,11 @@ class ExperimentFolder:
     variables: tuple[str, ...]
     runs: tuple[FolderRun, ...]
     snapshot: dict[str, Any] | None
-    """experiment.json, or None when it is missing or unreadable."""
-
-    @property
-    def smoke(self) -> bool:
-        return bool(((self.snapshot or {}).get("provenance") or {}).get("smoke"))
+    """experiment.json (checked, see ttwriter.snapshot), or None when the folder has none."""
+    smoke: bool = False
+    """Smoke runs (`--smoke`), as experiment.json records."""
+    slurm: dict[str, Any] | None = None
+    """The experiment's slurm settings in experiment.json, or None."""
 
     @property
     def logs_dir(self) -> Path:
@@ -87,53 +89,70 @@ def _not_a_folder(path: Path, why: str) -> ExperimentDirError:
     )
 
 
+_RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+"""A run id names files (configs/<id>.yaml, status/<id>.done, logs/<id>.out): one plain name."""
+
+
+def _runs(mapping: Fields, folder: Path) -> tuple[FolderRun, ...]:
+    runs: list[FolderRun] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(mapping.mappings("runs")):
+        run_id = entry.text("id")
+        if not _RUN_ID.fullmatch(run_id):
+            raise entry.error(f"is not a run id: {run_id!r}", "id")
+        if run_id in seen:
+            raise entry.error(
+                f"run id {run_id!r} is listed twice (runs[{seen[run_id]}] and runs[{index}])", "id"
+            )
+        seen[run_id] = index
+        config = Path(entry.path_str("config"))
+        runs.append(
+            FolderRun(
+                id=run_id,
+                config=config if config.is_absolute() else folder / config,
+                output_dir=entry.path_str("output_dir"),
+                params=dict(entry.mapping("params", default={}).data),
+            )
+        )
+    return tuple(runs)
+
+
 def read_experiment_folder(path: str | Path) -> ExperimentFolder:
-    """Read run_mapping.yaml (and experiment.json, if readable) of a generated folder."""
+    """Read run_mapping.yaml (and experiment.json, if there) of a generated folder, every field
+    checked: a damaged file is an `ExperimentDirError` naming it and the key, before anything runs."""
+    if "\0" in str(path):
+        raise ExperimentDirError(
+            "the folder name contains a NUL byte (\\0), which no path can hold",
+            file=repr(str(path)),
+            fix=f"remove it: {str(path).replace(chr(0), '')!r}",
+        )
     folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
         raise _not_a_folder(folder, "no such folder")
     mapping_path = folder / MAPPING_FILE
     if not mapping_path.is_file():
         raise _not_a_folder(folder, f"not a ttwriter experiment folder: it has no {MAPPING_FILE}")
+    regenerate = f"regenerate the folder: ttwriter {shlex.quote(str(folder / SNAPSHOT_FILE))} --output-dir <new folder>"
     try:
-        data, _ = read_yaml(mapping_path)
+        data, lines = read_yaml(mapping_path)
     except ConfigWriterError as exc:
-        raise ExperimentDirError(exc.message, file=mapping_path, line=exc.line, fix=exc.fix) from None
-    runs_data = data.get("runs") if isinstance(data, dict) else None
-    if not isinstance(runs_data, list):
-        raise ExperimentDirError(
-            "run_mapping.yaml has no list of runs",
-            file=mapping_path,
-            fix="regenerate the folder with ttwriter (ttwriter <folder>/experiment.json --force)",
-        )
-    runs = []
-    for index, entry in enumerate(runs_data):
-        if not isinstance(entry, dict) or not {"id", "config", "output_dir"} <= entry.keys():
-            raise ExperimentDirError(
-                f"entry {index} of runs lacks id, config or output_dir",
-                file=mapping_path,
-                key=f"runs[{index}]",
-                fix="regenerate the folder with ttwriter (ttwriter <folder>/experiment.json --force)",
-            )
-        config = Path(str(entry["config"]))
-        runs.append(
-            FolderRun(
-                id=str(entry["id"]),
-                config=config if config.is_absolute() else folder / config,
-                output_dir=str(entry["output_dir"]),
-                params=dict(entry.get("params") or {}),
-            )
-        )
+        raise ExperimentDirError(exc.message, file=mapping_path, line=exc.line, fix=regenerate) from None
+    mapping = Fields.document(data, mapping_path, error=ExperimentDirError, fix=regenerate, lines=lines)
+    runs = _runs(mapping, folder)
     snapshot = None
-    try:
-        snapshot = json.loads((folder / SNAPSHOT_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
+    if (folder / SNAPSHOT_FILE).exists():
+        snapshot = read_snapshot(
+            folder / SNAPSHOT_FILE,
+            ExperimentDirError,
+            fix="restore it from a copy, or regenerate the folder from the experiment file it was made from",
+        )
     return ExperimentFolder(
         path=folder,
-        experiment=str(data.get("experiment", folder.name)),
-        recipe=data.get("recipe"),
-        variables=tuple(str(v) for v in data.get("variables") or ()),
-        runs=tuple(runs),
-        snapshot=snapshot if isinstance(snapshot, dict) else None,
+        experiment=mapping.text("experiment", default=folder.name),
+        recipe=mapping.text("recipe", default=None),
+        variables=tuple(mapping.str_list("variables", default=[])),
+        runs=runs,
+        snapshot=snapshot.data if snapshot else None,
+        smoke=snapshot.smoke if snapshot else False,
+        slurm=snapshot.slurm if snapshot else None,
     )

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import shlex
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -147,6 +148,12 @@ def _template_dir(
     template = str(output_dir) if output_dir is not None else experiment.output_dir
     default = template is None
     template = template or (DEFAULT_SMOKE_OUTPUT_DIR if smoke else DEFAULT_OUTPUT_DIR)
+    if "\0" in template:
+        raise ExperimentSchemaError(
+            f"output folder {template!r} contains a NUL byte (\\0), which no path can hold",
+            key="output_dir",
+            fix=f"remove it: {template.replace(chr(0), '')!r}",
+        )
     values = {"experiment_name": experiment.name, "timestamp": now.strftime("%Y%m%d_%H%M%S")}
     for name in _OUTPUT_PLACEHOLDER.findall(template):
         if name not in values:
@@ -159,8 +166,12 @@ def _template_dir(
     return path.resolve(), default
 
 
-def _command(recipe: str | None, config_path: Path | str) -> str:
-    return f"tune run {recipe or '<RECIPE>'} --config {config_path}"
+def run_command(recipe: str | None, config_path: Path | str) -> str:
+    """`tune run RECIPE --config CONFIG` as it pastes into a shell: each value one quoted word
+    (`<RECIPE>` stands for a recipe that is not known)."""
+    return (
+        f"tune run {shlex.quote(recipe) if recipe else '<RECIPE>'} --config {shlex.quote(str(config_path))}"
+    )
 
 
 def _format_params(params: Mapping[str, Any], text: RunText | None = None) -> str:
@@ -181,7 +192,7 @@ def render_run_config(
         f"run: {run.id} ({run.index + 1} of {plan.n_runs})",
         f"params: {_format_params(run.params, text)}",
         f"base config: {plan.base.name}",
-        f"run with: {_command(plan.base.recipe, config_path)}",
+        f"run with: {run_command(plan.base.recipe, config_path)}",
     ]
     if plan.base.recipe is None:
         header.append("(set `recipe` in the experiment so ttwriter knows which recipe runs this)")

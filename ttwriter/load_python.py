@@ -5,6 +5,8 @@ imports its parent and derives from it with `dataclasses.replace`. Loading check
 executes the file with its folder importable (so sibling imports work, like running a script, and
 so do package-absolute imports), and then removes those modules again: two families that both
 have a `baseline_01_01.py` can be loaded in one process, and each child gets its own parent.
+Sources are decoded as Python decodes them (BOM, coding line); a file that ends the process while
+executing is caught by a trial run in a forked child first (see ttwriter.load_guard).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from types import ModuleType
 
 from ttwriter.errors import ConfigWriterError, ExperimentLoadError, LineageError
 from ttwriter.experiment import Experiment
+from ttwriter.load_guard import check_in_child
+from ttwriter.safe_read import read_python_source
 
 FILE_PATTERN = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)_(?P<id>\d+)_(?P<parent>\d+)\.py$")
 
@@ -92,14 +96,28 @@ def _chain(target: ExperimentFile, by_id: dict[int, ExperimentFile]) -> list[Exp
 
 def _imported_modules(path: Path) -> list[tuple[str, int]]:
     """Module names a file imports, with their lines (relative imports as bare names)."""
+    source = read_python_source(path)
+    if "\0" in source:  # Python 3.11 raises ValueError for it, later versions a SyntaxError
+        raise ExperimentLoadError(
+            "Python source cannot contain a NUL byte",
+            file=path,
+            line=source.count("\n", 0, source.index("\0")) + 1,
+            fix="remove the NUL byte from that line (the file may be damaged, or not Python)",
+        )
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = ast.parse(source, filename=str(path))
     except SyntaxError as exc:
         raise ExperimentLoadError(
             f"Python syntax error: {exc.msg}",
             file=path,
             line=exc.lineno,
             fix="fix the syntax on that line",
+        ) from None
+    except RecursionError:  # deeply nested expressions
+        raise ExperimentLoadError(
+            "Python source nested too deeply for the parser",
+            file=path,
+            fix="split the deeply nested expression into named parts",
         ) from None
     names: list[tuple[str, int]] = []
     for node in ast.walk(tree):
@@ -220,7 +238,9 @@ def _exec_isolated(path: Path, stems: list[str]) -> ModuleType:
             exc.file, exc.line = _user_frame(exc, folder)
             exc.args = (exc.render(),)
         raise exc.with_traceback(None) from None
-    except (Exception, SystemExit) as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit, GeneratorExit, ...: the file's problem, not ours
         file, line = _user_frame(exc, folder)
         hint = "fix the error at that line"
         if isinstance(exc, ModuleNotFoundError):
@@ -228,8 +248,9 @@ def _exec_isolated(path: Path, stems: list[str]) -> ModuleType:
                 "sibling experiments are imported by file name without .py, e.g. "
                 f"'from {stems[0] if stems else 'baseline_01_01'} import experiment as parent'"
             )
+        what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise ExperimentLoadError(
-            f"executing the experiment failed: {type(exc).__name__}: {exc}",
+            f"executing the experiment failed: {what}",
             file=file or path,
             line=line,
             fix=hint,
@@ -254,7 +275,7 @@ def _exec_isolated(path: Path, stems: list[str]) -> ModuleType:
 
 def _assigned_names(path: Path) -> set[str]:
     """Names assigned at the top level of a file (`exp = replace(...)`), not imported."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = ast.parse(read_python_source(path))
     return {
         target.id
         for node in tree.body
@@ -285,7 +306,9 @@ def load_python_experiment(path: Path) -> PythonExperiment:
     chain = _chain(target, by_id)
     for file in chain:
         _check_imports(file, by_id)
-    module = _exec_isolated(path, [f.path.stem for f in by_id.values()])
+    stems = [f.path.stem for f in by_id.values()]
+    check_in_child(lambda: _exec_isolated(path, stems), path)
+    module = _exec_isolated(path, stems)
     experiment = getattr(module, "experiment", None)
     if not isinstance(experiment, Experiment):
         found = "nothing" if experiment is None else type(experiment).__name__

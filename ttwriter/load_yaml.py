@@ -9,13 +9,14 @@ Both become the same `Experiment`. Unknown keys are errors with a suggestion, ne
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import ConfigWriterError, ExperimentLoadError, ExperimentSchemaError, did_you_mean
+from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, did_you_mean
 from ttwriter.experiment import Experiment
+from ttwriter.snapshot import read_snapshot
 from ttwriter.source_map import SourceMap
 from ttwriter.yaml_io import read_yaml
 
@@ -79,6 +80,27 @@ def _mapping(data: Any, key: str, source: SourceMap, path: tuple[str, ...]) -> d
     return dict(data)
 
 
+def _path(value: Any, key: str, source: SourceMap) -> str:
+    """A folder path under output:, which must be one string (a list would name a folder `['a']`)."""
+    if isinstance(value, str):
+        return value
+    file, line = source("", ("output", key))
+    if isinstance(value, list) and value and all(isinstance(v, (str, int, float)) for v in value):
+        example = "/".join(str(v) for v in value)
+        fix = f"write one path, e.g. {key}: {example}"
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        fix = f"quote it to make it a folder name: {key}: '{value}'"
+    else:
+        fix = f"write one folder path, e.g. {key}: outputs/my_sweep"
+    raise ExperimentSchemaError(
+        f"output.{key} must be a folder path (a string), got {type(value).__name__} {value!r}",
+        file=file,
+        line=line,
+        key=f"output.{key}",
+        fix=fix,
+    )
+
+
 def experiment_from_yaml_data(data: Any, source: SourceMap) -> tuple[Experiment, SourceMap]:
     """Build the Experiment from parsed experiment.yaml data of either shape."""
     if not isinstance(data, Mapping):
@@ -138,9 +160,10 @@ def experiment_from_yaml_data(data: Any, source: SourceMap) -> tuple[Experiment,
             fix="experiment_dir is the exact folder; base_dir gets <name>_<timestamp> inside it: keep one",
         )
     if output.get("experiment_dir") is not None:
-        fields["output_dir"] = str(output["experiment_dir"])
+        fields["output_dir"] = _path(output["experiment_dir"], "experiment_dir", source)
     elif output.get("base_dir") is not None:
-        fields["output_dir"] = str(Path(str(output["base_dir"])) / "{experiment_name}_{timestamp}")
+        base_dir = _path(output["base_dir"], "base_dir", source)
+        fields["output_dir"] = str(Path(base_dir) / "{experiment_name}_{timestamp}")
     mapped = SourceMap(
         source.files,
         source.yaml_lines,
@@ -167,24 +190,25 @@ def load_yaml_experiment(path: Path) -> tuple[Experiment, SourceMap]:
     return experiment_from_yaml_data(data, SourceMap([path], lines))
 
 
-SNAPSHOT_FORMAT = "ttwriter.experiment/1"
-
-
 def load_snapshot(path: Path) -> tuple[Experiment, dict[str, Any]]:
     """An experiment.json written by ttwriter: the experiment's fields and their provenance."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ExperimentLoadError(
-            f"cannot read experiment snapshot: {exc}",
-            file=path,
-            fix="pass an experiment.json written by ttwriter, a .py experiment or an experiment.yaml",
-        ) from None
-    if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
-        raise ExperimentLoadError(
-            "this JSON file is not an experiment snapshot written by ttwriter",
-            file=path,
-            fix=f'a snapshot has "format": "{SNAPSHOT_FORMAT}"; regenerate it with ttwriter',
-        )
+    snapshot = read_snapshot(path)
     source = SourceMap([path])
-    return build_experiment(dict(data["experiment"]), source), data.get("provenance", {})
+    names = [f.name for f in dataclasses.fields(Experiment)]
+    for key in snapshot.experiment:
+        if key not in names:
+            hint = did_you_mean(key, names)
+            raise ExperimentSchemaError(
+                f"unknown experiment field {key!r}" + (f"; {hint}" if hint else ""),
+                file=path,
+                line=source("", (key,))[1],
+                key=f"experiment.{key}",
+                fix="experiment fields: " + ", ".join(names),
+            )
+    try:
+        return build_experiment(dict(snapshot.experiment), source), snapshot.provenance
+    except ConfigWriterError as exc:  # the snapshot holds the fields under "experiment"
+        if exc.key and not exc.key.startswith("experiment."):
+            exc.key = f"experiment.{exc.key}"
+            exc.args = (exc.render(),)
+        raise

@@ -31,7 +31,7 @@ def plot_loss_curves(results: ExperimentResults, path: Path | None = None) -> tu
     try:
         for run in curves:
             assert run.log is not None
-            label = f"{run.run_id}: {run_label(run)}"
+            label = f"{run.run_id}: {run_label(run)}".replace("$", r"\$")  # text, not mathtext
             if run.status != "done":
                 label += f" ({run.status})"
             ax.plot(run.log.steps, run.log.losses, label=label, linewidth=1.5)

@@ -19,8 +19,8 @@ from ttwriter._version import __version__
 from ttwriter.base_config import BaseConfig, torchtune_version
 from ttwriter.experiment import Experiment
 from ttwriter.frozen import thaw
-from ttwriter.load_yaml import SNAPSHOT_FORMAT
 from ttwriter.loading import LoadedExperiment
+from ttwriter.snapshot import SNAPSHOT_FORMAT
 
 
 def sha256_file(path: Path) -> str:

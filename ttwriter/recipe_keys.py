@@ -81,8 +81,8 @@ def recipe_keys(recipe: str) -> RecipeKeys | None:
     if path is None:
         return None
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError):
+        tree = ast.parse(path.read_bytes())  # decoded as Python decodes it (BOM, coding line)
+    except (OSError, SyntaxError, ValueError, RecursionError):
         return None
     constants = _constants(tree)
     attribute: set[str] = set()

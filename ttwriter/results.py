@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ttwriter import slurm_folder
+from ttwriter.errors import ExperimentDirError
 from ttwriter.experiment_folder import ExperimentFolder, FolderRun, read_experiment_folder
-from ttwriter.slurm_script import STATUS_DIR
 from ttwriter.yaml_io import dump_scalar, read_yaml
 
 RESULTS_FILE = "results.csv"
@@ -27,7 +28,7 @@ RESULTS_FILE = "results.csv"
 DONE, FAILED, RUNNING, PARTIAL, NO_LOG = "done", "failed", "running", "partial", "no log"
 STATUSES = (DONE, FAILED, RUNNING, PARTIAL, NO_LOG)
 
-_STEP_LINE = re.compile(r"^Step (\d+) \| (.*)$")
+_STEP_LINE = re.compile(r"^Step ([0-9]{1,18}) \| (.*)$")  # a longer step number is not a record
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +40,9 @@ class LossLog:
     losses: tuple[float, ...]
     skipped_lines: int
     """Lines that are not a complete `Step N | loss:...` record (such as one being written)."""
+    bad_byte: int | None = None
+    """Offset of the first byte that is not UTF-8, if any (the log is read anyway, such lines
+    counted as skipped unless their record still reads)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,9 +114,16 @@ def parse_disk_log(path: Path) -> LossLog:
     losses: list[float] = []
     skipped = 0
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
     except OSError:
         return LossLog(path, (), (), 0)
+    bad_byte = None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # one damaged line must not hide the rest of the curve
+        bad_byte = exc.start
+        text = data.decode("utf-8", errors="replace")
+    text = text.replace("\r\n", "\n")
     lines = text.split("\n")
     if lines[-1].strip():  # no line break yet: torchtune is still writing this record
         skipped += 1
@@ -124,7 +135,7 @@ def parse_disk_log(path: Path) -> LossLog:
             continue
         steps.append(int(match.group(1)))
         losses.append(metrics["loss"])
-    return LossLog(path, tuple(steps), tuple(losses), skipped)
+    return LossLog(path, tuple(steps), tuple(losses), skipped, bad_byte)
 
 
 def _metrics(text: str) -> dict[str, float]:
@@ -155,20 +166,8 @@ def find_disk_logs(output_dir: Path) -> list[Path]:
 def read_marker(folder: Path, run_id: str) -> tuple[str | None, int | None]:
     """(state, exit code) from the completion marker status/<run id>.<state> that the SLURM job
     script and `ttwriter run` write; (None, None) when there is none."""
-    status = folder / STATUS_DIR
-    for state in (DONE, FAILED, RUNNING):
-        marker = status / f"{run_id}.{state}"
-        if marker.is_file():
-            code = None
-            try:
-                for line in marker.read_text(encoding="utf-8").splitlines():
-                    key, _, value = line.partition("=")
-                    if key == "exit_code" and value.lstrip("-").isdigit():
-                        code = int(value)
-            except OSError:
-                pass
-            return state, code
-    return None, None
+    marker = slurm_folder.read_marker(folder, run_id)
+    return (marker.state, marker.exit_code) if marker else (None, None)
 
 
 def _final_checkpoint(run: FolderRun, output_dir: Path) -> bool:
@@ -283,22 +282,36 @@ def results_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     parser.add_argument("--no-plot", action="store_true", help="do not write the loss curve PNG")
     args = parser.parse_args(list(argv))
 
+    # Everything that can fail comes before results.csv is written.
     results = collect_results(args.experiment_dir)
     folder = results.folder
     csv_path = folder.path / RESULTS_FILE
-    csv_path.write_text(results_csv(results), encoding="utf-8")
-
+    csv_text = results_csv(results)
     counts = ", ".join(f"{n} {s}" for s, n in results.counts().items())
     smoke = " (smoke runs: for checking the pipeline, not for results)" if folder.smoke else ""
     n = len(results.runs)
-    print(f"Results of {folder.experiment}: {n} run{'s' * (n != 1)}, {counts}{smoke}", file=out)
-    for line in results_table(results):
-        print(f"  {line}", file=out)
+    lines = [f"Results of {folder.experiment}: {n} run{'s' * (n != 1)}, {counts}{smoke}"]
+    lines += [f"  {line}" for line in results_table(results)]
     for run in results.runs:
         if run.n_logs > 1:
-            print(f"note: {run.run_id} has {run.n_logs} loss logs (rerun); the newest is used", file=out)
+            lines.append(f"note: {run.run_id} has {run.n_logs} loss logs (rerun); the newest is used")
         if run.status == FAILED:
-            print(f"note: {run.run_id} failed; see {folder.logs_dir / (run.run_id + '.out')}", file=out)
+            lines.append(f"note: {run.run_id} failed; see {folder.logs_dir / (run.run_id + '.out')}")
+        if run.log and run.log.bad_byte is not None:
+            lines.append(
+                f"note: {run.log.path}: byte offset {run.log.bad_byte} is not UTF-8; "
+                "lines that do not read as records are skipped"
+            )
+    try:
+        csv_path.write_text(csv_text, encoding="utf-8")
+    except OSError as exc:
+        raise ExperimentDirError(
+            f"cannot write {RESULTS_FILE}: {exc.strerror or exc}",
+            file=csv_path,
+            fix="make the experiment folder writable, or copy it somewhere you can write",
+        ) from None
+    for line in lines:
+        print(line, file=out)
     written = [csv_path.name]
     if not args.no_plot:
         from ttwriter.loss_plot import plot_loss_curves

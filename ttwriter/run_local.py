@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -61,7 +62,8 @@ class LocalPlan:
     """What the validation gate did (None when there is nothing to run)."""
 
     def command(self, run: FolderRun) -> str:
-        """The command with this run's values filled in, as the log shows it."""
+        """The command with this run's values filled in, each a quoted shell word, as the log and
+        `--dry-run` show it (a user pastes it; the run itself gets the values as variables)."""
         values = {
             "recipe": self.folder.recipe or "<RECIPE>",
             "config": str(run.config),
@@ -69,20 +71,23 @@ class LocalPlan:
             "output_dir": run.output_dir,
             "nproc": str(max(1, self.slurm.gpus_per_run)),
         }
-        return COMMAND_PLACEHOLDER.sub(lambda m: values[m.group(1)], self.template)
+        return COMMAND_PLACEHOLDER.sub(lambda m: _word(values[m.group(1)]), self.template)
+
+
+def _word(value: str) -> str:
+    return value if value == "<RECIPE>" else shlex.quote(value)
 
 
 def _slurm_config(folder: ExperimentFolder) -> SlurmConfig:
-    data = ((folder.snapshot or {}).get("experiment") or {}).get("slurm")
-    if not isinstance(data, dict):
+    if folder.slurm is None:
         return SlurmConfig()
     try:
-        return SlurmConfig.from_mapping(data)
+        return SlurmConfig.from_mapping(folder.slurm)
     except ConfigWriterError as exc:
         raise ExperimentDirError(
             f"the slurm settings in experiment.json are not valid: {exc.message}",
             file=folder.path / "experiment.json",
-            key=exc.key,
+            key=f"experiment.{exc.key}" if exc.key else "experiment.slurm",
             fix="regenerate the folder from its experiment file",
         ) from None
 
@@ -303,8 +308,8 @@ def run_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     failed = [o.run_id for o in outcomes if not o.ok]
     print(f"{n - len(failed)}/{n} runs done" + (f"; failed: {', '.join(failed)}" if failed else ""), file=out)
     if failed:
-        print(f"Rerun the failed ones: ttwriter run {folder.path} --failed", file=out)
-    print(f"Results: ttwriter results {folder.path}", file=out)
+        print(f"Rerun the failed ones: ttwriter run {shlex.quote(str(folder.path))} --failed", file=out)
+    print(f"Results: ttwriter results {shlex.quote(str(folder.path))}", file=out)
     return 1 if failed else 0
 
 

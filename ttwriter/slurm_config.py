@@ -20,6 +20,26 @@ COMMAND_PLACEHOLDERS = ("recipe", "config", "run_id", "output_dir", "nproc")
 COMMAND_PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_]\w*)\}")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_NAMES = {"\n": "a line break", "\r": "a carriage return (\\r)", "\t": "a tab", "\0": "a NUL byte"}
+
+
+def _check_control(value: str, field: str) -> None:
+    """A value written into the job script as one line: a control character there would end the
+    line (a line break, `\\r` for a shell reading the script) or be invisible in the error."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return
+    char = found.group()
+    what = _CONTROL_NAMES.get(char, f"the control character {char!r}")
+    cleaned = _CONTROL.sub("", re.split(r"[\r\n]", value.strip())[0]).strip()  # a line break: keep line 1
+    raise ExperimentSchemaError(
+        f"{field} {value!r} contains {what}, which a job script cannot hold on one line",
+        key=f"slurm.{field}",
+        fix=f"write it without control characters, e.g. slurm.{field}: {cleaned!r}",
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class SlurmConfig:
     """SLURM settings for the job array that runs every run of the sweep."""
@@ -68,12 +88,13 @@ class SlurmConfig:
             value = getattr(self, field)
             if value is None:
                 continue
-            if not isinstance(value, str) or not value.strip() or "\n" in value:
+            if not isinstance(value, str) or not value.strip():
                 raise ExperimentSchemaError(
                     f"{field} must be a one-line string, got {value!r}",
                     key=f"slurm.{field}",
                     fix=f"quote the value of slurm.{field}, or leave it out",
                 )
+            _check_control(value, field)
         if self.time is not None and not _TIME.match(self.time):
             raise ExperimentSchemaError(
                 f"time {self.time!r} is not a SLURM time limit",
@@ -101,8 +122,12 @@ class SlurmConfig:
                     fix=f"e.g. slurm.{field}: ['...']",
                 )
             object.__setattr__(self, field, tuple(value))
+        for line in self.setup:
+            if "\0" in line:
+                _check_control(line, "setup")
         for line in self.sbatch_lines:
-            if "\n" in line or not line.strip().startswith("-"):
+            _check_control(line, "sbatch_lines")
+            if not line.strip().startswith("-"):
                 raise ExperimentSchemaError(
                     f"sbatch line {line!r} is not an sbatch option",
                     key="slurm.sbatch_lines",
@@ -118,6 +143,8 @@ class SlurmConfig:
                     key="slurm.command",
                     fix="placeholders are " + ", ".join("{" + n + "}" for n in COMMAND_PLACEHOLDERS),
                 )
+        if isinstance(self.command, str):
+            _check_control(self.command.replace("\t", " "), "command")
         if "config" not in placeholders or "\n" in self.command:
             raise ExperimentSchemaError(
                 f"command {self.command!r} must be one line and contain {{config}}",

@@ -86,7 +86,7 @@ def _job_environment() -> tuple[dict[str, str], str | None]:
 
 
 def _check_recipe(folder: SweepFolder) -> None:
-    if NO_RECIPE in folder.script.read_text(encoding="utf-8"):
+    if NO_RECIPE in folder.script_text():
         raise SlurmError(
             "the recipe of this experiment is unknown (run_mapping.yaml has recipe: null), so "
             "submit.sbatch has no training command to run",
@@ -149,7 +149,7 @@ def submit(
             )
         retrained = done
 
-    script_text = folder.script.read_text(encoding="utf-8")
+    script_text = folder.script_text()
     limit = script_max_parallel(script_text)
     limit = limit if limit is not None and limit < len(chosen) else None
     array = array_spec([r.task for r in chosen], limit) if chosen else ""

@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ttwriter.errors import ConfigWriterError
 from ttwriter.recipe_keys import recipe_source
+from ttwriter.safe_read import read_python_source
 
 SMOKE_STEPS = 3
 """Optimizer steps per smoke run (`max_steps_per_epoch`)."""
@@ -36,8 +38,8 @@ def recipe_reads(recipe: str | None) -> frozenset[str]:
     if path is None:
         return frozenset()
     try:
-        source = path.read_text(encoding="utf-8")
-    except OSError:
+        source = read_python_source(path)
+    except ConfigWriterError:
         return frozenset()
     found = set()
     for key in SMOKE_SETTINGS:

@@ -10,6 +10,9 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from ttwriter.errors import ConfigWriterError
+from ttwriter.safe_read import read_python_source, read_text
+
 KeyPath = tuple[str, ...]
 
 
@@ -34,9 +37,10 @@ class SourceMap:
 
     def _lines(self, path: Path) -> list[str]:
         if path not in self._texts:
+            read = read_python_source if path.suffix == ".py" else read_text
             try:
-                self._texts[path] = path.read_text(encoding="utf-8").splitlines()
-            except OSError:
+                self._texts[path] = read(path).splitlines()
+            except ConfigWriterError:  # unreadable now: errors then name the file without a line
                 self._texts[path] = []
         return self._texts[path]
 

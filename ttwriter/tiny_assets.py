@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import random
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -142,6 +143,12 @@ def build_tiny_assets(directory: str | Path) -> dict[str, object]:
     Existing files of the same names are replaced (the same inputs give the same bytes); other
     files in the folder are left alone. Imports torch and torchtune.
     """
+    if "\0" in str(directory):
+        raise TinyAssetsError(
+            "the folder name contains a NUL byte (\\0), which no path can hold",
+            file=repr(str(directory)),
+            fix=f"remove it: {str(directory).replace(chr(0), '')!r}",
+        )
     root = Path(directory).expanduser().resolve()
     if root.exists() and not root.is_dir():
         raise TinyAssetsError(
@@ -209,9 +216,10 @@ def tiny_assets_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         (MANIFEST_FILE, "what was written, with sha256"),
     ):
         print(f"  {name:<18} {what}", file=out)
+    where = shlex.quote(str(root))
     print(
-        f"Use them: ttwriter experiments/tiny/cpu/lora_rank_lr_02_01.py --controls.tiny-assets {root}\n"
-        f"  or: export TTWRITER_TINY_ASSETS={root}   (see docs/training.md)",
+        f"Use them: ttwriter experiments/tiny/cpu/lora_rank_lr_02_01.py --controls.tiny-assets {where}\n"
+        f"  or: export TTWRITER_TINY_ASSETS={where}   (see docs/training.md)",
         file=out,
     )
     return 0

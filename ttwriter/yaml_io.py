@@ -6,19 +6,26 @@ date). ttwriter reads experiment.yaml and base configs with OmegaConf's rules, s
 writes means what torchtune will see, and writes configs that OmegaConf reads back unchanged.
 
 Reading also keeps the line of every key, for error messages, and refuses duplicate keys, which
-PyYAML silently resolves by keeping the last one.
+PyYAML silently resolves by keeping the last one. Whatever the text, reading ends quickly with
+data or an error naming the line: nesting, aliases, long integers and NUL bytes are bounded here
+(see ttwriter.safe_read for the limits).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
-from collections.abc import Mapping
+import shlex
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ttwriter.errors import ExperimentLoadError
+from ttwriter.keys import COMMAND_LINE
+from ttwriter.safe_read import MAX_DEPTH, MAX_INT_DIGITS, int_fits, read_text
 
 KeyPath = tuple[str, ...]
 
@@ -37,11 +44,71 @@ _FLOAT_RE = re.compile(
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
+class _Limits(yaml.MarkedYAMLError):
+    """A document ttwriter refuses to build: too deep, too long an integer, a NUL byte."""
+
+    def __init__(self, problem: str, mark: Any, fix: str) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+        self.fix = fix
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    digits = len(node.value.lstrip("+-").replace("_", ""))
+    if digits > MAX_INT_DIGITS:
+        raise _Limits(
+            f"an integer with {digits} digits (more than {MAX_INT_DIGITS}, Python's limit)",
+            node.start_mark,
+            f"quote it to keep it as text ('{node.value[:20]}...'), or write it as a float",
+        )
+    value = yaml.SafeLoader.construct_yaml_int(loader, node)
+    if not int_fits(value):  # 0x... and 0b... integers are not limited on reading, only on writing
+        raise _Limits(
+            f"an integer longer than {MAX_INT_DIGITS} decimal digits, which cannot be written back",
+            node.start_mark,
+            f"quote it to keep it as text ('{node.value[:20]}...'), or write it as a float",
+        )
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class AliasUse:
+    """`*name` in the text: where, the node it stands for, and the node it stands in."""
+
+    anchor: str
+    mark: Any  # yaml.Mark, or libyaml's
+    node: yaml.Node
+    parent: yaml.Node | None
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with OmegaConf's scalar rules: exponent floats, no timestamps."""
+    """SafeLoader with OmegaConf's scalar rules (exponent floats, no timestamps) that stops at
+    MAX_DEPTH levels, before its recursive composer reaches Python's recursion limit, and records
+    where each alias is used, for the error about an expansion."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.alias_uses: list[AliasUse] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node: Any = super().compose_node(parent, index)
+            self.alias_uses.append(AliasUse(str(event.anchor), event.start_mark, node, parent))
+            return node
+        if not isinstance(event, yaml.CollectionStartEvent):
+            return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _too_deep(event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _Loader.add_implicit_resolver(_FLOAT_TAG, _FLOAT_RE, list("-+0123456789."))
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _Loader.yaml_implicit_resolvers.items()
@@ -70,54 +137,193 @@ def _represent_mapping(dumper: yaml.SafeDumper, data: Mapping[str, Any]) -> yaml
 _Dumper.add_multi_representer(Mapping, _represent_mapping)
 
 
-def _key_lines(node: yaml.Node, source: str, prefix: KeyPath, lines: dict[KeyPath, int]) -> None:
-    """Record the line of each key and refuse duplicates, naming both lines."""
+def _too_deep(mark: Any) -> _Limits:
+    return _Limits(
+        f"lists and mappings nested more than {MAX_DEPTH} levels deep",
+        mark,
+        "flatten the value that starts on that line (torchtune configs nest a few levels)",
+    )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:
-                continue
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                dotted = ".".join((*prefix, key))
-                raise ExperimentLoadError(
-                    f"duplicate key {dotted!r} (first on line {seen[key]}, again on line {line}); "
-                    "YAML would silently keep only the last one",
-                    file=source,
-                    line=line,
-                    key=dotted,
-                    fix="remove one of the two, or merge their contents",
-                )
-            seen[key] = line
-            lines[(*prefix, key)] = line
-            _key_lines(value_node, source, (*prefix, key), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _key_lines(item, source, (*prefix, str(index)), lines)
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
-def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, dict[KeyPath, int]]:
-    """Parse YAML text; return the data and the 1-based line of every key path."""
+MIN_EXPANSION = 10_000
+EXPANSION_FACTOR = 20
+"""A document whose aliases (`*name`) expand it to more than MIN_EXPANSION values and more than
+EXPANSION_FACTOR times the values it writes is refused: every later step (freezing, merging,
+dumping each run) would copy the whole expansion ("billion laughs")."""
+
+
+def _is_plain_tree(root: yaml.Node) -> bool:
+    """The common case, checked fast (validation reads every run's config): no node is reached
+    twice (no aliases), no NUL byte, nesting within MAX_DEPTH. False means: look closer."""
+    seen: set[int] = set()
+    stack = [(root, 0)]
+    scalar, mapping = yaml.ScalarNode, yaml.MappingNode
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            return False
+        seen.add(id(node))
+        if node.__class__ is scalar:
+            if "\0" in node.value:
+                return False
+            continue
+        depth += 1
+        if depth > MAX_DEPTH:
+            return False
+        if node.__class__ is mapping:
+            for key, value in node.value:
+                stack.append((key, depth))
+                stack.append((value, depth))
+        else:
+            stack.extend((item, depth) for item in node.value)
+    return True
+
+
+def _check_graph(root: yaml.Node, alias_uses: Sequence[AliasUse]) -> None:
+    """Visit every node once, however often aliases repeat it: refuse an alias inside its own
+    anchor, nesting deeper than MAX_DEPTH, a NUL byte, and an expansion far larger than the text."""
+    if not alias_uses and _is_plain_tree(root):
+        return
+    shape: dict[int, tuple[int, int]] = {}  # id(node) -> (levels of nesting, values it expands to)
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            kids = [shape[id(k)] for k in _children(node)]
+            height = 0 if isinstance(node, yaml.ScalarNode) else 1 + max((h for h, _ in kids), default=0)
+            shape[key] = (height, 1 + sum(n for _, n in kids))
+            continue
+        if key in shape:
+            continue
+        if key in open_nodes:
+            raise _Limits(
+                "an alias refers to the anchor it is inside of, so the value contains itself",
+                node.start_mark,
+                "an anchor (&name) cannot be used (*name) inside its own value: write the inner "
+                "value out instead",
+            )
+        if isinstance(node, yaml.ScalarNode) and "\0" in node.value:
+            raise _Limits(
+                f"a NUL byte (\\0) in {node.value!r}: no path or setting can hold one",
+                node.start_mark,
+                f"remove it: {node.value.replace(chr(0), '')!r}",
+            )
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in shape)
+    height, total = shape[id(root)]
+    if height > MAX_DEPTH:  # through aliases: the text itself is checked while it is composed
+        # Down the deepest path; blame the first alias on it, which the text nests too deep.
+        uses = {(id(use.parent), id(use.node)): use.mark for use in alias_uses}
+        node, mark = root, None
+        for _ in range(MAX_DEPTH):
+            child = max(_children(node), key=lambda n: shape[id(n)][0])
+            mark = mark or uses.get((id(node), id(child)))
+            node = child
+        raise _too_deep(mark or node.start_mark)
+    written = len(shape)
+    if total > MIN_EXPANSION and total > EXPANSION_FACTOR * written:
+        largest = [(shape[id(u.node)][1], -i, u.anchor, u.mark) for i, u in enumerate(alias_uses)]
+        where, fix, mark = "", "write the repeated values out instead of aliasing them", root.start_mark
+        if largest:
+            size, _, anchor, mark = max(largest)
+            where = f"; alias *{anchor} alone stands for {size:,} values"
+            fix = f"write the value of &{anchor} out where it is needed, without aliases inside it"
+        raise _Limits(
+            f"aliases expand this document to {total:,} values from {written:,} written{where}: "
+            "every later step would copy them all",
+            mark,
+            fix,
+        )
+
+
+def _key_lines(root: yaml.Node, source: str) -> dict[KeyPath, int]:
+    """The line of each key, and duplicates refused naming both lines. Each mapping is visited
+    once: keys reached only through an alias keep the line of the alias's parent key."""
+    lines: dict[KeyPath, int] = {}
+    visited: set[int] = set()
+    stack: list[tuple[yaml.Node, KeyPath]] = [(root, ())]
+    while stack:
+        node, prefix = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        children: list[tuple[yaml.Node, KeyPath]] = []
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue
+                key = str(key_node.value)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    dotted = ".".join((*prefix, key))
+                    raise ExperimentLoadError(
+                        f"duplicate key {dotted!r} (first on line {seen[key]}, again on line {line}); "
+                        "YAML would silently keep only the last one",
+                        file=source,
+                        line=line,
+                        key=dotted,
+                        fix="remove one of the two, or merge their contents",
+                    )
+                seen[key] = line
+                lines[(*prefix, key)] = line
+                children.append((value_node, (*prefix, key)))
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(item, (*prefix, str(index))) for index, item in enumerate(node.value)]
+        stack.extend(reversed(children))  # in document order: an anchor before its aliases
+    return lines
+
+
+def _yaml_error(exc: yaml.YAMLError, source: str, key: str | None, text: str) -> ExperimentLoadError:
+    if isinstance(exc, _Limits):
+        fix = exc.fix
+    elif source == COMMAND_LINE and key:
+        quoted = shlex.quote(json.dumps(text, ensure_ascii=False))  # a YAML double-quoted string
+        fix = f"the value is read as YAML; to pass it as text, quote it: {key}{'=' if ' ' in key else ' '}{quoted}"
+    else:
+        fix = "check indentation and quoting on that line; only plain YAML is accepted (no !!python tags)"
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        return ExperimentLoadError(
+            problem if isinstance(exc, _Limits) else f"not valid YAML: {problem}",
+            file=source,
+            line=mark.line + 1 if mark and source != COMMAND_LINE else None,
+            key=key,
+            fix=fix,
+        )
+    return ExperimentLoadError(f"not valid YAML: {exc}", file=source, key=key, fix=fix)
+
+
+def parse_yaml(text: str, source: str = "<string>", key: str | None = None) -> tuple[Any, dict[KeyPath, int]]:
+    """Parse YAML text; return the data and the 1-based line of every key path.
+
+    `source` names the text in errors: a file, or `command line` with the `key` (flag) it was
+    given for. The work is bounded by the text's size: each node is visited once however often
+    aliases repeat it, and a document that aliases would expand far beyond its text is refused.
+    """
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        lines: dict[KeyPath, int] = {}
         if node is None:
-            return None, lines
-        _key_lines(node, source, (), lines)
+            return None, {}
+        _check_graph(node, loader.alias_uses)
+        lines = _key_lines(node, source)
         return loader.construct_document(node), lines
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise ExperimentLoadError(
-            f"not valid YAML: {problem}",
-            file=source,
-            line=mark.line + 1 if mark else None,
-            fix="check indentation and quoting on that line; only plain YAML is accepted (no !!python tags)",
-        ) from None
     except yaml.YAMLError as exc:
-        raise ExperimentLoadError(f"not valid YAML: {exc}", file=source) from None
+        raise _yaml_error(exc, source, key, text) from None
     finally:
         loader.dispose()
 
@@ -132,24 +338,36 @@ _CLoader.yaml_implicit_resolvers = {
 }
 
 
+_CLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def load_config_file(path: Path) -> Any:
-    """A generated config as OmegaConf would read it (`3e-4` a float), parsed by libyaml."""
-    with open(path, encoding="utf-8") as stream:
-        return yaml.load(stream, Loader=_CLoader)  # noqa: S506 - a SafeLoader subclass
+    """A generated config as OmegaConf would read it (`3e-4` a float), parsed by libyaml, with the
+    same bounds as `parse_yaml` (a config edited by hand could hold anything)."""
+    loader = _CLoader(read_text(path))
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_graph(node, ())
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, str(path), None, "") from None
+    finally:
+        loader.dispose()
 
 
 def read_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
-    """Read a YAML file with OmegaConf's scalar rules; see `parse_yaml`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ExperimentLoadError(f"cannot read file: {exc.strerror}", file=path) from None
-    return parse_yaml(text, str(path))
+    """Read a UTF-8 YAML file with OmegaConf's scalar rules; see `parse_yaml`."""
+    return parse_yaml(read_text(path), str(path))
 
 
-def parse_scalar(text: str) -> Any:
-    """Read one command-line value as YAML would: `1e-4` is a float, `null` is None, `[4, 8]` a list."""
-    value, _ = parse_yaml(text)
+def parse_scalar(text: str, key: str | None = None) -> Any:
+    """Read one command-line value as YAML would: `1e-4` is a float, `null` is None, `[4, 8]` a list.
+
+    `key` is the flag as the user gave it (`--set epochs`, `--controls.lr`), for errors, which
+    name the command line."""
+    value, _ = parse_yaml(text, COMMAND_LINE, key)
     return "" if value is None and text.strip() not in ("null", "~", "Null", "NULL") else value
 
 
