@@ -93,7 +93,7 @@ def worker_imports(args: list[str]) -> dict:
     """Run the CLI in-process (stdout discarded) and report which heavy modules it imported."""
     import io
 
-    from ttwriter.cli import main
+    from ttwriter.cli.main import main
 
     code = main(args, out=io.StringIO(), err=io.StringIO())
     return {"exit": code, "imported": [m for m in HEAVY_MODULES if m in sys.modules]}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ttwriter.cli import main
+from ttwriter.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "experiments"
@@ -36,7 +36,7 @@ TINY_FAMILY = EXAMPLES / "tiny" / "cpu"
 @pytest.fixture(scope="session")
 def tiny_assets(tmp_path_factory):
     """The tiny CPU training assets (`ttwriter tiny-assets`), built once per test session."""
-    from ttwriter.tiny_assets import build_tiny_assets
+    from ttwriter.train.tiny_assets import build_tiny_assets
 
     folder = tmp_path_factory.mktemp("tiny_assets")
     build_tiny_assets(folder)

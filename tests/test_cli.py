@@ -204,7 +204,7 @@ def test_a_variable_that_overrides_a_control_is_noted(tmp_path, run_cli):
 def test_no_validate_never_imports_torch(tmp_path):
     script = (
         "import sys\n"
-        "from ttwriter.cli import main\n"
+        "from ttwriter.cli.main import main\n"
         f"code = main([{str(PY_EXAMPLE)!r}, '--output-dir', {str(tmp_path / 'o')!r}, '--no-validate'])\n"
         "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchtune', 'torchao')))\n"
     )
@@ -352,7 +352,7 @@ class _Terminal(io.StringIO):
 
 
 def test_a_long_sweep_shows_a_progress_bar_on_a_terminal_only(tmp_path):
-    from ttwriter.cli import main
+    from ttwriter.cli.main import main
 
     variables = ["--variables.lora-rank", *map(str, range(1, 61))]
     terminal, piped = _Terminal(), io.StringIO()

@@ -6,7 +6,7 @@ import typing
 
 import pytest
 
-from ttwriter.component_checks import UNRESOLVED, ComponentChecker, _fits, component_nodes
+from ttwriter.validation.components import UNRESOLVED, ComponentChecker, _fits, component_nodes
 
 
 @pytest.mark.parametrize(

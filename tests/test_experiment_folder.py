@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from ttwriter import generate_configs
-from ttwriter.experiment_folder import read_experiment_folder
-from ttwriter.slurm_folder import open_folder
+from ttwriter.folder.read import read_experiment_folder
+from ttwriter.folder.submissions import open_folder
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "experiments" / "yaml" / "lora_rank" / "experiment.yaml"

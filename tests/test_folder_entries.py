@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ttwriter import Experiment, generate_configs
-from ttwriter.base_config import resolve_config_name
-from ttwriter.folder_entries import FOLDER_ENTRIES
-from ttwriter.slurm_script import SCRIPT_NAME
+from ttwriter.folder.layout import FOLDER_ENTRIES
+from ttwriter.slurm.script import SCRIPT_NAME
+from ttwriter.sweep.base_config import resolve_config_name
 
 BASE = "llama3_2/1B_lora_single_device"
 REPO = Path(__file__).resolve().parent.parent

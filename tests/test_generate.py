@@ -24,7 +24,7 @@ from ttwriter import (
     ValidationError,
     generate_configs,
 )
-from ttwriter.base_config import resolve_config_name
+from ttwriter.sweep.base_config import resolve_config_name
 
 REPO = Path(__file__).resolve().parent.parent
 PY_EXAMPLE = REPO / "experiments" / "sft" / "llama_1b" / "lora_rank_02_01.py"

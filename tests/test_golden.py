@@ -54,7 +54,7 @@ def example_output(tmp_path_factory):
     """The Python example generated once through the CLI (without validation): folder and stdout."""
     import io
 
-    from ttwriter.cli import main
+    from ttwriter.cli.main import main
 
     out_dir = tmp_path_factory.mktemp("golden") / "lora_rank"
     out = io.StringIO()

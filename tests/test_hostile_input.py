@@ -235,8 +235,8 @@ def test_printed_commands_are_shell_quoted_for_paths_with_spaces_quotes_and_doll
 @pytest.mark.parametrize("call", ["generate_configs", "read_experiment_folder", "build_tiny_assets"])
 def test_a_nul_byte_in_a_path_given_in_code_is_a_ttwriter_error(tmp_path, call):
     from ttwriter import ConfigWriterError, generate_configs
-    from ttwriter.experiment_folder import read_experiment_folder
-    from ttwriter.tiny_assets import build_tiny_assets
+    from ttwriter.folder.read import read_experiment_folder
+    from ttwriter.train.tiny_assets import build_tiny_assets
 
     bad = f"{tmp_path}/a\0b"
     calls = {

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ttwriter import ALIASES, TypeMismatchError, UnknownKeyError
-from ttwriter.base_config import load_base_config
-from ttwriter.keys import KeyResolver, flatten
+from ttwriter.sweep.base_config import load_base_config
+from ttwriter.sweep.keys import KeyResolver, flatten
 
 BASE = "llama3_2/1B_lora_single_device"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ttwriter import MergeError, TypeMismatchError
-from ttwriter.merge import copy_config, delete_path, set_path
+from ttwriter.sweep.merge import copy_config, delete_path, set_path
 
 
 def base() -> dict:

@@ -22,10 +22,10 @@ import pytest
 
 from ttwriter import Experiment, OutputExistsError, OutputWriteError, SlurmError, generate_configs
 from ttwriter import generate as generate_module
-from ttwriter.base_config import resolve_config_name
-from ttwriter.experiment_folder import MAPPING_FILE, SNAPSHOT_FILE
-from ttwriter.folder_claim import HOST, lock_path
-from ttwriter.output_folder import AtomicFolder
+from ttwriter.folder.atomic import AtomicFolder
+from ttwriter.folder.claim import HOST, lock_path
+from ttwriter.folder.read import MAPPING_FILE, SNAPSHOT_FILE
+from ttwriter.sweep.base_config import resolve_config_name
 
 REPO = Path(__file__).resolve().parent.parent
 BASE = "llama3_2/1B_lora_single_device"
@@ -51,7 +51,7 @@ def held(path, text):
         while not go.exists():
             time.sleep(0.02)
 generate._write_file = held
-from ttwriter.cli import main
+from ttwriter.cli.main import main
 sys.exit(main(sys.argv[4:]))
 """
 
@@ -323,7 +323,7 @@ def test_a_signal_mid_generation_leaves_nothing_behind(tmp_path, signum, code, s
 def test_a_signal_during_the_commit_waits_for_it_and_says_the_folder_is_written(
     tmp_path, run_cli, monkeypatch
 ):
-    from ttwriter import folder_claim
+    from ttwriter.folder import claim as folder_claim
 
     release = folder_claim.release
 

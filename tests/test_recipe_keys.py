@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ttwriter.recipe_keys import recipe_keys
+from ttwriter.registry import recipe_keys
 
 
 def test_a_shipped_recipe_requires_what_it_reads_without_a_default():

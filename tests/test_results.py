@@ -13,7 +13,7 @@ import pytest
 from conftest import TINY_FAMILY
 
 from ttwriter import generate_configs
-from ttwriter.results import collect_results, parse_disk_log
+from ttwriter.train.results import collect_results, parse_disk_log
 
 SWEEP = TINY_FAMILY / "lora_rank_lr_02_01.py"
 

@@ -13,7 +13,7 @@ import io
 import pytest
 from tiny_training import PARAMS, RUN_IDS, SWEEP, check_every_run_trained, check_results, losses
 
-from ttwriter.cli import main
+from ttwriter.cli.main import main
 
 
 def _cli(*argv: str) -> tuple[int, str, str]:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from ttwriter import Experiment
-from ttwriter.base_config import BaseConfig, load_base_config
-from ttwriter.run_text import RunText, TextCache
-from ttwriter.smoke import apply_smoke
-from ttwriter.sweep import expand_sweep
+from ttwriter.folder.run_text import RunText, TextCache
+from ttwriter.sweep.base_config import BaseConfig, load_base_config
+from ttwriter.sweep.plan import expand_sweep
+from ttwriter.sweep.smoke import apply_smoke
 from ttwriter.yaml_io import dump_scalar, dump_yaml, writes_plain
 
 BASE = "llama3_2/1B_lora_single_device"

@@ -19,8 +19,8 @@ import pytest
 from conftest import TINY_FAMILY
 from slurm_sweeps import FAILING_RUN, MISSPELLED_OPTIMIZER, make_sweep, ran
 
-from ttwriter.slurm_folder import open_folder
-from ttwriter.slurm_status import PENDING, RUNNING, SweepStatus, sweep_status
+from ttwriter.folder.submissions import open_folder
+from ttwriter.slurm.status import PENDING, RUNNING, SweepStatus, sweep_status
 
 WAIT_SECONDS = 180
 """A bound, not an expectation: alone on the node a sweep here finishes in seconds, but other jobs

@@ -14,7 +14,7 @@ import yaml
 from slurm_sweeps import BASE, FAILING_RUN, make_sweep, ran, run_task, trainer_command
 
 from ttwriter import ExperimentSchemaError, SlurmConfig, SlurmError, generate_configs
-from ttwriter.slurm_script import array_spec, script_max_parallel
+from ttwriter.slurm.script import array_spec, script_max_parallel
 
 
 def sbatch_options(folder: Path) -> dict[str, str]:
@@ -306,7 +306,7 @@ def test_custom_command_template_gets_every_placeholder_quoted(tmp_path):
 
 
 def test_unknown_placeholder_in_the_command_is_an_error_with_a_suggestion():
-    from ttwriter.slurm_config import SlurmConfig
+    from ttwriter.experiment.slurm_config import SlurmConfig
 
     with pytest.raises(ExperimentSchemaError) as info:
         SlurmConfig(command="tune run {recipe} --config {confg}")

@@ -12,7 +12,7 @@ import shutil
 import pytest
 from slurm_sweeps import make_sweep, run_task
 
-from ttwriter.cli import USAGE
+from ttwriter.cli.main import USAGE
 
 
 @pytest.fixture

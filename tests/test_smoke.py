@@ -22,7 +22,7 @@ def _load(path: Path) -> dict:
 @pytest.fixture(scope="module")
 def full_and_smoke(tmp_path_factory):
     """The llama_1b LoRA rank sweep generated twice: as it is and with --smoke."""
-    from ttwriter.cli import main
+    from ttwriter.cli.main import main
 
     root = tmp_path_factory.mktemp("smoke")
     for name, extra in (("full", []), ("smoke", ["--smoke"])):

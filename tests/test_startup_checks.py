@@ -15,12 +15,12 @@ import typing
 import pytest
 
 from ttwriter import Experiment, generate_configs
-from ttwriter.base_config import shipped_recipes
-from ttwriter.recipe_keys import recipe_source
-from ttwriter.startup_checks import UNKNOWN, all_checks, builder_default, startup_findings
-from ttwriter.startup_models import LORA_ATTN_MODULES, MODEL_TYPES
-from ttwriter.startup_quantization import QUANTIZER_MODES
-from ttwriter.startup_recipes import PRECISIONS
+from ttwriter.registry import recipe_source
+from ttwriter.sweep.base_config import shipped_recipes
+from ttwriter.validation.startup.checks import UNKNOWN, all_checks, builder_default, startup_findings
+from ttwriter.validation.startup.models import LORA_ATTN_MODULES, MODEL_TYPES
+from ttwriter.validation.startup.quantization import QUANTIZER_MODES
+from ttwriter.validation.startup.recipes import PRECISIONS
 
 BASE = "llama3_2/1B_lora_single_device"
 RECIPE_CHECKS = [c for c in all_checks() if c.recipes is not None]
@@ -109,7 +109,7 @@ def test_a_default_that_cannot_be_read_is_unknown_so_no_check_relies_on_it(dotte
 def test_the_checks_import_neither_torch_nor_torchtune():
     code = (
         "import sys\n"
-        "from ttwriter.startup_checks import startup_findings\n"
+        "from ttwriter.validation.startup.checks import startup_findings\n"
         "cfg = {'dtype': 'fp16', 'dataset': {'_component_': 'torchtune.datasets.alpaca_dataset', 'packed': True},\n"
         "       'tokenizer': {'_component_': 'torchtune.models.llama3.llama3_tokenizer'}}\n"
         "print(len(startup_findings(cfg, 'lora_finetune_single_device')))\n"

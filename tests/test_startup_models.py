@@ -13,8 +13,8 @@ import pytest
 from startup_helpers import generated, quoted, startup
 
 from ttwriter import Experiment, generate_configs
-from ttwriter.base_config import resolve_config_name
-from ttwriter.startup_models import _TIED_OUTPUT
+from ttwriter.sweep.base_config import resolve_config_name
+from ttwriter.validation.startup.models import _TIED_OUTPUT
 
 BASE = "llama3_2/1B_lora_single_device"
 
@@ -102,7 +102,7 @@ def test_every_builder_listed_as_output_tied_raises_what_the_check_quotes(name):
 
 
 def test_lora_qwen2_raises_only_when_its_embeddings_are_tied(tmp_path):
-    from ttwriter.startup_checks import startup_findings
+    from ttwriter.validation.startup.checks import startup_findings
 
     model = {"_component_": "torchtune.models.qwen2.lora_qwen2", "apply_lora_to_output": True, **_SMALL_LORA}
     untied = startup_findings({"model": {**model, "lora_attn_modules": ["q_proj"]}}, None)

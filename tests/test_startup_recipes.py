@@ -14,8 +14,8 @@ import pytest
 import yaml
 from startup_helpers import generated, quoted, startup, tiny
 
-from ttwriter.base_config import resolve_config_name
-from ttwriter.recipe_keys import recipe_source
+from ttwriter.registry import recipe_source
+from ttwriter.sweep.base_config import resolve_config_name
 
 BASE = "llama3_2/1B_lora_single_device"
 FULL = "llama3_2/1B_full_single_device"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ttwriter import Experiment, ExperimentSchemaError, TypeMismatchError, UnknownKeyError
-from ttwriter.base_config import BaseConfig, load_base_config
-from ttwriter.sweep import expand_sweep
+from ttwriter.sweep.base_config import BaseConfig, load_base_config
+from ttwriter.sweep.plan import expand_sweep
 
 BASE = "llama3_2/1B_lora_single_device"
 EXPERIMENT_DIR = Path("/sweeps/exp")

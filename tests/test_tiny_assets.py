@@ -8,7 +8,7 @@ import yaml
 from conftest import TINY_FAMILY
 
 from ttwriter import load_experiment
-from ttwriter.tiny_assets import TINY_LLAMA2
+from ttwriter.train.tiny_assets import TINY_LLAMA2
 
 SWEEP = TINY_FAMILY / "lora_rank_lr_02_01.py"
 

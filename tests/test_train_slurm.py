@@ -12,8 +12,8 @@ import time
 
 from tiny_training import RUN_IDS, SWEEP, check_every_run_trained, check_results
 
-from ttwriter.slurm_folder import open_folder
-from ttwriter.slurm_status import PENDING, RUNNING, sweep_status
+from ttwriter.folder.submissions import open_folder
+from ttwriter.slurm.status import PENDING, RUNNING, sweep_status
 
 WAIT_SECONDS = 300
 """A bound, not a benchmark: the four runs take about a minute, two at a time on the two-CPU test

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from ttwriter import Experiment, generate_configs
-from ttwriter.base_config import resolve_config_name, shipped_configs
-from ttwriter.component_checks import Finding
-from ttwriter.validation import ValidationContext, validate_configs
+from ttwriter.sweep.base_config import resolve_config_name, shipped_configs
+from ttwriter.validation.components import Finding
+from ttwriter.validation.validate import ValidationContext, validate_configs
 from ttwriter.yaml_io import dump_yaml, read_yaml
 
 BASE = "llama3_2/1B_lora_single_device"
@@ -313,7 +313,7 @@ def test_every_shipped_config_passes_every_check_unchanged(tmp_path):
     ],
 )
 def test_problems_are_one_line_each_with_key_and_fix(tmp_path, finding, line):
-    from ttwriter.validation import RunValidation
+    from ttwriter.validation.validate import RunValidation
 
     assert RunValidation("run_000", (finding,)).problems == (line,)
 

@@ -16,7 +16,7 @@ import pytest
 from slurm_sweeps import MISSPELLED_OPTIMIZER, make_sweep
 
 from ttwriter import generate_configs
-from ttwriter.validation_state import read_state
+from ttwriter.validation.state import read_state
 
 PROBLEM = (
     "optimizer._component_: component 'torch.optim.AdamWW' does not exist (did you mean "

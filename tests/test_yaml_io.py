@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from ttwriter.errors import ExperimentLoadError
-from ttwriter.frozen import freeze
+from ttwriter.experiment.frozen import freeze
 from ttwriter.safe_read import MAX_DEPTH
 from ttwriter.yaml_io import dump_yaml, load_config_file, parse_scalar, parse_yaml, read_yaml
 

@@ -19,12 +19,12 @@ from ttwriter.errors import (
     UnknownKeyError,
     ValidationError,
 )
-from ttwriter.experiment import Experiment
+from ttwriter.experiment.experiment import Experiment
+from ttwriter.experiment.loading import LoadedExperiment, load_experiment
+from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.generate import GenerationResult, RunRecord, generate_configs
-from ttwriter.keys import ALIASES
-from ttwriter.loading import LoadedExperiment, load_experiment
-from ttwriter.slurm_config import SlurmConfig
-from ttwriter.validation import Finding, RunValidation, ValidationSummary
+from ttwriter.sweep.keys import ALIASES
+from ttwriter.validation.validate import Finding, RunValidation, ValidationSummary
 
 __all__ = [
     "ALIASES",

@@ -1,5 +1,5 @@
 import sys
 
-from ttwriter.cli import main
+from ttwriter.cli.main import main
 
 sys.exit(main())

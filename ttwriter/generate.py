@@ -19,27 +19,27 @@ from pathlib import Path
 from typing import Any
 
 from ttwriter._version import __version__
-from ttwriter.base_config import BaseConfig, load_base_config
 from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, ValidationError
-from ttwriter.experiment import Experiment
-from ttwriter.experiment_folder import MAPPING_FILE, SNAPSHOT_FILE
-from ttwriter.folder_entries import (
+from ttwriter.experiment.experiment import Experiment
+from ttwriter.experiment.load_yaml import experiment_from_yaml_data
+from ttwriter.experiment.loading import LoadedExperiment, from_experiment, load_experiment
+from ttwriter.experiment.source_map import SourceMap
+from ttwriter.folder.atomic import AtomicFolder, check_output_dir, first_free
+from ttwriter.folder.layout import (
     CONFIGS_DIR,
     FOLDER_ENTRIES,
     copy_names,
 )
-from ttwriter.keys import COMMAND_LINE
-from ttwriter.load_yaml import experiment_from_yaml_data
-from ttwriter.loading import LoadedExperiment, from_experiment, load_experiment
-from ttwriter.output_folder import AtomicFolder, check_output_dir, first_free
-from ttwriter.provenance import build_snapshot, dump_snapshot
-from ttwriter.run_text import RunText
-from ttwriter.slurm_script import LOGS_DIR, SCRIPT_NAME, idle_gpus, sbatch_chunks
-from ttwriter.smoke import apply_smoke, recipe_reads, smoke_header, smoke_notes
-from ttwriter.source_map import SourceMap
-from ttwriter.sweep import Run, SweepPlan, expand_sweep
-from ttwriter.validation import ValidationContext, ValidationSummary, validate_configs
-from ttwriter.validation_state import write_state
+from ttwriter.folder.provenance import build_snapshot, dump_snapshot
+from ttwriter.folder.read import MAPPING_FILE, SNAPSHOT_FILE
+from ttwriter.folder.run_text import RunText
+from ttwriter.slurm.script import LOGS_DIR, SCRIPT_NAME, idle_gpus, sbatch_chunks
+from ttwriter.sweep.base_config import BaseConfig, load_base_config
+from ttwriter.sweep.keys import COMMAND_LINE
+from ttwriter.sweep.plan import Run, SweepPlan, expand_sweep
+from ttwriter.sweep.smoke import apply_smoke, recipe_reads, smoke_header, smoke_notes
+from ttwriter.validation.state import write_state
+from ttwriter.validation.validate import ValidationContext, ValidationSummary, validate_configs
 from ttwriter.yaml_io import dump_scalar, dump_yaml
 
 Source = str | Path | Mapping[str, Any] | Experiment | LoadedExperiment

@@ -24,8 +24,8 @@ from typing import Any
 import yaml
 
 from ttwriter.errors import ExperimentLoadError
-from ttwriter.keys import COMMAND_LINE
 from ttwriter.safe_read import MAX_DEPTH, MAX_INT_DIGITS, int_fits, read_text
+from ttwriter.sweep.keys import COMMAND_LINE
 
 KeyPath = tuple[str, ...]
 

@@ -1,0 +1,329 @@
+"""The command line: `ttwriter [generate] PATH [overrides] [--dry-run] [--no-validate] [--force]`.
+
+Only this module prints and chooses exit codes: 0 all configs written and valid, 1 configs written
+but some failed validation, 2 invalid input (nothing written), 3 an internal error (a bug).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from ttwriter._version import __version__
+from ttwriter.errors import ConfigWriterError, Interrupted
+
+if TYPE_CHECKING:
+    from ttwriter.validation.validate import ValidationSummary
+from ttwriter.yaml_io import dump_scalar
+
+EXIT_OK, EXIT_INVALID_CONFIGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "submit": ("ttwriter.cli.slurm", "submit_command", "submit the runs to SLURM as one job array"),
+    "status": ("ttwriter.cli.slurm", "status_command", "each run's state: pending, running, done, failed"),
+    "tiny-assets": (
+        "ttwriter.train.tiny_assets",
+        "tiny_assets_main",
+        "build a tokenizer, weights and data for tiny CPU training",
+    ),
+    "run": (
+        "ttwriter.train.local",
+        "run_main",
+        "train the runs of an experiment folder here, one after another (no SLURM)",
+    ),
+    "results": (
+        "ttwriter.train.results",
+        "results_main",
+        "join every run's loss log with its params: table, results.csv, loss_curves.png",
+    ),
+}
+"""name -> (module, function, one-line help). Each function takes (argv, out, err) and returns
+an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""
+_SUFFIXES = (".py", ".yaml", ".yml", ".json")
+_TABLE_LIMIT = 20
+
+USAGE = f"""\
+usage: ttwriter [generate] PATH [OVERRIDES] [--output-dir DIR] [--dry-run] [--no-validate] [--force]
+
+ttwriter {__version__}: turn one experiment into a validated sweep of torchtune configs.
+
+PATH is a Python experiment (<name>_<id>_<parent>.py), an experiment.yaml, or an
+experiment.json snapshot written by an earlier run.
+
+options:
+  -h, --help         show this message; 'ttwriter PATH --help' lists that experiment's
+                     fields, controls and variables as override flags with current values
+  --version          print the version
+  --output-dir DIR   experiment folder (default: outputs/<name>_<YYYYmmdd_HHMMSS>)
+  --dry-run          print the run table, write nothing
+  --no-validate      skip torchtune validation (torch is then never imported; submit and
+                     run validate the folder before they start anything)
+  --force            replace an earlier ttwriter output folder (never one with run results)
+  --strict           local data paths that do not exist are errors, not warnings
+  --smoke            a short variant of every run (1 epoch, 3 steps) to test the pipeline
+
+overrides, e.g.:
+  ttwriter experiments/sft/llama_1b/lora_rank_02_01.py --controls.learning-rate 1e-4 \\
+      --variables.lora-rank 4 8 --name quick
+  ttwriter experiments/sft/llama_1b/lora_rank_02_01.py --set epochs=1 --set optimizer.weight_decay=0.1
+  (--set KEY=VALUE reaches keys the experiment does not name yet; values are read as YAML)
+
+on SLURM (docs/slurm.md):
+  ttwriter submit DIR [--runs run_000,run_003 | --failed] [--dry-run] [--ignore-validation]
+  ttwriter status DIR
+
+here, without SLURM, and the results (docs/training.md):
+  ttwriter run DIR [--runs run_000,run_003 | --failed] [--dry-run] [--ignore-validation]
+  ttwriter results DIR [--no-plot]
+  ttwriter tiny-assets DIR      (assets for the tiny CPU family experiments/tiny/cpu/)
+
+exit codes: 0 ok, 1 some configs failed validation, 2 invalid input (nothing written),
+            3 internal error
+docs: docs/README.md
+"""
+
+
+def _split_argv(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The experiment PATH and the remaining flags, wherever PATH stands."""
+    if argv and argv[0] == "generate":
+        argv = argv[1:]
+    if argv and not argv[0].startswith("-"):
+        return argv[0], argv[1:]
+    for i, token in enumerate(argv):
+        if not token.startswith("-") and token.lower().endswith(_SUFFIXES):
+            return token, argv[:i] + argv[i + 1 :]
+    return None, argv
+
+
+class _Progress:
+    """A one-line progress display on a terminal for sweeps big enough to wait for."""
+
+    def __init__(self, stream: TextIO, minimum: int = 50) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.minimum = minimum
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled or total < self.minimum:
+            return
+        if done == total or done % max(1, total // 100) == 0:
+            width = 30
+            filled = width * done // total
+            self.stream.write(f"\r  {stage:<8} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            if done == total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+
+def _format_params(params: dict) -> str:
+    return "  ".join(f"{k}={dump_scalar(v)}" for k, v in params.items()) or "(no variables)"
+
+
+def _runs_label(runs: list[str], total: int) -> str:
+    if len(runs) == total and total > 1:
+        return f"all {total} runs"
+    if len(runs) > 3:
+        return f"{', '.join(runs[:3])} +{len(runs) - 3} more"
+    return ", ".join(runs)
+
+
+def _print_findings(summary: ValidationSummary, out: TextIO) -> None:
+    """Each distinct problem once, with the runs it affects: a 256-run sweep stays readable."""
+    groups = summary.grouped()
+    for finding, runs in groups[:_TABLE_LIMIT]:
+        where = f"{finding.key} " if finding.key else ""
+        print(
+            f"  {finding.severity:<7} {where}({_runs_label(runs, summary.n_total)}): {finding.message}",
+            file=out,
+        )
+        if finding.fix:
+            print(f"          fix: {finding.fix}", file=out)
+    if len(groups) > _TABLE_LIMIT:
+        print(f"  ... and {len(groups) - _TABLE_LIMIT} more (see validation_report.txt)", file=out)
+
+
+def _smoke_summary() -> str:
+    from ttwriter.sweep.smoke import SMOKE_SETTINGS
+
+    return "every run cut short (" + ", ".join(f"{k}={v}" for k, v in SMOKE_SETTINGS.items()) + ")"
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
+    from ttwriter.cli.overrides import parse_overrides
+    from ttwriter.experiment.loading import load_experiment
+    from ttwriter.generate import generate_configs
+
+    loaded = load_experiment(path)
+    prog = f"ttwriter {path}"
+    description = (
+        f"Generate the sweep of {path}. Every field, control and variable of this experiment is a "
+        "flag; defaults are its current values."
+    )
+    try:
+        options = parse_overrides(loaded.experiment, flags, prog, description)
+    except ConfigWriterError as exc:  # an override made the experiment invalid
+        if exc.file is None:
+            exc.file = "command line"
+            exc.args = (exc.render(),)
+        raise
+    overrides = options.overrides
+    loaded = dataclasses.replace(
+        loaded, experiment=options.experiment, cli_overrides=overrides, cli_keys=options.set_keys
+    )
+
+    what = {"python": "Python experiment", "yaml": "experiment.yaml", "json": "experiment snapshot"}[
+        loaded.kind
+    ]
+    print(f"Loaded {what} {path}", file=out)
+    if loaded.lineage:
+        print(f"  lineage: {' -> '.join(loaded.lineage)}", file=out)
+    if overrides:
+        print(f"  command-line overrides: {' '.join(overrides)}", file=out)
+
+    result = generate_configs(
+        loaded,
+        validate=options.validate,
+        force=options.force,
+        dry_run=options.dry_run,
+        strict=options.strict,
+        smoke=options.smoke,
+        progress=_Progress(err),
+    )
+    print(f"Base config: {result.base_config} (recipe: {result.recipe or 'unknown: set recipe'})", file=out)
+    for note in result.notes:
+        print(f"note: {note}", file=out)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=out)
+    n = len(result.runs)
+    folder = _display(result.experiment_dir)
+    if result.dry_run:
+        print(f"Dry run: would write {n} run{'s' * (n != 1)} to {folder}/ (nothing written)", file=out)
+    else:
+        print(f"Wrote {n} run{'s' * (n != 1)} to {folder}/", file=out)
+    if result.smoke:
+        print(f"Smoke variant: {_smoke_summary()}; marked as smoke in experiment.json", file=out)
+    shown = result.runs if result.dry_run else result.runs[:_TABLE_LIMIT]
+    for run in shown:
+        print(f"  {run.id}  {_format_params(run.params)}", file=out)
+    if len(shown) < n:
+        print(f"  ... and {n - len(shown)} more (see {folder}/run_mapping.yaml)", file=out)
+    if result.dry_run:
+        return EXIT_OK
+    if result.validation is None:
+        print("Validation: skipped (--no-validate); ttwriter submit and run validate it first", file=out)
+    else:
+        print(
+            f"Validation: {result.validation.summary_line()} (details: {folder}/validation_report.txt)",
+            file=out,
+        )
+        _print_findings(result.validation, out)
+    if result.ok and result.runs:
+        from ttwriter.generate import run_command
+
+        print(f"Run one: {run_command(result.recipe, _display(result.runs[0].config_path))}", file=out)
+    return EXIT_OK if result.ok else EXIT_INVALID_CONFIGS
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit code instead of exiting, so tests can call it directly."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE, file=out if args else err, end="")
+        return EXIT_OK if args else EXIT_BAD_INPUT
+    if args[0] == "--version":
+        print(f"ttwriter {__version__}", file=out)
+        return EXIT_OK
+    if args[0] in SUBCOMMANDS:
+        module_name, function_name, _ = SUBCOMMANDS[args[0]]
+        command = getattr(importlib.import_module(module_name), function_name)
+        return _guarded(lambda: command(args[1:], out, err), err)
+    path, flags = _split_argv(args)
+    if path is None:
+        print(
+            "error: no experiment file given\n  fix: ttwriter PATH, where PATH is a .py experiment, "
+            "an experiment.yaml or an experiment.json (ttwriter --help)",
+            file=err,
+        )
+        return EXIT_BAD_INPUT
+    with _signals_interrupt():
+        return _guarded(lambda: _generate(path, flags, out, err), err)
+
+
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """During a generation, SIGTERM and SIGHUP stop it like Ctrl-C does: the half-written folder
+    is removed and the exit code is 128 + the signal. Signals a caller set to be ignored (nohup)
+    or handles itself are left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for signum in _STOP_SIGNALS:
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _guarded(command: Callable[[], int], err: TextIO) -> int:
+    """Run a command, turning ttwriter's errors into messages and exit codes, never tracebacks."""
+    try:
+        return command()
+    except ConfigWriterError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    except SystemExit as exc:  # tyro: --help (0) or a flag it could not parse (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into `head`: not an error of the experiment
+        return EXIT_OK
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        by = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
+        written = getattr(exc, "written", None)
+        if written is not None:
+            print(f"interrupted{by} just after the folder was complete: {written}/ is written", file=err)
+        else:
+            print(f"interrupted{by}; nothing was written", file=err)
+        return 128 + signum
+    except Exception as exc:  # a bug in ttwriter: say so briefly; the traceback on request
+        if os.environ.get("TTWRITER_DEBUG"):
+            traceback.print_exc(file=err)
+        print(
+            f"internal error: {type(exc).__name__}: {exc}\n  this is a bug in ttwriter; rerun with "
+            "TTWRITER_DEBUG=1 for the traceback and report it",
+            file=err,
+        )
+        return EXIT_INTERNAL
+
+
+def console_main() -> None:
+    """Entry point of the `ttwriter` console script."""
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""Command-line overrides for a loaded experiment, generated with tyro.
+
+The flags depend on the experiment: every field of `Experiment`, plus one flag per key present in
+its controls (`--controls.learning-rate 1e-4`) and variables (`--variables.lora-rank 4 8`), each
+showing its current value in `--help`. Values are read as YAML, exactly like experiment.yaml, so
+`1e-4` is a float and `null` is None.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import inspect
+import keyword
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+import tyro
+from tyro.constructors import PrimitiveConstructorSpec
+
+from ttwriter.errors import ExperimentSchemaError
+from ttwriter.experiment.experiment import Experiment
+from ttwriter.experiment.frozen import freeze, thaw
+from ttwriter.yaml_io import dump_scalar, parse_scalar
+
+KeyPath = tuple[str, ...]
+
+_TOOL_FIELDS = {
+    "dry_run": (bool, False, "Print the run table and write nothing."),
+    "validate": (
+        bool,
+        True,
+        "Check every config with torchtune's validator (--no-validate skips it; torch is then never imported).",
+    ),
+    "strict": (
+        bool,
+        False,
+        "Treat local data paths that do not exist (data files, tokenizer, checkpoints) as errors, not warnings.",
+    ),
+    "force": (bool, False, "Replace an existing ttwriter output folder (never one that holds run results)."),
+    "smoke": (
+        bool,
+        False,
+        "Write a short variant of every run (1 epoch, 3 steps, log every step, compile off) to check the pipeline.",
+    ),
+}
+_DICT_FIELDS = ("controls", "variables")
+
+
+@functools.lru_cache(maxsize=1)
+def field_docs() -> dict[str, str]:
+    """Experiment field docstrings (the string right after each field), the --help text."""
+    tree = ast.parse(inspect.getsource(Experiment))
+    docs: dict[str, str] = {}
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    for node, following in zip(body, body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def _metavar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, int):
+        return "INT"
+    if isinstance(value, float):
+        return "FLOAT"
+    if isinstance(value, str):
+        return "STR"
+    if isinstance(value, (list, tuple)):
+        return "LIST"
+    return "YAML"
+
+
+def _flag(name: str) -> str:
+    """The flag tyro makes for a field path (`controls.learning_rate` -> `--controls.learning-rate`)."""
+    return "--" + name.replace("_", "-")
+
+
+def _value_spec(metavar: str, flag: str) -> PrimitiveConstructorSpec:
+    return PrimitiveConstructorSpec(
+        nargs=1,
+        metavar=metavar,
+        instance_from_str=lambda args: parse_scalar(args[0], flag),
+        is_instance=lambda x: True,
+        str_from_instance=lambda x: [dump_scalar(thaw(x))],
+    )
+
+
+def _values_spec(metavar: str, flag: str) -> PrimitiveConstructorSpec:
+    return PrimitiveConstructorSpec(
+        nargs="*",
+        metavar=f"{metavar} [{metavar} ...]",
+        instance_from_str=lambda args: [parse_scalar(a, flag) for a in args],
+        is_instance=lambda x: True,
+        str_from_instance=lambda x: [dump_scalar(thaw(v)) for v in x],
+    )
+
+
+def _field_name(key: str, taken: set[str]) -> str | None:
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in key.lstrip("+"))
+    if not name or name[0].isdigit() or keyword.iskeyword(name) or name in taken:
+        return None
+    return name
+
+
+@dataclasses.dataclass
+class _Node:
+    children: dict[str, _Node] = dataclasses.field(default_factory=dict)
+    leaf: KeyPath | None = None
+    value: Any = None
+
+
+def _flag_tree(tree: Mapping[str, Any], is_variables: bool) -> _Node:
+    root = _Node()
+
+    def walk(mapping: Mapping[str, Any], original: KeyPath) -> None:
+        for key, value in mapping.items():
+            path = (*original, key)
+            if isinstance(value, Mapping) and value:
+                walk(value, path)
+                continue
+            node = root
+            segments = [s for part in path for s in part.split(".")]
+            for segment in segments:
+                if node.leaf is not None:
+                    return
+                node = node.children.setdefault(segment, _Node())
+            if node.children or node.leaf is not None:
+                continue
+            node.leaf, node.value = path, value
+
+    walk(tree, ())
+    return root
+
+
+def _build_class(
+    name: str, node: _Node, is_variables: bool, section: str
+) -> tuple[type, Any, dict[str, Any]]:
+    """A frozen dataclass for one level of the flag tree, its default instance, and leaf index."""
+    fields = []
+    defaults: dict[str, Any] = {}
+    index: dict[str, Any] = {}
+    taken: set[str] = set()
+    for key, child in node.children.items():
+        field_name = _field_name(key, taken)
+        if field_name is None:
+            continue
+        taken.add(field_name)
+        if child.leaf is not None:
+            dotted = ".".join(child.leaf)
+            annotation: Any
+            if is_variables:
+                values = list(thaw(child.value))
+                metavar = _metavar(values[0]) if values else "YAML"
+                help_text = f"values of variable {dotted!r}, one run per value"
+                spec = _values_spec(metavar, _flag(f"{name}.{field_name}"))
+                annotation = Annotated[Any, spec, tyro.conf.arg(help=help_text)]
+                default = tuple(freeze(values))
+            else:
+                help_text = f"control {dotted!r}"
+                spec = _value_spec(_metavar(child.value), _flag(f"{name}.{field_name}"))
+                annotation = Annotated[Any, spec, tyro.conf.arg(help=help_text)]
+                default = freeze(child.value)
+            fields.append((field_name, annotation, dataclasses.field(default=default)))
+            defaults[field_name] = default
+            index[field_name] = child.leaf
+        else:
+            sub_cls, sub_default, sub_index = _build_class(
+                f"{name}.{field_name}", child, is_variables, section
+            )
+            fields.append((field_name, sub_cls, dataclasses.field(default=sub_default)))
+            defaults[field_name] = sub_default
+            index[field_name] = sub_index
+    cls = dataclasses.make_dataclass(name.replace(".", "_"), fields, frozen=True)
+    return cls, cls(**defaults), index
+
+
+def _collect(instance: Any, index: dict[str, Any], out: dict[KeyPath, Any]) -> None:
+    for field_name, entry in index.items():
+        value = getattr(instance, field_name)
+        if isinstance(entry, dict):
+            _collect(value, entry, out)
+        else:
+            out[entry] = thaw(value)
+
+
+def _get_original(tree: dict[str, Any], path: KeyPath) -> Any:
+    node: Any = tree
+    for key in path:
+        node = node[key]
+    return node
+
+
+def _set_original(tree: dict[str, Any], path: KeyPath, value: Any) -> None:
+    node = tree
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
+SET_FLAG = "--set"
+
+
+def split_set_flags(argv: Sequence[str]) -> tuple[list[tuple[str, Any]], list[str]]:
+    """`--set KEY=VALUE` / `--set=KEY=VALUE` pairs (values read as YAML), and the other flags.
+
+    tyro makes flags for keys the experiment already has; `--set` reaches any other config key
+    (resolved like a control: dotted, alias, short name, `+new`).
+    """
+    settings: list[tuple[str, Any]] = []
+    rest: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == SET_FLAG or token.startswith(SET_FLAG + "="):
+            item = token[len(SET_FLAG) + 1 :] if token != SET_FLAG else next(tokens, "")
+            key, sep, raw = item.partition("=")
+            if not sep or not key.strip():
+                raise ExperimentSchemaError(
+                    f"--set needs KEY=VALUE, got {item!r}",
+                    file="command line",
+                    fix="e.g. --set epochs=1 or --set optimizer.weight_decay=0.1",
+                )
+            settings.append((key.strip(), parse_scalar(raw, f"{SET_FLAG} {key.strip()}")))
+        else:
+            rest.append(token)
+    return settings, rest
+
+
+@dataclasses.dataclass(frozen=True)
+class ParsedOptions:
+    experiment: Experiment
+    dry_run: bool
+    validate: bool
+    force: bool
+    strict: bool
+    smoke: bool = False
+    overrides: tuple[str, ...] = ()
+    """The flags that changed the experiment, as typed (tool switches such as --no-validate left out)."""
+    set_keys: frozenset[str] = frozenset()
+    """Experiment keys the command line changed: `name`, `controls.learning_rate`, `controls.epochs`."""
+
+
+TOOL_FLAGS = frozenset(
+    f"--{prefix}{name.replace('_', '-')}" for name in _TOOL_FIELDS for prefix in ("", "no-")
+)
+"""The switches of how ttwriter runs (--dry-run, --no-validate, ...), not of what it generates."""
+
+
+def parse_overrides(
+    experiment: Experiment, argv: Sequence[str], prog: str, description: str
+) -> ParsedOptions:
+    """Apply command-line overrides to `experiment`. tyro exits (SystemExit) on --help or bad flags."""
+    docs = field_docs()
+    fields: list[tuple[str, Any, Any]] = []
+    defaults: dict[str, Any] = {}
+    indexes: dict[str, dict[str, Any]] = {}
+    hints = typing.get_type_hints(Experiment)
+    for field in dataclasses.fields(Experiment):
+        if field.name in _DICT_FIELDS:
+            tree = _flag_tree(thaw(getattr(experiment, field.name)), field.name == "variables")
+            cls, default, index = _build_class(field.name, tree, field.name == "variables", field.name)
+            help_text = docs.get(field.name, "")
+            fields.append(
+                (
+                    field.name,
+                    Annotated[cls, tyro.conf.arg(help=help_text)],
+                    dataclasses.field(default=default),
+                )
+            )
+            indexes[field.name] = index
+            continue
+        annotation = hints[field.name]
+        default = getattr(experiment, field.name)
+        fields.append(
+            (
+                field.name,
+                Annotated[annotation, tyro.conf.arg(help=docs.get(field.name, ""))],
+                dataclasses.field(default=default),
+            )
+        )
+        defaults[field.name] = default
+    for name, (annotation, default, help_text) in _TOOL_FIELDS.items():
+        fields.append(
+            (name, Annotated[annotation, tyro.conf.arg(help=help_text)], dataclasses.field(default=default))
+        )
+    cli_cls = dataclasses.make_dataclass("GenerateOptions", fields, frozen=True)
+    raw_argv = list(argv)
+    settings, argv = split_set_flags(argv)
+    description += (
+        " Keys the experiment does not name yet: --set KEY=VALUE (repeatable) adds a control, "
+        "e.g. --set epochs=1 --set optimizer.weight_decay=0.1 (values read as YAML)."
+    )
+    parsed: Any = tyro.cli(cli_cls, args=list(argv), prog=prog, description=description)
+
+    changes: dict[str, Any] = {}
+    set_keys: set[str] = set()
+    for field in dataclasses.fields(Experiment):
+        if field.name in _DICT_FIELDS:
+            values: dict[KeyPath, Any] = {}
+            _collect(getattr(parsed, field.name), indexes[field.name], values)
+            tree = thaw(getattr(experiment, field.name))
+            for path, value in values.items():
+                if value != _get_original(tree, path):
+                    set_keys.add(".".join((field.name, *path)))
+                _set_original(tree, path, value)
+            changes[field.name] = tree
+        else:
+            changes[field.name] = getattr(parsed, field.name)
+            if changes[field.name] != getattr(experiment, field.name):
+                set_keys.add(field.name)
+    for key, value in settings:  # last, so they win over the experiment's own spelling
+        changes["controls"][key] = value
+        set_keys.add(f"controls.{key}")
+    new_experiment = dataclasses.replace(experiment, **changes) if argv or settings else experiment
+    return ParsedOptions(
+        new_experiment,
+        parsed.dry_run,
+        parsed.validate,
+        parsed.force,
+        parsed.strict,
+        smoke=parsed.smoke,
+        overrides=tuple(f for f in raw_argv if f not in TOOL_FLAGS),
+        set_keys=frozenset(set_keys),
+    )

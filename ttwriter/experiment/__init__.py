@@ -1,0 +1,1 @@
+"""What the researcher wrote, and where: the `Experiment` dataclass, its loaders and lineage."""

@@ -1,0 +1,279 @@
+"""The `Experiment`: one sweep, stated as variables (what is tested) and controls (what is fixed).
+
+Python experiments are instances of this frozen dataclass (or a subclass); experiment.yaml files
+are read into it. Validation runs in `__post_init__`, so `dataclasses.replace(parent, ...)`
+re-checks a derived experiment. The field docstrings are the `--help` text of the CLI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import numbers
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ttwriter.errors import EmptyVariableError, ExperimentSchemaError
+from ttwriter.experiment.frozen import FrozenDict, freeze, thaw
+from ttwriter.experiment.slurm_config import SlurmConfig
+from ttwriter.safe_read import data_problem, key_path
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """A sweep of torchtune configs: base config + controls + every combination of variables."""
+
+    name: str
+    """Experiment name; names the output folder, so letters, digits, `_`, `-`, `.` and `+` only."""
+
+    base_config: str | None = None
+    """torchtune config to start from, as `tune ls` prints it (e.g. `llama3_2/1B_lora_single_device`)."""
+
+    base_config_file: str | None = None
+    """Or: path of your own torchtune YAML to start from (relative to the experiment file)."""
+
+    variables: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
+    """What the experiment tests: key -> list of values; every combination becomes one run."""
+
+    controls: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
+    """What stays fixed in every run: key -> value. Keys may be dotted (`optimizer.lr`), nested or short (`lr`)."""
+
+    delete: tuple[str, ...] = ()
+    """Dotted paths to remove from the base config before controls and variables are applied."""
+
+    framework: str = "torchtune"
+    """Training framework; only `torchtune` is supported."""
+
+    recipe: str | None = None
+    """torchtune recipe to run (name or path of a recipe .py); default: the one `tune ls` pairs with base_config."""
+
+    output_dir: str | None = None
+    """Experiment folder; may use {experiment_name} and {timestamp}. Default: outputs/{experiment_name}_{timestamp}."""
+
+    question: str = ""
+    """The research question this experiment answers."""
+
+    hypothesis: str = ""
+    """What you expect to see, written before the runs."""
+
+    researcher: str = ""
+    """Who designed the experiment."""
+
+    date: str = ""
+    """When the experiment was designed (free text, e.g. 2025-11-12)."""
+
+    tags: tuple[str, ...] = ()
+    """Labels for finding the experiment later."""
+
+    notes: str = ""
+    """Anything else a reader of the results should know."""
+
+    slurm: SlurmConfig = dataclasses.field(default_factory=SlurmConfig)
+    """How the runs are scheduled on SLURM (partition, time, GPUs, setup lines, ...)."""
+
+    def __post_init__(self) -> None:
+        _check_str(self.name, "name")
+        if not _SAFE_NAME.fullmatch(self.name) or self.name in (".", ".."):
+            raise ExperimentSchemaError(
+                f"experiment name {self.name!r} is not a safe folder name",
+                key="name",
+                fix="use letters, digits, '_', '-', '.' and '+' only, starting with a letter, "
+                f"digit or '_', e.g. {_suggest_name(self.name)!r}",
+            )
+        for field in ("base_config_file", "output_dir"):
+            value = getattr(self, field)
+            if isinstance(value, Path):
+                object.__setattr__(self, field, str(value))
+        for field in ("base_config", "base_config_file", "recipe", "output_dir"):
+            value = getattr(self, field)
+            if value is not None:
+                _check_str(value, field)
+                if not value.strip():
+                    raise ExperimentSchemaError(
+                        f"{field} is empty", key=field, fix=f"give a value or leave {field} out"
+                    )
+                if "\0" in value:
+                    raise ExperimentSchemaError(
+                        f"{field} {value!r} contains a NUL byte (\\0), which no path can hold",
+                        key=field,
+                        fix=f"remove it: {value.replace(chr(0), '')!r}",
+                    )
+        if (self.base_config is None) == (self.base_config_file is None):
+            both = self.base_config is not None
+            raise ExperimentSchemaError(
+                "both base_config and base_config_file are set"
+                if both
+                else "no base config: set base_config or base_config_file",
+                key="base_config",
+                fix="keep only one of them (deriving in Python: replace(parent, base_config=None, "
+                "base_config_file=...) or the reverse)"
+                if both
+                else "e.g. base_config='llama3_2/1B_lora_single_device' (run 'tune ls' for names)",
+            )
+        if self.framework != "torchtune":
+            raise ExperimentSchemaError(
+                f"framework {self.framework!r} is not supported",
+                key="framework",
+                fix="use framework='torchtune' (the only framework in this version)",
+            )
+        if isinstance(self.date, (_dt.date, _dt.datetime)):
+            object.__setattr__(self, "date", self.date.isoformat())
+        for field in ("question", "hypothesis", "researcher", "date", "notes"):
+            _check_str(getattr(self, field), field)
+        object.__setattr__(self, "tags", _str_tuple(self.tags, "tags"))
+        if isinstance(self.slurm, Mapping):
+            object.__setattr__(self, "slurm", SlurmConfig.from_mapping(self.slurm))
+        if not isinstance(self.slurm, SlurmConfig):
+            raise ExperimentSchemaError(
+                f"slurm must be a SlurmConfig or a mapping, got {type(self.slurm).__name__}",
+                key="slurm",
+                fix="e.g. slurm=SlurmConfig(partition='gpu', time='04:00:00')",
+            )
+        object.__setattr__(self, "delete", _str_tuple(self.delete, "delete"))
+        if not isinstance(self.controls, Mapping):
+            raise ExperimentSchemaError(
+                f"controls must be a mapping of key -> value, got {type(self.controls).__name__}",
+                key="controls",
+                fix="e.g. controls={'learning_rate': 3e-4, 'epochs': 1}",
+            )
+        _check_data(self.controls, "controls")
+        _check_keys(self.controls, "controls")
+        if not isinstance(self.variables, Mapping):
+            raise ExperimentSchemaError(
+                f"variables must be a mapping of key -> list of values, got {type(self.variables).__name__}",
+                key="variables",
+                fix="e.g. variables={'lora_rank': [8, 16, 32]}",
+            )
+        _check_data(self.variables, "variables")
+        _check_keys(self.variables, "variables")
+        _check_variable_lists(self.variables, "variables")
+        object.__setattr__(self, "controls", freeze(_plain(self.controls, "controls")))
+        object.__setattr__(self, "variables", freeze(_plain(self.variables, "variables")))
+
+
+def _check_data(mapping: Mapping[str, Any], section: str) -> None:
+    """Refuse, with its key, data built in code that later steps could not walk or write: too deep
+    or containing itself, integers Python cannot print, NUL bytes, shared parts that explode."""
+    for key, value in mapping.items():
+        problem = data_problem(value, levels_above=1)  # the section is a level of its own
+        if problem is not None:
+            message, path, fix = problem
+            shown = key_path(path[:4], f"{section}.{key}") + ("..." if len(path) > 4 else "")
+            raise ExperimentSchemaError(message, key=shown, fix=fix)
+
+
+def _plain(value: Any, path: str) -> Any:
+    """Config values as YAML can hold them: paths become strings, numpy-like scalars Python ones."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    raise ExperimentSchemaError(
+        f"{type(value).__name__} value {value!r} cannot be written to a torchtune YAML",
+        key=path,
+        fix="use strings, numbers, booleans, None, lists and dicts; for a torchtune component "
+        "write its dotted path as {'_component_': 'torchtune.models....'}",
+    )
+
+
+def _suggest_name(name: str) -> str:
+    """A safe folder name close to `name`, for the error message; it must itself be accepted."""
+    safe = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name)
+    return re.sub(r"^[^A-Za-z0-9]+|_+$", "", safe) or "my_experiment"
+
+
+def _check_str(value: Any, field: str) -> None:
+    if not isinstance(value, str):
+        if isinstance(value, (list, tuple)) and value and isinstance(value[0], (str, int, float)):
+            fix = f"{field} takes one value, not a list: e.g. {field}: {value[0]}"
+        elif isinstance(value, (Mapping, list, tuple)):
+            fix = f"{field} takes one value, a string"
+        else:
+            fix = f"quote the value of {field}: {field}: '{value}'"
+        raise ExperimentSchemaError(
+            f"{field} must be a string, got {type(value).__name__} {value!r}", key=field, fix=fix
+        )
+
+
+def _str_tuple(value: Any, field: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ExperimentSchemaError(
+            f"{field} must be a list of strings, got {value!r}",
+            key=field,
+            fix=f"e.g. {field}=['a', 'b']",
+        )
+    return tuple(value)
+
+
+def _check_keys(mapping: Mapping[Any, Any], path: str) -> None:
+    for key, value in mapping.items():
+        if not isinstance(key, str) or not key:
+            raise ExperimentSchemaError(
+                f"key {key!r} must be a non-empty string",
+                key=path,
+                fix="write config keys as text, e.g. 'lora_rank' or 'optimizer.lr'",
+            )
+        if isinstance(value, Mapping):
+            _check_keys(value, f"{path}.{key}")
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    """8 and 8.0 are one value (YAML writes both as a number); True and 1 are not."""
+    numbers = (int, float)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b)
+    if isinstance(a, numbers) and isinstance(b, numbers):
+        return True
+    return type(a) is type(b)
+
+
+def _check_variable_lists(mapping: Mapping[str, Any], path: str) -> None:
+    for key, values in mapping.items():
+        where = f"{path}.{key}"
+        if isinstance(values, Mapping):
+            if not values:
+                raise EmptyVariableError(
+                    "variable group is empty", key=where, fix=f"remove {key} or give it values"
+                )
+            _check_variable_lists(values, where)
+            continue
+        if not isinstance(values, (list, tuple)):
+            raise ExperimentSchemaError(
+                f"a variable takes a list of values, got {values!r}",
+                key=where,
+                fix=f"write a list, e.g. {key}: [{values!r}], or move it to controls if it stays fixed",
+            )
+        if not values:
+            raise EmptyVariableError(
+                "variable has no values, so the sweep would have no runs",
+                key=where,
+                fix=f"give {key} at least one value, or remove it",
+            )
+        seen: list[Any] = []
+        for value in map(thaw, values):
+            if any(value == s and _same_kind(value, s) for s in seen):
+                raise ExperimentSchemaError(
+                    f"value {value!r} appears twice, which would make two identical runs",
+                    key=where,
+                    fix="list each value once",
+                )
+            seen.append(value)

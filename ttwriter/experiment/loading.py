@@ -1,0 +1,118 @@
+"""One entry point for every kind of experiment source: .py, experiment.yaml, experiment.json.
+
+Each loader produces the same `LoadedExperiment`: the `Experiment` plus what generation needs to
+know about where it came from (files to copy, lineage, where each key is written).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from ttwriter.errors import ExperimentLoadError
+from ttwriter.experiment.experiment import Experiment
+from ttwriter.experiment.load_python import load_python_experiment
+from ttwriter.experiment.load_yaml import load_snapshot, load_yaml_experiment
+from ttwriter.experiment.source_map import SourceMap
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedExperiment:
+    """An experiment and its origin."""
+
+    experiment: Experiment
+    kind: str
+    """'python', 'yaml', 'json' (a snapshot) or 'api' (an Experiment or dict passed in code)."""
+    path: Path | None
+    relative_to: Path
+    """Folder that relative paths in the experiment (base_config_file, recipe) start from."""
+    sources: tuple[Path, ...]
+    """Files copied into the output folder: the experiment file and, for .py, its ancestors."""
+    lineage: tuple[str, ...]
+    """Python experiments: file names from the root base to this file."""
+    source_map: SourceMap
+    snapshot_provenance: dict[str, Any] | None = None
+    cli_overrides: tuple[str, ...] = ()
+    """Command-line flags that changed the experiment, as typed (recorded in experiment.json)."""
+    cli_keys: frozenset[str] = frozenset()
+    """Keys those flags changed (`controls.learning_rate`): errors about them name the command line."""
+
+
+def load_experiment(path: str | Path) -> LoadedExperiment:
+    """Load a `.py` experiment, an experiment.yaml or an experiment.json snapshot."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExperimentLoadError(
+            "no such file" if not path.exists() else "not a file",
+            file=path,
+            fix="pass a .py experiment, an experiment.yaml or an experiment.json snapshot",
+        )
+    path = path.resolve()
+    suffix = path.suffix.lower()
+    if suffix == ".py":
+        loaded = load_python_experiment(path)
+        files = tuple(f.path for f in loaded.chain)
+        return LoadedExperiment(
+            loaded.experiment,
+            "python",
+            path,
+            path.parent,
+            files,
+            tuple(f.path.name for f in loaded.chain),
+            SourceMap(files),
+        )
+    if suffix in (".yaml", ".yml"):
+        experiment, source = load_yaml_experiment(path)
+        return LoadedExperiment(experiment, "yaml", path, path.parent, (path,), (), source)
+    if suffix == ".json":
+        experiment, provenance = load_snapshot(path)
+        experiment = _prefer_copied_base(experiment, provenance, path.parent)
+        sources = tuple(
+            path.parent / name
+            for name in provenance.get("source_files", {})
+            if (path.parent / name).is_file()
+        )
+        return LoadedExperiment(
+            experiment,
+            "json",
+            path,
+            path.parent,
+            sources,
+            tuple(provenance.get("lineage", ())),
+            SourceMap([path]),
+            provenance,
+        )
+    raise ExperimentLoadError(
+        f"unknown experiment file type {suffix or '(none)'!r}",
+        file=path,
+        fix="pass a .py experiment, an experiment.yaml (.yaml/.yml) or an experiment.json snapshot",
+    )
+
+
+def _prefer_copied_base(experiment: Experiment, provenance: dict[str, Any], folder: Path) -> Experiment:
+    """A snapshot's custom base config, from the copy beside it when the original is gone.
+
+    The folder holds a copy of the base file; its sha256 is in the provenance, so the copy is used
+    only when it is exactly the file the configs were made from (the cluster, a moved folder).
+    """
+    recorded = experiment.base_config_file
+    if recorded is None or Path(recorded).is_file():
+        return experiment
+    expected = provenance.get("base_config", {}).get("sha256")
+    # The copy keeps the base's name unless that is one of the folder's own (then source_<name>).
+    names = [Path(recorded).name]
+    names += [
+        n for n, sha in provenance.get("source_files", {}).items() if sha == expected and n not in names
+    ]
+    for name in names:
+        copy = folder / name
+        if copy.is_file() and expected == hashlib.sha256(copy.read_bytes()).hexdigest():
+            return dataclasses.replace(experiment, base_config_file=str(copy))
+    return experiment
+
+
+def from_experiment(experiment: Experiment) -> LoadedExperiment:
+    """Wrap an `Experiment` built in code; relative paths start from the working directory."""
+    return LoadedExperiment(experiment, "api", None, Path.cwd(), (), (), SourceMap([]))

@@ -1,0 +1,1 @@
+"""The experiment folder on disk: one layout, written atomically, read back."""

@@ -1,0 +1,1 @@
+"""Running a written folder on SLURM: the job-array script, submission and status."""

@@ -1,0 +1,206 @@
+"""Submitting a sweep's job array with sbatch, and recording what was submitted.
+
+`submit` chooses the runs (all of them, the ones named, or those that did not complete), never
+queues a run twice, calls `sbatch --array=<their task ids> submit.sbatch`, and appends
+the job id and runs to submissions.jsonl, which `ttwriter status` reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import getpass
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ttwriter.errors import SlurmError
+from ttwriter.folder.submissions import ArrayRun, SweepFolder, open_folder
+from ttwriter.slurm.script import LOGS_DIR, NO_RECIPE, array_spec, script_max_parallel
+from ttwriter.slurm.status import (
+    DONE,
+    PENDING,
+    RUNNING,
+    RunStatus,
+    SweepStatus,
+    slurm_command,
+    sweep_status,
+)
+from ttwriter.validation.state import GateResult, check_runs
+
+
+@dataclasses.dataclass(frozen=True)
+class Submission:
+    """What `submit` did (or, for a dry run, would do)."""
+
+    folder: SweepFolder
+    runs: tuple[ArrayRun, ...]
+    """The runs submitted; empty when there was nothing to submit."""
+    array: str
+    command: tuple[str, ...]
+    job_id: int | None
+    """SLURM's job id; None for a dry run or when nothing was submitted."""
+    dry_run: bool
+    skipped: tuple[RunStatus, ...]
+    """With `failed`: the runs left out because they are done or still queued."""
+    retrained: tuple[str, ...]
+    """Runs named with --runs that had already finished successfully and will train again."""
+    tune_path: str | None = None
+    """A folder put first on the jobs' PATH because `tune` was not on this one (see `_job_environment`)."""
+    validation: GateResult | None = None
+    """What the validation gate did (None when nothing was to be submitted)."""
+
+
+def _status(folder: SweepFolder) -> SweepStatus:
+    """The sweep's state; refused when squeue is needed and cannot answer (a run could be queued)."""
+    status = sweep_status(folder)
+    if status.scheduler_problem is not None:
+        raise SlurmError(
+            f"cannot tell which runs are still queued: {status.scheduler_problem}",
+            file=folder.path,
+            fix="run this where squeue works, so that no run is submitted twice",
+        )
+    return status
+
+
+def _listed(items: list[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _job_environment() -> tuple[dict[str, str], str | None]:
+    """sbatch's environment, which the jobs inherit (--export=ALL, SLURM's default).
+
+    When `tune` is not on PATH here but sits next to the Python running ttwriter (`.venv/bin/ttwriter
+    submit` without activating the venv), that folder goes first on PATH, so the default command
+    finds the torchtune ttwriter was installed with. Setup lines run later and can still change it.
+    """
+    env = dict(os.environ)
+    here = Path(sys.executable).parent
+    if shutil.which("tune") is None and (here / "tune").is_file():
+        env["PATH"] = os.pathsep.join(p for p in (str(here), env.get("PATH")) if p)
+        return env, str(here)
+    return env, None
+
+
+def _check_recipe(folder: SweepFolder) -> None:
+    if NO_RECIPE in folder.script_text():
+        raise SlurmError(
+            "the recipe of this experiment is unknown (run_mapping.yaml has recipe: null), so "
+            "submit.sbatch has no training command to run",
+            file=folder.path,
+            key="recipe",
+            fix="set `recipe` in the experiment (a name from 'tune ls' or the path of your recipe "
+            ".py) and regenerate, or set slurm.command to a command without {recipe}",
+        )
+
+
+def submit(
+    path: str | Path,
+    runs: Sequence[str] | None = None,
+    *,
+    failed: bool = False,
+    dry_run: bool = False,
+    ignore_validation: bool = False,
+    announce: Callable[[str], None] | None = None,
+) -> Submission:
+    """Submit runs of the experiment folder at `path` as one job array.
+
+    By default every run, which is refused once any run is done or queued; `runs` names runs (a
+    done one trains again); `failed` takes the runs that did not complete: neither done nor queued,
+    like `ttwriter run --failed`. A queued run is never submitted again. Raises `SlurmError` when
+    sbatch is missing, SLURM refuses the job, a run is still queued or the recipe is unknown,
+    `InvalidRunsError` when a run to submit failed validation (a folder never validated is
+    validated first, see validation_state; `ignore_validation` skips that), and
+    `ExperimentDirError` for a folder that is not an experiment folder or an unknown run id.
+    `announce` is told when a validation starts.
+    """
+    folder = open_folder(path)
+    if runs is not None and failed:
+        raise SlurmError("--runs and --failed choose runs in two ways", fix="use one of them")
+    _check_recipe(folder)
+    states = _status(folder).runs
+    skipped: tuple[RunStatus, ...] = ()
+    retrained: tuple[str, ...] = ()
+    if failed:
+        skipped = tuple(s for s in states if s.state in (DONE, PENDING, RUNNING))
+        left_out = {s.run.id for s in skipped}
+        chosen = tuple(r for r in folder.runs if r.id not in left_out)
+    else:
+        chosen = folder.runs if runs is None else folder.select(runs)
+        wanted = {r.id for r in chosen}
+        queued = [s for s in states if s.run.id in wanted and s.state in (PENDING, RUNNING)]
+        if queued:
+            raise SlurmError(
+                "already queued: " + _listed([f"{s.run.id} ({s.state} as job {s.job})" for s in queued]),
+                file=folder.path,
+                fix="wait for them (ttwriter status), or cancel them with scancel first; "
+                "--failed submits only the runs that are neither done nor queued",
+            )
+        done = tuple(s.run.id for s in states if s.run.id in wanted and s.state == DONE)
+        if done and runs is None:
+            raise SlurmError(
+                f"{len(done)} of {len(folder.runs)} runs are already done: {_listed(list(done))}",
+                file=folder.path,
+                fix="--failed submits only the runs that did not complete; to train done runs "
+                "again, name them with --runs",
+            )
+        retrained = done
+
+    script_text = folder.script_text()
+    limit = script_max_parallel(script_text)
+    limit = limit if limit is not None and limit < len(chosen) else None
+    array = array_spec([r.task for r in chosen], limit) if chosen else ""
+    sbatch = shutil.which("sbatch")
+    command = (sbatch or "sbatch", "--parsable", f"--array={array}", str(folder.script))
+    if not chosen:
+        return Submission(folder, chosen, array, command, None, dry_run, skipped, retrained)
+    if sbatch is None and not dry_run:
+        raise SlurmError(
+            "sbatch is not on PATH, so the runs cannot be submitted",
+            fix="run this on a login node of your SLURM cluster (or load its module); for a local "
+            "one-node test cluster run scripts/slurm_local.sh up as root; --dry-run shows the command",
+        )
+    typed = ["ttwriter", "submit", str(path)]
+    typed += ["--runs", ",".join(runs)] if runs is not None else ["--failed"] if failed else []
+    gate = check_runs(
+        folder.source,
+        [r.id for r in chosen],
+        verb="submit",
+        command=typed,
+        ignore=ignore_validation,
+        announce=announce,
+    )
+    if dry_run:
+        return Submission(folder, chosen, array, command, None, True, skipped, retrained, validation=gate)
+    (folder.path / LOGS_DIR).mkdir(exist_ok=True)
+    env, tune_path = _job_environment()
+    proc = slurm_command(list(command), env)
+    if proc.returncode != 0:
+        message = "\n  ".join(line for line in proc.stderr.strip().splitlines() if line.strip())
+        raise SlurmError(
+            f"SLURM refused the job: {message or f'sbatch exit code {proc.returncode}'}",
+            file=folder.script,
+            fix="check the experiment's slurm settings (partition, account, qos, time, gpus) against "
+            "'sinfo' and your cluster's rules, then regenerate the folder",
+        )
+    job = proc.stdout.strip().split(";")[0]
+    if not job.isdigit():
+        raise SlurmError(
+            f"sbatch answered {proc.stdout.strip()!r} instead of a job id",
+            fix="check with squeue whether the job was queued",
+        )
+    folder.record(
+        {
+            "job_id": int(job),
+            "array": array,
+            "runs": [r.id for r in chosen],
+            "submitted_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "user": getpass.getuser(),
+            "command": list(command),
+            "path_added": tune_path,
+        }
+    )
+    return Submission(folder, chosen, array, command, int(job), False, skipped, retrained, tune_path, gate)

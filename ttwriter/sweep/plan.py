@@ -1,0 +1,376 @@
+"""Expanding an experiment into runs: base -> deletes -> controls -> this run's variables.
+
+Keys are resolved and types checked once for the whole sweep; each run then costs one copy of the
+shared config plus its own variable values, so large sweeps stay linear and can be written as they
+are produced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ttwriter.errors import ExperimentSchemaError, did_you_mean
+from ttwriter.experiment.experiment import Experiment
+from ttwriter.experiment.frozen import thaw
+from ttwriter.folder.layout import RUNS_DIR
+from ttwriter.sweep.base_config import BaseConfig
+from ttwriter.sweep.keys import COMMAND_LINE, Assignment, KeyResolver, Locate, flatten
+from ttwriter.sweep.merge import copy_config, copy_value, delete_path, set_path
+from ttwriter.yaml_io import dump_scalar
+
+KeyPath = tuple[str, ...]
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """Split a control string into ('text', s) and ('name', placeholder) pieces, left to right.
+
+    `${...}` OmegaConf interpolations (nested ones too) are copied through untouched; `{{` and `}}`
+    are literal braces, as in `str.format`; `{name}` is a placeholder.
+    """
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(text):
+        if text.startswith("${", i):
+            depth, j = 0, i + 1
+            while j < len(text):
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+            out.append(("text", text[i:j]))
+            i = j
+        elif text.startswith(("{{", "}}"), i):
+            out.append(("text", text[i]))
+            i += 2
+        elif (match := _PLACEHOLDER.match(text, i)) is not None:
+            out.append(("name", match.group(1)))
+            i = match.end()
+        else:
+            out.append(("text", text[i]))
+            i += 1
+    return out
+
+
+def _is_template(text: str) -> bool:
+    return any(kind == "name" for kind, _ in _tokens(text)) or "{{" in text or "}}" in text
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One generated torchtune config and the variable values that made it."""
+
+    id: str
+    index: int
+    params: dict[str, Any]
+    """Variable values by the names the researcher wrote (`lora_rank`), with their real types."""
+    output_dir: str
+    config: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPlan:
+    """Everything needed to produce the runs of one experiment, resolved and checked."""
+
+    experiment: Experiment
+    base: BaseConfig
+    experiment_dir: Path
+    controls: tuple[Assignment, ...]
+    variables: tuple[Assignment, ...]
+    deletes: tuple[Assignment, ...]
+    notes: tuple[str, ...]
+    """Things the researcher should hear about, such as a variable overriding a control."""
+    _common: dict[str, Any]
+    _templated: tuple[Assignment, ...]
+
+    @functools.cached_property
+    def n_runs(self) -> int:
+        n = 1
+        for assignment in self.variables:
+            n *= len(assignment.value)
+        return n
+
+    @functools.cached_property
+    def id_width(self) -> int:
+        return max(3, len(str(self.n_runs - 1)))
+
+    def run_id(self, index: int) -> str:
+        return f"run_{index:0{self.id_width}d}"
+
+    @property
+    def common(self) -> dict[str, Any]:
+        """The config every run starts from: base, deletes and controls applied. Do not change it."""
+        return self._common
+
+    @functools.cached_property
+    def varying_keys(self) -> frozenset[str]:
+        """Top-level keys whose value can differ from `common` in a run; all others are equal to it."""
+        return frozenset(("output_dir", *(a.path[0] for a in (*self.variables, *self._templated))))
+
+    def runs(self, *, share_unchanged: bool = False) -> Iterator[Run]:
+        """Every run in sweep order: the first variable outermost, like itertools.product.
+
+        Each run's config is its own deep copy. With `share_unchanged`, top-level sections outside
+        `varying_keys` are instead the objects of `common` itself, shared by every run: much
+        cheaper, for readers that never change a run's config below its top level.
+        """
+        value_lists = [a.value for a in self.variables]
+        for index, combo in enumerate(itertools.product(*value_lists)):
+            run_id = self.run_id(index)
+            params = self._params(combo)
+            if share_unchanged:
+                varying = self.varying_keys
+                config = {k: copy_value(v) if k in varying else v for k, v in self._common.items()}
+            else:
+                config = copy_config(self._common)
+            output_dir = self._apply(config, run_id, combo, params)
+            yield Run(run_id, index, params, output_dir, config)
+
+    def describe(self, index: int) -> tuple[str, dict[str, Any], str]:
+        """`(id, params, output_dir)` of the run at `index` of `runs()`, without making its config."""
+        if not 0 <= index < self.n_runs:
+            raise IndexError(f"run index {index} out of range for a sweep of {self.n_runs} runs")
+        combo, rest = [], index
+        for assignment in reversed(self.variables):
+            rest, position = divmod(rest, len(assignment.value))
+            combo.append(assignment.value[position])
+        combo.reverse()
+        run_id = self.run_id(index)
+        params = self._params(combo)
+        # A run's output_dir depends on nothing but the output_dir section: make only that one.
+        config = {k: v for k, v in self._common.items() if k == "output_dir"}
+        return run_id, params, self._apply(config, run_id, combo, params, only="output_dir")
+
+    def _params(self, combo: Sequence[Any]) -> dict[str, Any]:
+        return {a.written: value for a, value in zip(self.variables, combo, strict=True)}
+
+    def _apply(
+        self,
+        config: dict[str, Any],
+        run_id: str,
+        combo: Sequence[Any],
+        params: dict[str, Any],
+        only: str | None = None,
+    ) -> str:
+        """Set this run's templated controls and variables (under top-level key `only`, if given)
+        and its output_dir in `config`; return the output_dir."""
+        fields = {"run_id": run_id, "experiment_name": self.experiment.name, **params}
+        for assignment in self._templated:
+            if only is None or assignment.path[0] == only:
+                set_path(
+                    config,
+                    assignment.path,
+                    _substitute(assignment.value, fields),
+                    f"controls.{assignment.written}",
+                )
+        for assignment, value in zip(self.variables, combo, strict=True):
+            if only is None or assignment.path[0] == only:
+                if isinstance(value, str) and "{" in value or isinstance(value, (dict, list)):
+                    value = _substitute(value, fields)  # '/data/{run_id}.json' as a variable value
+                set_path(config, assignment.path, value, f"variables.{assignment.written}")
+        output_dir = self._run_output_dir(config, run_id)
+        config["output_dir"] = output_dir
+        return output_dir
+
+    def _run_output_dir(self, config: dict[str, Any], run_id: str) -> str:
+        if any(a.path == ("output_dir",) for a in self.variables):
+            chosen = str(config["output_dir"])
+        elif any(a.path == ("output_dir",) for a in self.controls):
+            template = next(a.value for a in self.controls if a.path == ("output_dir",))
+            chosen = str(config["output_dir"])
+            if not _makes_unique(str(template), [a.written for a in self.variables]):
+                chosen = f"{chosen.rstrip('/')}/{run_id}"
+        else:
+            return os.path.join(self.experiment_dir, RUNS_DIR, run_id)  # as str(Path / ...), faster
+        if chosen.startswith("~"):
+            return os.path.expanduser(chosen)  # torchtune would not expand it
+        if chosen.startswith(("/", "${")):
+            return chosen
+        return str(self.experiment_dir / chosen)
+
+
+def _makes_unique(template: str, variable_names: list[str]) -> bool:
+    used = _placeholders(template)
+    return "run_id" in used or (bool(variable_names) and set(variable_names) <= used)
+
+
+def _format(value: Any) -> str:
+    """A value as it appears inside a string: `1e-05`, not YAML's `1.0e-05`; `true`, `8`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    return dump_scalar(value)
+
+
+def _substitute(value: Any, fields: Mapping[str, Any]) -> Any:
+    if isinstance(value, str):
+        return "".join(piece if kind == "text" else _format(fields[piece]) for kind, piece in _tokens(value))
+    if isinstance(value, dict):
+        return {k: _substitute(v, fields) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, fields) for v in value]
+    return value
+
+
+def _placeholders(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {piece for kind, piece in _tokens(value) if kind == "name"}
+    if isinstance(value, dict):
+        return set().union(*(_placeholders(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_placeholders(v) for v in value)) if value else set()
+    return set()
+
+
+def _order_like(node: Any, base: Any) -> Any:
+    """`node` with its keys in `base`'s order wherever `base` has them; new keys after, as they were."""
+    if not isinstance(node, dict) or not isinstance(base, dict):
+        return node
+    ordered = {k: _order_like(node[k], base[k]) for k in base if k in node}
+    ordered.update((k, v) for k, v in node.items() if k not in ordered)
+    return ordered
+
+
+def _is_variable_leaf(value: Any) -> bool:
+    return not isinstance(value, Mapping)
+
+
+def _resolve_section(
+    resolver: KeyResolver,
+    section: str,
+    tree: Mapping[str, Any],
+    is_leaf: Any,
+    notes: list[str],
+) -> list[Assignment]:
+    """Resolve every leaf of one section. When two spellings of controls set the same key (a
+    child's `{**parent.controls, "lr": 1e-4}` where the parent wrote `learning_rate`), the later
+    one wins, as in a Python dict, and a note says so; for variables it is an error."""
+    out: dict[KeyPath, Assignment] = {}
+    for written_path, value in flatten(tree, is_leaf):
+        path = resolver.resolve(section, written_path)
+        written = ".".join(written_path)
+        if path in out and section == "variables":
+            # For a variable the later spelling would silently drop a whole axis of the sweep.
+            raise ExperimentSchemaError(
+                f"{out[path].written!r} and {written!r} both sweep {'.'.join(path)!r}",
+                key=f"{section}.{written}",
+                fix="keep one of them; to combine their values, list them under one key",
+            )
+        if path in out:
+            earlier = out.pop(path).written
+            how = (
+                f"{earlier!r} and then {written!r}"
+                if earlier != written
+                else f"{written!r} twice (nested and dotted)"
+            )
+            notes.append(f"{section} set {'.'.join(path)} as {how}; the later value wins")
+        out[path] = Assignment(written, path, thaw(value))
+    return list(out.values())
+
+
+def expand_sweep(
+    experiment: Experiment, base: BaseConfig, experiment_dir: Path, locate: Locate | None = None
+) -> SweepPlan:
+    """Resolve keys, apply deletes and controls once, and return the plan that yields each run.
+
+    Raises the errors a researcher can fix before anything is written: unknown or ambiguous keys,
+    type changes, deletes of missing keys, unknown placeholders.
+    """
+    resolver = KeyResolver(base.data, locate)
+    deletes = [
+        Assignment(d, resolver.resolve("delete", tuple(d.split(".")), must_exist=True), None)
+        for d in experiment.delete
+    ]
+    for i, delete in enumerate(deletes):
+        for other in deletes[:i]:
+            inner, outer = sorted((delete, other), key=lambda d: len(d.path), reverse=True)
+            if inner.path[: len(outer.path)] == outer.path:
+                raise ExperimentSchemaError(
+                    f"delete lists {inner.written!r}, which is inside {outer.written!r}, deleted too"
+                    if inner.path != outer.path
+                    else f"delete lists {'.'.join(inner.path)!r} twice",
+                    key=f"delete.{inner.written}",
+                    fix=f"keep only {outer.written!r}",
+                )
+    notes: list[str] = []
+    controls = _resolve_section(resolver, "controls", experiment.controls, lambda v: False, notes)
+    variables = _resolve_section(resolver, "variables", experiment.variables, _is_variable_leaf, notes)
+
+    variable_paths = {a.path: a for a in variables}
+    kept_controls = []
+    for control in controls:
+        if control.path in variable_paths:
+            where = locate("controls", tuple(control.written.split("."))) if locate else (None, None)
+            if where[0] == COMMAND_LINE:
+                swept_by = variable_paths[control.path].written
+                raise ExperimentSchemaError(
+                    f"{control.written!r} is swept by variable {swept_by!r}, so this value would "
+                    "never be used",
+                    file=COMMAND_LINE,
+                    key=f"controls.{control.written}",
+                    fix=f"give its values with --variables.{swept_by.replace('_', '-')} VALUE [VALUE ...]",
+                )
+            notes.append(
+                f"variable {variable_paths[control.path].written!r} overrides control "
+                f"{control.written!r} ({'.'.join(control.path)}): each run uses the variable's value"
+            )
+        else:
+            kept_controls.append(control)
+
+    allowed = {"run_id", "experiment_name", *(a.written for a in variables)}
+
+    def check_placeholders(section: str, written: str, value: Any) -> bool:
+        """Refuse unknown placeholders; True when the value needs filling in per run."""
+        names = _placeholders(value)
+        unknown = sorted(names - allowed)
+        if unknown:
+            hint = did_you_mean(unknown[0], allowed)
+            file, line = (locate or (lambda s, p: (None, None)))(section, tuple(written.split(".")))
+            raise ExperimentSchemaError(
+                f"unknown placeholder {{{unknown[0]}}}" + (f"; {hint}" if hint else ""),
+                file=file,
+                line=line,
+                key=f"{section}.{written}",
+                fix="placeholders are {run_id}, {experiment_name} and variable names: "
+                + ", ".join("{" + a + "}" for a in sorted(allowed))
+                + "; write {{ and }} for literal braces",
+            )
+        return bool(names) or "{{" in str(value) or "}}" in str(value)
+
+    templated = [c for c in kept_controls if check_placeholders("controls", c.written, c.value)]
+    for variable in variables:
+        for value in variable.value:
+            check_placeholders("variables", variable.written, value)
+
+    common = copy_config(base.data)
+    for delete in deletes:
+        delete_path(common, delete.path, f"delete.{delete.written}")
+    for control in kept_controls:
+        set_path(common, control.path, control.value, f"controls.{control.written}")
+    if deletes:
+        common = _order_like(common, base.data)  # a node deleted, then set again, keeps its place
+    # Type-check every variable value now, so a bad value fails before anything is written.
+    for variable in variables:
+        for value in variable.value:
+            set_path(copy_config(common), variable.path, value, f"variables.{variable.written}")
+
+    return SweepPlan(
+        experiment=experiment,
+        base=base,
+        experiment_dir=experiment_dir,
+        controls=tuple(kept_controls),
+        variables=tuple(variables),
+        deletes=tuple(deletes),
+        notes=tuple(notes),
+        _common=common,
+        _templated=tuple(templated),
+    )

@@ -1,0 +1,322 @@
+"""`ttwriter run`: train the runs of an experiment folder here, one after another, without SLURM.
+
+Each run is trained the way its SLURM array task would train it (see ttwriter.slurm_script): the
+same command template (`slurm.command`, default `tune run {recipe} --config {config}`) run by bash
+from the experiment folder, output appended to `logs/<run id>.out`, and the same completion
+markers: `status/<run id>.running` while it trains, then `.done` only when training exits 0, else
+`.failed` with the exit code. `ttwriter status` and `ttwriter results` read them alike.
+The experiment's `slurm.setup` lines are not run: they prepare a cluster node, and a local run
+uses the environment it is started from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from ttwriter.errors import ConfigWriterError, ExperimentDirError
+from ttwriter.experiment.slurm_config import COMMAND_PLACEHOLDER, SlurmConfig
+from ttwriter.folder.read import ExperimentFolder, FolderRun, parse_run_ids, read_experiment_folder
+from ttwriter.slurm.script import LOGS_DIR, STATUS_DIR, shell_command, training_command
+from ttwriter.sweep.base_config import shipped_recipes
+from ttwriter.validation.state import IGNORE_FLAG, IGNORE_HELP, GateResult, check_runs
+from ttwriter.yaml_io import dump_scalar
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalRun:
+    """How one run ended."""
+
+    run_id: str
+    exit_code: int
+    stage: str
+    """'training', or where it stopped before training: 'config' (missing) or 'recipe' (unknown)."""
+    seconds: float
+    log: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalPlan:
+    """What `run_locally` will do: the folder, the runs, and the command template."""
+
+    folder: ExperimentFolder
+    runs: tuple[FolderRun, ...]
+    template: str
+    slurm: SlurmConfig
+    validation: GateResult | None = None
+    """What the validation gate did (None when there is nothing to run)."""
+
+    def command(self, run: FolderRun) -> str:
+        """The command with this run's values filled in, each a quoted shell word, as the log and
+        `--dry-run` show it (a user pastes it; the run itself gets the values as variables)."""
+        values = {
+            "recipe": self.folder.recipe or "<RECIPE>",
+            "config": str(run.config),
+            "run_id": run.id,
+            "output_dir": run.output_dir,
+            "nproc": str(max(1, self.slurm.gpus_per_run)),
+        }
+        return COMMAND_PLACEHOLDER.sub(lambda m: _word(values[m.group(1)]), self.template)
+
+
+def _word(value: str) -> str:
+    return value if value == "<RECIPE>" else shlex.quote(value)
+
+
+def _slurm_config(folder: ExperimentFolder) -> SlurmConfig:
+    if folder.slurm is None:
+        return SlurmConfig()
+    try:
+        return SlurmConfig.from_mapping(folder.slurm)
+    except ConfigWriterError as exc:
+        raise ExperimentDirError(
+            f"the slurm settings in experiment.json are not valid: {exc.message}",
+            file=folder.path / "experiment.json",
+            key=f"experiment.{exc.key}" if exc.key else "experiment.slurm",
+            fix="regenerate the folder from its experiment file",
+        ) from None
+
+
+def _distributed(recipe: str | None) -> bool:
+    if recipe is None:
+        return False
+    if recipe.endswith(".py"):
+        return "distributed" in Path(recipe).stem
+    return shipped_recipes().get(recipe, False)
+
+
+def plan_local_runs(
+    experiment_dir: str | Path,
+    run_ids: Sequence[str] | None = None,
+    failed_only: bool = False,
+    *,
+    ignore_validation: bool = False,
+    announce: Callable[[str], None] | None = None,
+) -> LocalPlan:
+    """The runs to train (all, the named ones, and/or those not marked done) and their command.
+
+    Runs that failed validation are refused with `InvalidRunsError`, and a folder that was never
+    validated is validated first (see validation_state), unless `ignore_validation`; `announce`
+    is told when a validation starts.
+    """
+    folder = read_experiment_folder(experiment_dir)
+    runs = folder.select(run_ids)
+    if failed_only:
+        runs = tuple(r for r in runs if not (folder.path / STATUS_DIR / f"{r.id}.done").is_file())
+    slurm = _slurm_config(folder)
+    gate = None
+    if runs:
+        typed = ["ttwriter", "run", str(experiment_dir)]
+        typed += ["--runs", ",".join(run_ids)] if run_ids is not None else []
+        typed += ["--failed"] if failed_only else []
+        gate = check_runs(
+            folder,
+            [r.id for r in runs],
+            verb="train",
+            command=typed,
+            ignore=ignore_validation,
+            announce=announce,
+        )
+    return LocalPlan(folder, runs, training_command(slurm, _distributed(folder.recipe)), slurm, gate)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _mark(status_dir: Path, run_id: str, task: int, state: str, **fields: object) -> None:
+    """status/<run id>.<state> becomes the run's only marker, as the job script's `mark` does."""
+    for old in ("running", "done", "failed"):
+        (status_dir / f"{run_id}.{old}").unlink(missing_ok=True)
+    lines = [f"run={run_id}", f"job=local_{task}", f"host={socket.gethostname()}", f"time={_now()}"]
+    lines += [f"{k}={v}" for k, v in fields.items()]
+    tmp = status_dir / f".{run_id}.{state}.{os.getpid()}"
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(status_dir / f"{run_id}.{state}")
+
+
+def _environment(plan: LocalPlan, run: FolderRun, shell: str) -> dict[str, str]:
+    env = dict(os.environ)
+    # ttwriter is installed next to torchtune: find `tune` there when this shell has not
+    # activated that environment.
+    here = Path(sys.executable).parent
+    if shutil.which("tune", path=env.get("PATH")) is None and (here / "tune").exists():
+        env["PATH"] = os.pathsep.join([str(here), env.get("PATH", "")])
+    env.update(
+        EXPERIMENT_DIR=str(plan.folder.path),
+        RECIPE=plan.folder.recipe or "",
+        CONFIG=str(run.config),
+        RUN_ID=run.id,
+        OUTPUT_DIR=run.output_dir,
+        NPROC=str(max(1, plan.slurm.gpus_per_run)),
+        COMMAND=shell,
+        TTWRITER_EXPERIMENT_DIR=str(plan.folder.path),
+        TTWRITER_RUN_ID=run.id,
+        TTWRITER_CONFIG=str(run.config),
+        TTWRITER_OUTPUT_DIR=run.output_dir,
+    )
+    return env
+
+
+def train_one(plan: LocalPlan, run: FolderRun) -> LocalRun:
+    """Train one run, logging to logs/<run id>.out and leaving its completion marker."""
+    folder = plan.folder.path
+    status_dir, logs_dir = folder / STATUS_DIR, folder / LOGS_DIR
+    status_dir.mkdir(exist_ok=True)
+    logs_dir.mkdir(exist_ok=True)
+    task = next(i for i, r in enumerate(plan.folder.runs) if r.id == run.id)
+    log_path = logs_dir / f"{run.id}.out"
+    start = time.monotonic()
+    _mark(status_dir, run.id, task, "running")
+    shell = shell_command(plan.template)
+    with open(log_path, "a", encoding="utf-8") as log:
+
+        def say(text: str) -> None:
+            log.write(text + "\n")
+            log.flush()
+
+        say(f"=== ttwriter: {run.id} (ttwriter run, local) on {socket.gethostname()} at {_now()} ===")
+        say(f"config:     {run.config}")
+        say(f"output_dir: {run.output_dir}")
+        if not run.config.is_file():
+            code, stage = 2, "config"
+            say(f"ttwriter: {run.config} does not exist; regenerate the experiment folder")
+        elif plan.folder.recipe is None and "recipe" in COMMAND_PLACEHOLDER.findall(plan.template):
+            code, stage = 2, "recipe"
+            say("ttwriter: the recipe of this experiment is unknown; set 'recipe' and regenerate")
+        else:
+            stage = "training"
+            say(f"command:    {plan.command(run)}")
+            process = subprocess.Popen(
+                ["bash", "-c", 'eval "$COMMAND"'],
+                cwd=folder,
+                env=_environment(plan, run, shell),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                code = process.wait()
+            except KeyboardInterrupt:
+                code = process.wait()  # the child got the same Ctrl-C; record how it ended
+                _finish(status_dir, run.id, task, code or 130, stage, say)
+                raise
+        _finish(status_dir, run.id, task, code, stage, say)
+    return LocalRun(run.id, code, stage, time.monotonic() - start, log_path)
+
+
+def _finish(
+    status_dir: Path, run_id: str, task: int, code: int, stage: str, say: Callable[[str], None]
+) -> None:
+    say("")  # training may end on a progress bar without a line break
+    if code == 0:
+        _mark(status_dir, run_id, task, "done", exit_code=0)
+        say(f"=== ttwriter: {run_id} done at {_now()} ===")
+    else:
+        _mark(status_dir, run_id, task, "failed", exit_code=code, stage=stage)
+        say(f"=== ttwriter: {run_id} FAILED in {stage} with exit code {code} at {_now()} ===")
+
+
+def run_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
+    """`ttwriter run <experiment dir> [--runs run_000,run_002] [--failed] [--dry-run] [--ignore-validation]`."""
+    parser = argparse.ArgumentParser(
+        prog="ttwriter run",
+        description="Train the runs of an experiment folder on this machine, one after another, "
+        "with each run's command (slurm.command); logs go to logs/<run id>.out and completion "
+        "markers to status/, as on SLURM. A run that failed validation is not trained (a folder "
+        "written with --no-validate is validated first).",
+    )
+    parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
+    parser.add_argument("--runs", metavar="IDS", help="only these runs, comma-separated: run_000,run_002")
+    parser.add_argument(
+        "--failed", action="store_true", help="only runs not marked done (failed or never run)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    parser.add_argument(IGNORE_FLAG, action="store_true", help=IGNORE_HELP)
+    args = parser.parse_args(list(argv))
+
+    plan = plan_local_runs(
+        args.experiment_dir,
+        parse_run_ids(args.runs),
+        args.failed,
+        ignore_validation=args.ignore_validation,
+        announce=lambda line: print(line, file=out, flush=True),
+    )
+    folder = plan.folder
+    if plan.validation:
+        for line in plan.validation.lines(str(plan.validation.report)):
+            print(line, file=out)
+    n = len(plan.runs)
+    if n == 0:
+        print(f"Nothing to run: every selected run of {folder.experiment} is marked done.", file=out)
+        return 0
+    if args.dry_run:
+        print(
+            f"Dry run: would train {n} run{'s' * (n != 1)} of {folder.experiment} (cwd {folder.path}):",
+            file=out,
+        )
+        for run in plan.runs:
+            print(f"  {run.id}  {plan.command(run)}", file=out)
+        return 0
+    print(
+        f"Training {n} run{'s' * (n != 1)} of {folder.experiment} locally, one after another "
+        f"(logs: {folder.path / LOGS_DIR}/<run id>.out)",
+        file=out,
+    )
+    if plan.slurm.setup:
+        print("note: slurm.setup lines are not run locally; this shell's environment is used", file=out)
+    from ttwriter.train.results import run_result
+
+    outcomes = []
+    for i, run in enumerate(plan.runs, start=1):
+        params = "  ".join(f"{k}={dump_scalar(v)}" for k, v in run.params.items())
+        print(f"  [{i}/{n}] {run.id}  {params}".rstrip(), file=out, flush=True)
+        try:
+            outcome = train_one(plan, run)
+        except KeyboardInterrupt:
+            print(f"interrupted: {run.id} is marked failed; the rest did not run", file=err)
+            return 130
+        outcomes.append(outcome)
+        if outcome.ok:
+            result = run_result(folder, run)
+            loss = f", final loss {result.final_loss:.4f}" if result.final_loss is not None else ""
+            print(f"          done in {outcome.seconds:.1f} s{loss}", file=out, flush=True)
+        else:
+            print(
+                f"          FAILED in {outcome.stage} with exit code {outcome.exit_code} after "
+                f"{outcome.seconds:.1f} s; see {outcome.log}",
+                file=out,
+                flush=True,
+            )
+            for line in _tail(outcome.log, 5):
+                print(f"            | {line}", file=out)
+    failed = [o.run_id for o in outcomes if not o.ok]
+    print(f"{n - len(failed)}/{n} runs done" + (f"; failed: {', '.join(failed)}" if failed else ""), file=out)
+    if failed:
+        print(f"Rerun the failed ones: ttwriter run {shlex.quote(str(folder.path))} --failed", file=out)
+    print(f"Results: ttwriter results {shlex.quote(str(folder.path))}", file=out)
+    return 1 if failed else 0
+
+
+def _tail(path: Path, n: int) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    lines = [line for line in lines if line.strip() and not line.startswith("=== ttwriter")]
+    return [line[:200] for line in lines[-n:]]

@@ -1,0 +1,325 @@
+"""Results joined with hyperparameters: every run's loss log next to the params that produced it.
+
+torchtune's `DiskLogger` writes `log_<unix time>.txt` into the run's log_dir (by default
+`<output_dir>/logs`), one line per logged step: `Step 12 | loss:1.23 lr:0.0003 ...`. Each run of
+run_mapping.yaml becomes one row: its params, its status, how many steps it logged, its final and
+best loss. Missing, empty or cut-off logs are reported as such; reading results never fails
+because a run did.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ttwriter.errors import ExperimentDirError
+from ttwriter.folder import submissions as slurm_folder
+from ttwriter.folder.read import ExperimentFolder, FolderRun, read_experiment_folder
+from ttwriter.yaml_io import dump_scalar, read_yaml
+
+RESULTS_FILE = "results.csv"
+
+DONE, FAILED, RUNNING, PARTIAL, NO_LOG = "done", "failed", "running", "partial", "no log"
+STATUSES = (DONE, FAILED, RUNNING, PARTIAL, NO_LOG)
+
+_STEP_LINE = re.compile(r"^Step ([0-9]{1,18}) \| (.*)$")  # a longer step number is not a record
+
+
+@dataclasses.dataclass(frozen=True)
+class LossLog:
+    """The loss curve of one DiskLogger file."""
+
+    path: Path
+    steps: tuple[int, ...]
+    losses: tuple[float, ...]
+    skipped_lines: int
+    """Lines that are not a complete `Step N | loss:...` record (such as one being written)."""
+    bad_byte: int | None = None
+    """Offset of the first byte that is not UTF-8, if any (the log is read anyway, such lines
+    counted as skipped unless their record still reads)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """One row of the results table."""
+
+    run_id: str
+    params: dict[str, Any]
+    status: str
+    """done, failed, running, partial (the log stops before training finished) or 'no log'."""
+    log: LossLog | None
+    n_logs: int
+    """How many DiskLogger files the run has; more than one after a rerun (the newest is used)."""
+    exit_code: int | None = None
+
+    @property
+    def steps(self) -> int | None:
+        return self.log.steps[-1] if self.log and self.log.steps else None
+
+    @property
+    def final_loss(self) -> float | None:
+        return self.log.losses[-1] if self.log and self.log.losses else None
+
+    @property
+    def best(self) -> tuple[int, float] | None:
+        """(step, loss) of the lowest finite loss."""
+        if not self.log:
+            return None
+        finite = [
+            (loss, step)
+            for step, loss in zip(self.log.steps, self.log.losses, strict=True)
+            if math.isfinite(loss)
+        ]
+        if not finite:
+            return None
+        loss, step = min(finite)
+        return step, loss
+
+    @property
+    def best_loss(self) -> float | None:
+        best = self.best
+        return best[1] if best else None
+
+    @property
+    def best_step(self) -> int | None:
+        best = self.best
+        return best[0] if best else None
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentResults:
+    folder: ExperimentFolder
+    runs: tuple[RunResult, ...]
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        names = list(self.folder.variables)
+        for run in self.runs:
+            names += [k for k in run.params if k not in names]
+        return tuple(names)
+
+    def counts(self) -> dict[str, int]:
+        return {s: n for s in STATUSES if (n := sum(r.status == s for r in self.runs))}
+
+
+def parse_disk_log(path: Path) -> LossLog:
+    """Read a DiskLogger file; lines that are not complete step records are counted, not fatal."""
+    steps: list[int] = []
+    losses: list[float] = []
+    skipped = 0
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return LossLog(path, (), (), 0)
+    bad_byte = None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # one damaged line must not hide the rest of the curve
+        bad_byte = exc.start
+        text = data.decode("utf-8", errors="replace")
+    text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines[-1].strip():  # no line break yet: torchtune is still writing this record
+        skipped += 1
+    for line in lines[:-1]:
+        match = _STEP_LINE.match(line.strip())
+        metrics = _metrics(match.group(2)) if match else {}
+        if match is None or "loss" not in metrics:
+            skipped += bool(line.strip())
+            continue
+        steps.append(int(match.group(1)))
+        losses.append(metrics["loss"])
+    return LossLog(path, tuple(steps), tuple(losses), skipped, bad_byte)
+
+
+def _metrics(text: str) -> dict[str, float]:
+    found = {}
+    for token in text.split():
+        name, sep, value = token.partition(":")
+        if not sep:
+            continue
+        try:
+            found[name] = float(value)
+        except ValueError:
+            continue
+    return found
+
+
+def find_disk_logs(output_dir: Path) -> list[Path]:
+    """DiskLogger files under a run's output_dir, oldest first (the name holds the start time)."""
+    if not output_dir.is_dir():
+        return []
+
+    def order(path: Path) -> tuple[int, float, str]:
+        stamp = path.stem.removeprefix("log_")
+        return (int(stamp) if stamp.isdigit() else 0, path.stat().st_mtime, str(path))
+
+    return sorted((p for p in output_dir.rglob("log_*.txt") if p.is_file()), key=order)
+
+
+def read_marker(folder: Path, run_id: str) -> tuple[str | None, int | None]:
+    """(state, exit code) from the completion marker status/<run id>.<state> that the SLURM job
+    script and `ttwriter run` write; (None, None) when there is none."""
+    marker = slurm_folder.read_marker(folder, run_id)
+    return (marker.state, marker.exit_code) if marker else (None, None)
+
+
+def _final_checkpoint(run: FolderRun, output_dir: Path) -> bool:
+    """torchtune saves `epoch_<n>` at the end of every epoch: the last one means training ended."""
+    try:
+        config, _ = read_yaml(run.config)
+        epochs = int(config["epochs"])
+    except Exception:  # no config, no epochs key: this signal is simply not available
+        return False
+    return (output_dir / f"epoch_{epochs - 1}").is_dir()
+
+
+def run_result(folder: ExperimentFolder, run: FolderRun) -> RunResult:
+    """Status and loss curve of one run, from its markers, logs and checkpoints."""
+    output_dir = Path(run.output_dir)
+    if not output_dir.is_absolute():
+        output_dir = folder.path / output_dir
+    logs = find_disk_logs(output_dir)
+    log = parse_disk_log(logs[-1]) if logs else None
+    state, code = read_marker(folder.path, run.id)
+    if state == FAILED:
+        status = FAILED
+    elif log is None:
+        status = NO_LOG
+    elif state in (DONE, RUNNING):
+        status = state
+    elif log.steps and _final_checkpoint(run, output_dir):
+        status = DONE
+    else:
+        status = PARTIAL
+    return RunResult(run.id, run.params, status, log, len(logs), code)
+
+
+def collect_results(experiment_dir: str | Path) -> ExperimentResults:
+    """One `RunResult` per run of the folder's run_mapping.yaml, in sweep order."""
+    folder = read_experiment_folder(experiment_dir)
+    return ExperimentResults(folder, tuple(run_result(folder, run) for run in folder.runs))
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def results_csv(results: ExperimentResults) -> str:
+    """The table as CSV: run_id, one column per param, status, steps, final/best loss, log."""
+    names = results.param_names
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["run_id", *names, "status", "steps", "final_loss", "best_loss", "best_step", "log"])
+    for run in results.runs:
+        writer.writerow(
+            [
+                run.run_id,
+                *(dump_scalar(run.params[n]) if n in run.params else "" for n in names),
+                run.status,
+                "" if run.steps is None else run.steps,
+                _number(run.final_loss),
+                _number(run.best_loss),
+                "" if run.best_step is None else run.best_step,
+                str(run.log.path) if run.log else "",
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _loss(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def results_table(results: ExperimentResults) -> list[str]:
+    """The table as aligned text lines, for the terminal."""
+    names = results.param_names
+    header = ["run", *names, "status", "steps", "final loss", "best loss"]
+    rows = [
+        [
+            run.run_id,
+            *(dump_scalar(run.params[n]) if n in run.params else "-" for n in names),
+            run.status,
+            "-" if run.steps is None else str(run.steps),
+            _loss(run.final_loss),
+            _loss(run.best_loss),
+        ]
+        for run in results.runs
+    ]
+    numeric = {len(header) - 3, len(header) - 2, len(header) - 1}
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [
+            c.rjust(w) if i in numeric else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def run_label(run: RunResult) -> str:
+    """`lora_rank=4, learning_rate=0.001`: how a run is named in plots."""
+    return ", ".join(f"{k}={dump_scalar(v)}" for k, v in run.params.items()) or run.run_id
+
+
+def results_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
+    """`ttwriter results <experiment dir> [--no-plot]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="ttwriter results",
+        description="Join every run's torchtune loss log (DiskLogger log_*.txt under its output_dir) "
+        f"with its params: a table on the terminal, {RESULTS_FILE} and loss_curves.png in the folder.",
+    )
+    parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
+    parser.add_argument("--no-plot", action="store_true", help="do not write the loss curve PNG")
+    args = parser.parse_args(list(argv))
+
+    # Everything that can fail comes before results.csv is written.
+    results = collect_results(args.experiment_dir)
+    folder = results.folder
+    csv_path = folder.path / RESULTS_FILE
+    csv_text = results_csv(results)
+    counts = ", ".join(f"{n} {s}" for s, n in results.counts().items())
+    smoke = " (smoke runs: for checking the pipeline, not for results)" if folder.smoke else ""
+    n = len(results.runs)
+    lines = [f"Results of {folder.experiment}: {n} run{'s' * (n != 1)}, {counts}{smoke}"]
+    lines += [f"  {line}" for line in results_table(results)]
+    for run in results.runs:
+        if run.n_logs > 1:
+            lines.append(f"note: {run.run_id} has {run.n_logs} loss logs (rerun); the newest is used")
+        if run.status == FAILED:
+            lines.append(f"note: {run.run_id} failed; see {folder.logs_dir / (run.run_id + '.out')}")
+        if run.log and run.log.bad_byte is not None:
+            lines.append(
+                f"note: {run.log.path}: byte offset {run.log.bad_byte} is not UTF-8; "
+                "lines that do not read as records are skipped"
+            )
+    try:
+        csv_path.write_text(csv_text, encoding="utf-8")
+    except OSError as exc:
+        raise ExperimentDirError(
+            f"cannot write {RESULTS_FILE}: {exc.strerror or exc}",
+            file=csv_path,
+            fix="make the experiment folder writable, or copy it somewhere you can write",
+        ) from None
+    for line in lines:
+        print(line, file=out)
+    written = [csv_path.name]
+    if not args.no_plot:
+        from ttwriter.train.plot import plot_loss_curves
+
+        png, problem = plot_loss_curves(results)
+        if png is not None:
+            written.append(png.name)
+        if problem:
+            print(f"note: {problem}", file=out)
+    print(f"Wrote {' and '.join(written)} to {folder.path}/", file=out)
+    return 0
