@@ -1,15 +1,22 @@
-"""The error hierarchy.
+"""The error hierarchy, and the words errors are made of: key paths and "did you mean".
 
 The library raises these; only the CLI turns them into messages and exit codes. Every error carries
 its coordinates (file, line, key path, run id) and a suggested fix, so the message a researcher sees
-says what is wrong, where, and what to do about it.
+says what is wrong, where, and what to do about it. How a key path is written (`dataset[0].packed`)
+and how a close spelling is suggested are defined here once, for every message of every layer.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+
+KeyPath = tuple[str, ...]
+"""Where a value is in a document, one key per level: `('model', 'lora_rank')`."""
+
+COMMAND_LINE = "command line"
+"""The source errors name for a value given on the command line rather than written in a file."""
 
 
 class ConfigWriterError(Exception):
@@ -130,9 +137,36 @@ class Interrupted(KeyboardInterrupt):
         self.written = written
 
 
-def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> str | None:
-    """A "did you mean ...?" phrase for the closest candidates, or None when nothing is close."""
-    matches = difflib.get_close_matches(word, sorted(set(candidates)), n=n, cutoff=0.6)
-    if not matches:
+def join_key(path: str, key: str | int) -> str:
+    """One level down a key path as messages write it: `dataset` + 0 -> `dataset[0]`, + 'packed'
+    -> `dataset[0].packed`."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def key_path(parts: Iterable[str | int], prefix: str = "") -> str:
+    """`('runs', 3, 'params')` -> `runs[3].params`, below `prefix` if given."""
+    text = prefix
+    for part in parts:
+        text = join_key(text, part)
+    return text
+
+
+def close_matches(word: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The candidates closest to `word`, best first (difflib's similarity)."""
+    return difflib.get_close_matches(word, sorted(set(candidates)), n=n, cutoff=cutoff)
+
+
+def suggestion(
+    names: Sequence[str], *, show: Callable[[str], str] = repr, capital: bool = False
+) -> str | None:
+    """`did you mean 'a' or 'b'?` for names already chosen (`Did you ...` with `capital`), or None."""
+    if not names:
         return None
-    return "did you mean " + " or ".join(repr(m) for m in matches) + "?"
+    return ("Did" if capital else "did") + " you mean " + " or ".join(show(n) for n in names) + "?"
+
+
+def did_you_mean(word: str, candidates: Iterable[str], n: int = 3, *, capital: bool = False) -> str | None:
+    """A "did you mean ...?" phrase for the closest candidates, or None when nothing is close."""
+    return suggestion(close_matches(word, candidates, n), capital=capital)

@@ -12,6 +12,7 @@ coding line), so what loads here is exactly what `python` would run.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import json
@@ -92,6 +93,12 @@ def read_text(path: Path, error: ErrorType = ExperimentLoadError, fix: str = "")
             exc = UnicodeDecodeError(exc.encoding, data, exc.start + 3, exc.end + 3, exc.reason)
         raise _decode_error(path, data, exc, "UTF-8", error, fix=fix) from None
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes, hex: how ttwriter tells that a file is the one it recorded
+    (a base config, a copied source, a validated config, a tiny asset)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def read_python_source(path: Path, error: ErrorType = ExperimentLoadError) -> str:
@@ -189,14 +196,6 @@ def data_problem(value: Any, levels_above: int = 0) -> tuple[str, tuple[Any, ...
             "use each list or dict in a few places only, not nested in copies of itself",
         )
     return None
-
-
-def key_path(path: tuple[Any, ...], prefix: str = "") -> str:
-    """`('runs', 3, 'params')` -> `runs[3].params`."""
-    text = prefix
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 _JSON_TOKEN = re.compile(

@@ -23,11 +23,8 @@ from typing import Any
 
 import yaml
 
-from ttwriter.errors import ExperimentLoadError
+from ttwriter.errors import COMMAND_LINE, ExperimentLoadError, KeyPath
 from ttwriter.safe_read import MAX_DEPTH, MAX_INT_DIGITS, int_fits, read_text
-from ttwriter.sweep.keys import COMMAND_LINE
-
-KeyPath = tuple[str, ...]
 
 # OmegaConf's float resolver (omegaconf/_yaml.py): exponent floats without a dot are floats.
 _FLOAT_TAG = "tag:yaml.org,2002:float"

@@ -23,7 +23,7 @@ from ttwriter.errors import ConfigWriterError, Interrupted
 
 if TYPE_CHECKING:
     from ttwriter.validation.validate import ValidationSummary
-from ttwriter.yaml_io import dump_scalar
+from ttwriter.formats import counted, listed, params_text
 
 EXIT_OK, EXIT_INVALID_CONFIGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -124,16 +124,10 @@ class _Progress:
             self.stream.flush()
 
 
-def _format_params(params: dict) -> str:
-    return "  ".join(f"{k}={dump_scalar(v)}" for k, v in params.items()) or "(no variables)"
-
-
 def _runs_label(runs: list[str], total: int) -> str:
     if len(runs) == total and total > 1:
         return f"all {total} runs"
-    if len(runs) > 3:
-        return f"{', '.join(runs[:3])} +{len(runs) - 3} more"
-    return ", ".join(runs)
+    return listed(runs)
 
 
 def _print_findings(summary: ValidationSummary, out: TextIO) -> None:
@@ -213,14 +207,14 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
     n = len(result.runs)
     folder = _display(result.experiment_dir)
     if result.dry_run:
-        print(f"Dry run: would write {n} run{'s' * (n != 1)} to {folder}/ (nothing written)", file=out)
+        print(f"Dry run: would write {counted(n)} to {folder}/ (nothing written)", file=out)
     else:
-        print(f"Wrote {n} run{'s' * (n != 1)} to {folder}/", file=out)
+        print(f"Wrote {counted(n)} to {folder}/", file=out)
     if result.smoke:
         print(f"Smoke variant: {_smoke_summary()}; marked as smoke in experiment.json", file=out)
     shown = result.runs if result.dry_run else result.runs[:_TABLE_LIMIT]
     for run in shown:
-        print(f"  {run.id}  {_format_params(run.params)}", file=out)
+        print(f"  {run.id}  {params_text(run.params) or '(no variables)'}", file=out)
     if len(shown) < n:
         print(f"  ... and {n - len(shown)} more (see {folder}/run_mapping.yaml)", file=out)
     if result.dry_run:

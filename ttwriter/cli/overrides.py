@@ -20,12 +20,10 @@ from typing import Annotated, Any
 import tyro
 from tyro.constructors import PrimitiveConstructorSpec
 
-from ttwriter.errors import ExperimentSchemaError
+from ttwriter.errors import ExperimentSchemaError, KeyPath
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import freeze, thaw
 from ttwriter.yaml_io import dump_scalar, parse_scalar
-
-KeyPath = tuple[str, ...]
 
 _TOOL_FIELDS = {
     "dry_run": (bool, False, "Print the run table and write nothing."),

@@ -15,12 +15,10 @@ from typing import TextIO
 from ttwriter.errors import ConfigWriterError
 from ttwriter.folder.read import parse_run_ids
 from ttwriter.folder.submissions import open_folder
+from ttwriter.formats import counted, listed, params_text
 from ttwriter.slurm.status import FAILED, NOT_SUBMITTED, SweepStatus, sweep_status
 from ttwriter.slurm.submit import submit
 from ttwriter.validation.state import IGNORE_FLAG, IGNORE_HELP
-from ttwriter.yaml_io import dump_scalar
-
-_LIST_LIMIT = 10
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,12 +43,6 @@ def _show(path: Path) -> str:
     except ValueError:
         shown = str(path)
     return shlex.quote(shown)
-
-
-def _ids(ids: list[str]) -> str:
-    if len(ids) <= _LIST_LIMIT:
-        return ", ".join(ids)
-    return ", ".join(ids[:_LIST_LIMIT]) + f", ... (+{len(ids) - _LIST_LIMIT} more)"
 
 
 def _parse_runs(text: str) -> list[str]:
@@ -96,23 +88,23 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         reasons = [
             f"{s.run.id} ({s.state}{f', job {s.job}' if s.state != 'done' else ''})" for s in result.skipped
         ]
-        print(f"Leaving out {len(reasons)} run{'s' * (len(reasons) != 1)}: {_ids(reasons)}", file=out)
+        print(f"Leaving out {counted(len(reasons))}: {listed(reasons)}", file=out)
     if not result.runs:
         print(
             f"Nothing to submit: every run is done or still queued (see: ttwriter status {where})", file=out
         )
         return 0
     n = len(result.runs)
-    runs = f"{n} run{'s' * (n != 1)} of {folder.experiment}"
+    runs = f"{counted(n)} of {folder.experiment}"
     for run_id in result.retrained:
         print(f"note: {run_id} had finished; it trains again and its result is replaced", file=out)
     if result.dry_run:
-        print(f"Dry run: would submit {runs} ({_ids([r.id for r in result.runs])}) with:", file=out)
+        print(f"Dry run: would submit {runs} ({listed([r.id for r in result.runs])}) with:", file=out)
         print(f"  {shlex.join(result.command)}", file=out)
         print("Nothing was submitted.", file=out)
         return 0
     print(f"Submitted {runs} as SLURM job {result.job_id} (--array={result.array})", file=out)
-    print(f"  runs: {_ids([r.id for r in result.runs])}", file=out)
+    print(f"  runs: {listed([r.id for r in result.runs])}", file=out)
     if result.tune_path:
         print(f"  tune is not on PATH here: the jobs get {result.tune_path} first on theirs", file=out)
     print(f"  recorded in {_show(folder.submissions_file)}", file=out)
@@ -123,18 +115,14 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _params(params: dict) -> str:
-    return "  ".join(f"{k}={dump_scalar(v)}" for k, v in params.items())
-
-
 def print_status(status: SweepStatus, out: TextIO) -> None:
     folder = status.folder
     where = _show(folder.path)
     n = len(folder.runs)
-    print(f"{folder.experiment}: {n} run{'s' * (n != 1)} in {where}", file=out)
+    print(f"{folder.experiment}: {counted(n)} in {where}", file=out)
     width = max(len(r.id) for r in folder.runs)
     for s in status.runs:
-        line = f"  {s.run.id:<{width}}  {s.state:<13}  {s.job or '-':<12}  {_params(s.run.params)}"
+        line = f"  {s.run.id:<{width}}  {s.state:<13}  {s.job or '-':<12}  {params_text(s.run.params)}"
         notes = [s.detail] if s.detail else []
         if s.state == FAILED and folder.log(s.run.id).exists():
             notes.append(f"log: {_show(folder.log(s.run.id))}")

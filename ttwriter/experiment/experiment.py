@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import EmptyVariableError, ExperimentSchemaError
+from ttwriter.errors import EmptyVariableError, ExperimentSchemaError, key_path
 from ttwriter.experiment.frozen import FrozenDict, freeze, thaw
 from ttwriter.experiment.slurm_config import SlurmConfig
-from ttwriter.safe_read import data_problem, key_path
+from ttwriter.safe_read import data_problem
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 

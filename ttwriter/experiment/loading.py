@@ -7,7 +7,6 @@ know about where it came from (files to copy, lineage, where each key is written
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.load_python import load_python_experiment
 from ttwriter.experiment.load_yaml import load_snapshot, load_yaml_experiment
 from ttwriter.experiment.source_map import SourceMap
+from ttwriter.safe_read import sha256_file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +108,7 @@ def _prefer_copied_base(experiment: Experiment, provenance: dict[str, Any], fold
     ]
     for name in names:
         copy = folder / name
-        if copy.is_file() and expected == hashlib.sha256(copy.read_bytes()).hexdigest():
+        if copy.is_file() and expected == sha256_file(copy):
             return dataclasses.replace(experiment, base_config_file=str(copy))
     return experiment
 

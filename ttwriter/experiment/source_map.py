@@ -10,10 +10,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ttwriter.errors import ConfigWriterError
+from ttwriter.errors import ConfigWriterError, KeyPath
 from ttwriter.safe_read import read_python_source, read_text
-
-KeyPath = tuple[str, ...]
 
 
 class SourceMap:

@@ -26,6 +26,7 @@ from types import TracebackType
 from ttwriter.errors import Interrupted, OutputExistsError, OutputWriteError
 from ttwriter.folder import claim as claim
 from ttwriter.folder.layout import MARKERS, RESULT_DIRS, SUBMISSIONS, foreign_entries, remove_own
+from ttwriter.formats import listed
 
 _TAKEN = (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR)
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
@@ -165,7 +166,7 @@ def _replace_problem(folder: Path, final: Path, while_writing: bool = False) -> 
             )
             fix = "choose another --output-dir, or move the results away first"
         elif foreign:
-            names = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            names = listed(foreign)
             message = (
                 f"output folder holds {names}, which ttwriter did not write; --force replaces only "
                 "ttwriter's own files"
@@ -230,7 +231,7 @@ def _appeared(final: Path) -> OutputExistsError:
         found = sorted(os.listdir(final))
     except OSError:
         found = []
-    what = f" ({', '.join(found[:3])}{' ...' if len(found) > 3 else ''})" if found else ""
+    what = f" ({listed(found)})" if found else ""
     return OutputExistsError(
         f"while ttwriter was writing, something else wrote into the output folder{what}; it was left "
         "as it is and the new configs were discarded",
@@ -427,7 +428,7 @@ class AtomicFolder:
         kept = remove_own(aside)
         if kept:
             self.notes.append(
-                f"kept {aside}: while the folder was replaced, {', '.join(kept[:3])} appeared in the "
+                f"kept {aside}: while the folder was replaced, {listed(kept)} appeared in the "
                 "old one, and ttwriter removes only its own files"
             )
 

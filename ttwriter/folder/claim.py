@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ttwriter.folder.layout import remove_own
+from ttwriter.formats import listed
 
 HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0])[:24] or "host"
 LOCK_SUFFIX = ".ttwriter-lock"
@@ -257,6 +258,6 @@ def clean_leftovers(parent: Path) -> list[str]:
             if kept:
                 notes.append(
                     f"kept {path}, a folder an interrupted ttwriter set aside: it holds "
-                    f"{', '.join(kept[:3])}, which ttwriter did not write"
+                    f"{listed(kept)}, which ttwriter did not write"
                 )
     return notes

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import ConfigWriterError
-from ttwriter.safe_read import key_path
+from ttwriter.errors import ConfigWriterError, key_path
 
 ErrorType = type[ConfigWriterError]
 _MISSING: Any = object()

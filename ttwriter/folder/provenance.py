@@ -7,8 +7,6 @@ resolved experiment folder and the base config's sha256 (regeneration refuses a 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import hashlib
 import json
 import platform
 import subprocess
@@ -20,11 +18,9 @@ from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
 from ttwriter.experiment.loading import LoadedExperiment
 from ttwriter.folder.snapshot import SNAPSHOT_FORMAT
+from ttwriter.formats import utc_now
+from ttwriter.safe_read import sha256_file
 from ttwriter.sweep.base_config import BaseConfig, torchtune_version
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _git_state(folder: Path) -> dict[str, Any] | None:
@@ -90,7 +86,7 @@ def build_snapshot(
             "ttwriter_version": __version__,
             "torchtune_version": torchtune_version(),
             "python_version": platform.python_version(),
-            "created_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created_utc": utc_now(),
             "source": str(loaded.path) if loaded.path else None,
             "source_kind": loaded.kind,
             "source_files": {name: sha256_file(path) for name, path in source_copies.items()},

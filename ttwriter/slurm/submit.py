@@ -8,7 +8,6 @@ the job id and runs to submissions.jsonl, which `ttwriter status` reads.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import getpass
 import os
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from ttwriter.errors import SlurmError
 from ttwriter.folder.submissions import ArrayRun, SweepFolder, open_folder
+from ttwriter.formats import listed, utc_now
 from ttwriter.slurm.script import LOGS_DIR, NO_RECIPE, array_spec, script_max_parallel
 from ttwriter.slurm.status import (
     DONE,
@@ -63,11 +63,6 @@ def _status(folder: SweepFolder) -> SweepStatus:
             fix="run this where squeue works, so that no run is submitted twice",
         )
     return status
-
-
-def _listed(items: list[str], limit: int = 5) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def _job_environment() -> tuple[dict[str, str], str | None]:
@@ -134,7 +129,7 @@ def submit(
         queued = [s for s in states if s.run.id in wanted and s.state in (PENDING, RUNNING)]
         if queued:
             raise SlurmError(
-                "already queued: " + _listed([f"{s.run.id} ({s.state} as job {s.job})" for s in queued]),
+                "already queued: " + listed([f"{s.run.id} ({s.state} as job {s.job})" for s in queued]),
                 file=folder.path,
                 fix="wait for them (ttwriter status), or cancel them with scancel first; "
                 "--failed submits only the runs that are neither done nor queued",
@@ -142,7 +137,7 @@ def submit(
         done = tuple(s.run.id for s in states if s.run.id in wanted and s.state == DONE)
         if done and runs is None:
             raise SlurmError(
-                f"{len(done)} of {len(folder.runs)} runs are already done: {_listed(list(done))}",
+                f"{len(done)} of {len(folder.runs)} runs are already done: {listed(list(done))}",
                 file=folder.path,
                 fix="--failed submits only the runs that did not complete; to train done runs "
                 "again, name them with --runs",
@@ -197,7 +192,7 @@ def submit(
             "job_id": int(job),
             "array": array,
             "runs": [r.id for r in chosen],
-            "submitted_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "submitted_utc": utc_now(),
             "user": getpass.getuser(),
             "command": list(command),
             "path_added": tune_path,

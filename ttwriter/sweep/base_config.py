@@ -8,16 +8,15 @@ data and is executed on its own, and the shipped configs are plain YAML files ne
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
-import hashlib
 import importlib.metadata
 import importlib.util
 import re
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import BaseConfigNotFoundError, did_you_mean
+from ttwriter.errors import BaseConfigNotFoundError, close_matches, did_you_mean, suggestion
+from ttwriter.safe_read import sha256_file
 from ttwriter.yaml_io import KeyPath, read_yaml
 
 
@@ -93,10 +92,6 @@ def torchtune_version() -> str | None:
         return None
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def resolve_config_name(name: str) -> ShippedConfig:
     """The shipped config called `name`, or an error listing the names it might have meant."""
     configs = shipped_configs()
@@ -112,12 +107,12 @@ def resolve_config_name(name: str) -> ShippedConfig:
     # another family's config just because the family names look alike.
     if same_family:
         by_suffix = {n.split("/", 1)[1]: n for n in same_family}
-        close = difflib.get_close_matches(name.split("/", 1)[-1], list(by_suffix), n=3, cutoff=0.6)
-        hint = ("did you mean " + " or ".join(repr(by_suffix[c]) for c in close) + "?") if close else None
+        close = close_matches(name.split("/", 1)[-1], by_suffix)
+        hint = suggestion([by_suffix[c] for c in close], capital=True)
     else:
-        hint = did_you_mean(name, configs)
+        hint = did_you_mean(name, configs, capital=True)
     if hint:
-        lines.append(hint[0].upper() + hint[1:])
+        lines.append(hint)
     raise BaseConfigNotFoundError(
         "\n  ".join(lines),
         key="base_config",
@@ -205,4 +200,4 @@ def load_base_config(
             key="base_config_file" if base_config is None else "base_config",
             fix="point to a torchtune config YAML (e.g. one copied with 'tune cp')",
         )
-    return BaseConfig(name, path, _sha256(path), run_recipe, distributed, data, lines)
+    return BaseConfig(name, path, sha256_file(path), run_recipe, distributed, data, lines)

@@ -11,14 +11,18 @@ are accepted and left for validation to judge, and a `+` before a key (`+my_key`
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from ttwriter.errors import TypeMismatchError, UnknownKeyError, did_you_mean
-
-KeyPath = tuple[str, ...]
+from ttwriter.errors import (
+    KeyPath,
+    TypeMismatchError,
+    UnknownKeyError,
+    close_matches,
+    did_you_mean,
+    suggestion,
+)
 
 ALIASES: Mapping[str, str] = MappingProxyType(
     {
@@ -36,11 +40,9 @@ ALIASES: Mapping[str, str] = MappingProxyType(
 
 NEW_KEY_MARKER = "+"
 
-COMMAND_LINE = "command line"
-"""What `Locate` answers for a key set by a command-line override rather than in a file."""
-
 Locate = Callable[[str, KeyPath], tuple[str | None, int | None]]
-"""(section, key path as written) -> (file, line) where the key is written, for error messages."""
+"""(section, key path as written) -> (file, line) where the key is written, for error messages;
+`errors.COMMAND_LINE` as the file for a key set by a command-line override."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,16 +164,13 @@ class KeyResolver:
                 targets.setdefault(name, paths[0])
         for path in _leaf_paths(self._base):
             targets.setdefault(".".join(path), path)
-        matches = difflib.get_close_matches(word, list(targets), n=10, cutoff=0.6)
         seen: set[KeyPath] = set()
         unique = []
-        for match in matches:
+        for match in close_matches(word, targets, n=10):
             if targets[match] not in seen:
                 seen.add(targets[match])
                 unique.append(match)
-        if not unique:
-            return None
-        return "did you mean " + " or ".join(repr(m) for m in unique[:3]) + "?"
+        return suggestion(unique[:3])
 
     def _get(self, path: KeyPath) -> Any:
         node: Any = self._base

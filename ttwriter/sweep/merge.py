@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ttwriter.errors import MergeError, TypeMismatchError, did_you_mean
-
-KeyPath = tuple[str, ...]
+from ttwriter.errors import KeyPath, MergeError, TypeMismatchError, did_you_mean
 
 
 def _is_interpolation(value: Any) -> bool:

@@ -16,16 +16,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import ExperimentSchemaError, did_you_mean
+from ttwriter.errors import COMMAND_LINE, ExperimentSchemaError, KeyPath, did_you_mean
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
 from ttwriter.folder.layout import RUNS_DIR
 from ttwriter.sweep.base_config import BaseConfig
-from ttwriter.sweep.keys import COMMAND_LINE, Assignment, KeyResolver, Locate, flatten
+from ttwriter.sweep.keys import Assignment, KeyResolver, Locate, flatten
 from ttwriter.sweep.merge import copy_config, copy_value, delete_path, set_path
 from ttwriter.yaml_io import dump_scalar
-
-KeyPath = tuple[str, ...]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import os
 import shlex
 import shutil
@@ -28,10 +27,10 @@ from typing import TextIO
 from ttwriter.errors import ConfigWriterError, ExperimentDirError
 from ttwriter.experiment.slurm_config import COMMAND_PLACEHOLDER, SlurmConfig
 from ttwriter.folder.read import ExperimentFolder, FolderRun, parse_run_ids, read_experiment_folder
+from ttwriter.formats import counted, params_text, utc_now
 from ttwriter.slurm.script import LOGS_DIR, STATUS_DIR, shell_command, training_command
 from ttwriter.sweep.base_config import shipped_recipes
 from ttwriter.validation.state import IGNORE_FLAG, IGNORE_HELP, GateResult, check_runs
-from ttwriter.yaml_io import dump_scalar
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,15 +134,11 @@ def plan_local_runs(
     return LocalPlan(folder, runs, training_command(slurm, _distributed(folder.recipe)), slurm, gate)
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _mark(status_dir: Path, run_id: str, task: int, state: str, **fields: object) -> None:
     """status/<run id>.<state> becomes the run's only marker, as the job script's `mark` does."""
     for old in ("running", "done", "failed"):
         (status_dir / f"{run_id}.{old}").unlink(missing_ok=True)
-    lines = [f"run={run_id}", f"job=local_{task}", f"host={socket.gethostname()}", f"time={_now()}"]
+    lines = [f"run={run_id}", f"job=local_{task}", f"host={socket.gethostname()}", f"time={utc_now()}"]
     lines += [f"{k}={v}" for k, v in fields.items()]
     tmp = status_dir / f".{run_id}.{state}.{os.getpid()}"
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -190,7 +185,7 @@ def train_one(plan: LocalPlan, run: FolderRun) -> LocalRun:
             log.write(text + "\n")
             log.flush()
 
-        say(f"=== ttwriter: {run.id} (ttwriter run, local) on {socket.gethostname()} at {_now()} ===")
+        say(f"=== ttwriter: {run.id} (ttwriter run, local) on {socket.gethostname()} at {utc_now()} ===")
         say(f"config:     {run.config}")
         say(f"output_dir: {run.output_dir}")
         if not run.config.is_file():
@@ -226,10 +221,10 @@ def _finish(
     say("")  # training may end on a progress bar without a line break
     if code == 0:
         _mark(status_dir, run_id, task, "done", exit_code=0)
-        say(f"=== ttwriter: {run_id} done at {_now()} ===")
+        say(f"=== ttwriter: {run_id} done at {utc_now()} ===")
     else:
         _mark(status_dir, run_id, task, "failed", exit_code=code, stage=stage)
-        say(f"=== ttwriter: {run_id} FAILED in {stage} with exit code {code} at {_now()} ===")
+        say(f"=== ttwriter: {run_id} FAILED in {stage} with exit code {code} at {utc_now()} ===")
 
 
 def run_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
@@ -267,14 +262,14 @@ def run_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         return 0
     if args.dry_run:
         print(
-            f"Dry run: would train {n} run{'s' * (n != 1)} of {folder.experiment} (cwd {folder.path}):",
+            f"Dry run: would train {counted(n)} of {folder.experiment} (cwd {folder.path}):",
             file=out,
         )
         for run in plan.runs:
             print(f"  {run.id}  {plan.command(run)}", file=out)
         return 0
     print(
-        f"Training {n} run{'s' * (n != 1)} of {folder.experiment} locally, one after another "
+        f"Training {counted(n)} of {folder.experiment} locally, one after another "
         f"(logs: {folder.path / LOGS_DIR}/<run id>.out)",
         file=out,
     )
@@ -284,7 +279,7 @@ def run_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
 
     outcomes = []
     for i, run in enumerate(plan.runs, start=1):
-        params = "  ".join(f"{k}={dump_scalar(v)}" for k, v in run.params.items())
+        params = params_text(run.params)
         print(f"  [{i}/{n}] {run.id}  {params}".rstrip(), file=out, flush=True)
         try:
             outcome = train_one(plan, run)

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from ttwriter.errors import ExperimentDirError
 from ttwriter.folder import submissions as slurm_folder
 from ttwriter.folder.read import ExperimentFolder, FolderRun, read_experiment_folder
+from ttwriter.formats import counted, params_text
 from ttwriter.yaml_io import dump_scalar, read_yaml
 
 RESULTS_FILE = "results.csv"
@@ -266,7 +267,7 @@ def results_table(results: ExperimentResults) -> list[str]:
 
 def run_label(run: RunResult) -> str:
     """`lora_rank=4, learning_rate=0.001`: how a run is named in plots."""
-    return ", ".join(f"{k}={dump_scalar(v)}" for k, v in run.params.items()) or run.run_id
+    return params_text(run.params, ", ") or run.run_id
 
 
 def results_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
@@ -290,7 +291,7 @@ def results_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     counts = ", ".join(f"{n} {s}" for s, n in results.counts().items())
     smoke = " (smoke runs: for checking the pipeline, not for results)" if folder.smoke else ""
     n = len(results.runs)
-    lines = [f"Results of {folder.experiment}: {n} run{'s' * (n != 1)}, {counts}{smoke}"]
+    lines = [f"Results of {folder.experiment}: {counted(n)}, {counts}{smoke}"]
     lines += [f"  {line}" for line in results_table(results)]
     for run in results.runs:
         if run.n_logs > 1:

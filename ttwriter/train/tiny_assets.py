@@ -10,7 +10,6 @@ give the same bytes, so the assets can be rebuilt anywhere.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import json
 import logging
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ttwriter.errors import ConfigWriterError
+from ttwriter.safe_read import sha256_file
 
 TINY_LLAMA2 = {
     "vocab_size": 320,
@@ -133,10 +133,6 @@ def _save_initial_weights(path: Path) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def build_tiny_assets(directory: str | Path) -> dict[str, object]:
     """Write tokenizer, initial weights and data into `directory`; return the manifest.
 
@@ -184,7 +180,7 @@ def build_tiny_assets(directory: str | Path) -> dict[str, object]:
             "split": "train",
             "examples": len(rows),
         },
-        "sha256": {str(p.relative_to(root)): _sha256(p) for p in (tokenizer, weights, data)},
+        "sha256": {str(p.relative_to(root)): sha256_file(p) for p in (tokenizer, weights, data)},
     }
     (root / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import dataclasses
-import difflib
 import importlib
 import inspect
 import os
 import typing
 from collections.abc import Iterator
 from typing import Any
+
+from ttwriter.errors import close_matches, join_key, suggestion
 
 
 class _Unresolved:
@@ -48,22 +49,16 @@ class Finding:
         return dataclasses.asdict(self)
 
 
-def join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
 def component_nodes(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     """Every dict with a `_component_` key, at any depth, with its key path."""
     if isinstance(node, dict):
         if "_component_" in node:
             yield path, node
         for key, value in node.items():
-            yield from component_nodes(value, join(path, key))
+            yield from component_nodes(value, join_key(path, key))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from component_nodes(value, join(path, index))
+            yield from component_nodes(value, join_key(path, index))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,13 +109,11 @@ def _locate(dotted: str) -> _Located:
         for i, part in enumerate(parts[cut:], start=cut):
             if not hasattr(obj, part):
                 names = [n for n in dir(obj) if not n.startswith("_")]
-                close = difflib.get_close_matches(part, names, n=3, cutoff=0.6)
                 prefix = ".".join(parts[:i])
+                close = [f"{prefix}.{c}" for c in close_matches(part, names)]
                 return _Located(
                     problem="does not exist",
-                    fix=("did you mean " + " or ".join(f"{prefix}.{c}" for c in close) + "?")
-                    if close
-                    else f"{prefix} has no {part!r}; check the dotted path",
+                    fix=suggestion(close, show=str) or f"{prefix} has no {part!r}; check the dotted path",
                 )
             obj = getattr(obj, part)
         return _Located(obj=obj)
@@ -173,7 +166,7 @@ class ComponentChecker:
 
     def _check_node(self, path: str, node: dict[str, Any]) -> list[Finding]:
         dotted = node["_component_"]
-        where = join(path, "_component_")
+        where = join_key(path, "_component_")
         if not isinstance(dotted, str):
             return [
                 Finding(
@@ -206,7 +199,7 @@ class ComponentChecker:
         for key, value in node.items():
             if key == "_component_":
                 continue
-            here = join(path, key)
+            here = join_key(path, key)
             if key in params and params[key].kind not in (
                 inspect.Parameter.VAR_POSITIONAL,
                 inspect.Parameter.VAR_KEYWORD,
@@ -224,7 +217,7 @@ class ComponentChecker:
                         )
                     )
                 continue
-            close = difflib.get_close_matches(key, named, n=1, cutoff=0.75 if takes_kwargs else 0.6)
+            close = close_matches(key, named, n=1, cutoff=0.75 if takes_kwargs else 0.6)
             if takes_kwargs and not close:
                 continue  # a genuine extra argument, passed through **kwargs
             short = dotted.rsplit(".", 1)[-1]
@@ -241,7 +234,7 @@ class ComponentChecker:
                     "component",
                     here,
                     message,
-                    f"did you mean {close[0]!r}?" if close else f"{short} takes: {', '.join(named)}",
+                    suggestion(close) or f"{short} takes: {', '.join(named)}",
                 )
             )
         return findings

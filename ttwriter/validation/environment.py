@@ -23,7 +23,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from ttwriter.validation.components import ComponentChecker, Finding, component_nodes, join
+from ttwriter.errors import join_key
+from ttwriter.validation.components import ComponentChecker, Finding, component_nodes
 
 _PATH_PARAMETER = re.compile(r"(?:^|_)(?:path|file|dir)s?$")
 """Parameter names of files: path, merges_file, vocab_path, special_tokens_path, tokenizer_json_path."""
@@ -160,7 +161,7 @@ class EnvironmentChecker:
         if names is None:  # the builder cannot be inspected here: judge by the names alone
             names = tuple(k for k in tokenizer if _path_like(k, inspect.Parameter.empty))
         return [
-            (join("tokenizer", name), file, "tokenizer file")
+            (join_key("tokenizer", name), file, "tokenizer file")
             for name in names
             for file in _paths(tokenizer.get(name))
         ]
@@ -193,9 +194,9 @@ class EnvironmentChecker:
             files = _paths(node.get("data_files"))
             source, default = self._source(node)
             if files and source is not None and _is_hub_dataset(source):
-                findings.append(_hub_data_files(join(path, "data_files"), node, files, source, default))
+                findings.append(_hub_data_files(join_key(path, "data_files"), node, files, source, default))
                 continue  # paths inside the hub dataset, not on this machine
-            checks += [(join(path, "data_files"), file, "data file") for file in files]
+            checks += [(join_key(path, "data_files"), file, "data file") for file in files]
         checks += self._tokenizer_files(plain.get("tokenizer"))
         checkpointer = plain.get("checkpointer")
         if isinstance(checkpointer, dict) and isinstance(checkpointer.get("checkpoint_dir"), str):

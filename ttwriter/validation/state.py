@@ -12,7 +12,6 @@ were checked is validated on the spot, and its reports are written as generation
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shlex
@@ -22,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from ttwriter.errors import ExperimentDirError, InvalidRunsError, TorchtuneValidationError
 from ttwriter.folder.layout import VALIDATION_REPORT, VALIDATION_REPORT_JSON
+from ttwriter.formats import counted, listed
+from ttwriter.safe_read import sha256_file
 
 if TYPE_CHECKING:
     from ttwriter.folder.read import ExperimentFolder
@@ -41,7 +42,6 @@ IGNORE_HELP = (
     "start the runs even if they failed validation, and without validating a folder written "
     "with --no-validate (for when you know better)"
 )
-_LISTED = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,13 +75,9 @@ class ValidationState:
             if not path.is_file():
                 continue
             recorded = self.runs.get(run_id)
-            if recorded is None or recorded.sha256 != _sha256(path):
+            if recorded is None or recorded.sha256 != sha256_file(path):
                 stale.append(run_id)
         return stale
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _context_json(context: ValidationContext) -> dict[str, Any]:
@@ -111,7 +107,7 @@ def state_json(
     if summary is None:
         return {"validated": False, "skipped": "--no-validate", "context": _context_json(context)}
     data = summary.as_json()
-    hashes = {run_id: _sha256(path) for run_id, path in configs}
+    hashes = {run_id: sha256_file(path) for run_id, path in configs}
     for run in data["runs"]:
         run["sha256"] = hashes[run["id"]]
     return {"validated": True, "validated_by": by, "context": _context_json(context), **data}
@@ -206,19 +202,10 @@ class GateResult:
             return [f"note: {IGNORE_FLAG}: starting runs that were never validated (the folder {self.why})"]
         if self.ignored:
             return [
-                f"note: {IGNORE_FLAG}: starting {_count(self.ignored)} that failed validation: "
-                f"{_listed(self.ignored)} (see {report})"
+                f"note: {IGNORE_FLAG}: starting {counted(len(self.ignored))} that failed validation: "
+                f"{listed(self.ignored)} (see {report})"
             ]
         return []
-
-
-def _count(runs: Sequence[object]) -> str:
-    return f"{len(runs)} run{'s' * (len(runs) != 1)}"
-
-
-def _listed(items: Sequence[str]) -> str:
-    shown = ", ".join(items[:_LISTED])
-    return shown + (f" and {len(items) - _LISTED} more" if len(items) > _LISTED else "")
 
 
 def _validate(
@@ -271,7 +258,7 @@ def check_runs(
     if state.validated:
         wanted = set(run_ids)
         stale = state.changed((r.id, r.config) for r in folder.runs if r.id in wanted)
-        why = f"was validated, but the configs of {_listed(stale)} changed since" if stale else None
+        why = f"was validated, but the configs of {listed(stale)} changed since" if stale else None
     if ignore:
         if not state.validated:
             return GateResult(report, why=why, unvalidated=True)
@@ -279,7 +266,7 @@ def check_runs(
     summary = None
     if why is not None:
         if announce:
-            announce(f"Validating {_count(folder.runs)} first: the folder {why}")
+            announce(f"Validating {counted(len(folder.runs))} first: the folder {why}")
         from ttwriter.validation.validate import ValidationContext
 
         context = state.context or ValidationContext(recipe=folder.recipe)
@@ -294,7 +281,7 @@ def check_runs(
     if failed:
         first = state.runs[failed[0]].problem
         raise InvalidRunsError(
-            f"{len(failed)} of {_count(run_ids)} to {verb} failed validation: {_listed(failed)}"
+            f"{len(failed)} of {counted(len(run_ids))} to {verb} failed validation: {listed(failed)}"
             + (f"\n  {failed[0]}: {first}" if first else ""),
             file=report,
             fix="correct the experiment and regenerate the folder (the report lists every problem "

@@ -25,8 +25,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import TorchtuneValidationError
-from ttwriter.validation.components import UNRESOLVED, ComponentChecker, Finding, join
+from ttwriter.errors import TorchtuneValidationError, did_you_mean, join_key
+from ttwriter.formats import counted
+from ttwriter.validation.components import UNRESOLVED, ComponentChecker, Finding
 from ttwriter.validation.environment import EnvironmentChecker
 from ttwriter.validation.startup.checks import startup_findings
 from ttwriter.yaml_io import load_config_file
@@ -116,17 +117,13 @@ class ValidationSummary:
         ]
         for result in self.results:
             status = "OK" if result.ok else "FAILED"
-            extra = (
-                f" ({len(result.warnings)} warning{'s' * (len(result.warnings) != 1)})"
-                if result.warnings
-                else ""
-            )
+            extra = f" ({counted(len(result.warnings), 'warning')})" if result.warnings else ""
             lines.append(f"{result.run_id}: {status}{extra}")
             for finding in result.errors + result.warnings:
                 lines.append(f"    {finding.severity:<7} [{finding.check}] {finding.key}: {finding.message}")
                 if finding.fix:
                     lines.append(f"            fix: {finding.fix}")
-        lines += ["", f"{self.n_warnings} warning{'s' * (self.n_warnings != 1)}", self.summary_line()]
+        lines += ["", counted(self.n_warnings, "warning"), self.summary_line()]
         return "\n".join(lines) + "\n"
 
     def as_json(self) -> dict[str, Any]:
@@ -177,7 +174,7 @@ def _resolve(cfg: Any, omegaconf: Any) -> tuple[Any, list[Finding]]:
         keys = list(node.keys()) if omegaconf.is_dict(node) else list(range(len(node)))
         out: dict[Any, Any] | list[Any] = {} if omegaconf.is_dict(node) else []
         for key in keys:
-            here = join(path, key)
+            here = join_key(path, key)
             try:
                 value = node[key]
             except Exception as exc:
@@ -254,16 +251,14 @@ def _recipe_findings(plain: dict[str, Any], raw: dict[str, Any], context: Valida
         )
     referenced = _interpolation_roots(raw)
     for key in sorted(context.set_keys - keys.reads - referenced - {"output_dir"}):
-        from ttwriter.errors import did_you_mean
-
-        hint = did_you_mean(key, keys.reads)
+        hint = did_you_mean(key, keys.reads, capital=True)
         findings.append(
             Finding(
                 "error",
                 "recipe",
                 key,
                 f"the experiment sets {key!r}, but recipe {name} never reads it, so it would have no effect",
-                (hint[0].upper() + hint[1:]) if hint else f"remove {key!r}, or use a recipe that reads it",
+                hint or f"remove {key!r}, or use a recipe that reads it",
             )
         )
     return findings

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ttwriter.errors import did_you_mean
-from ttwriter.validation.components import Finding, component_nodes, join
+from ttwriter.errors import did_you_mean, join_key
+from ttwriter.validation.components import Finding, component_nodes
 from ttwriter.validation.startup.checks import (
     StartupCheck,
     argument,
@@ -59,10 +59,10 @@ def packed_needs_max_seq_len(cfg: dict[str, Any], recipe: str | None) -> list[Fi
     length = "null" if "max_seq_len" in tokenizer else "not set (its default is null)"
     return [
         error(
-            [join(path, "packed"), "tokenizer.max_seq_len"],
-            f"{join(path, 'packed')} is true but tokenizer.max_seq_len is {length}",
+            [join_key(path, "packed"), "tokenizer.max_seq_len"],
+            f"{join_key(path, 'packed')} is true but tokenizer.max_seq_len is {length}",
             "PackedDataset requires a max_seq_len to be set on the tokenizer.",
-            f"set tokenizer.max_seq_len to the length to pack to (e.g. 2048), or {join(path, 'packed')}: false",
+            f"set tokenizer.max_seq_len to the length to pack to (e.g. 2048), or {join_key(path, 'packed')}: false",
         )
         for path, node, _ in _datasets(cfg, _PACKS)
         if truthy(argument(node, "packed"))
@@ -72,10 +72,10 @@ def packed_needs_max_seq_len(cfg: dict[str, Any], recipe: str | None) -> list[Fi
 def packed_preference_dataset(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
     return [
         error(
-            [join(path, "packed")],
-            f"{join(path, 'packed')} is true on {name}",
+            [join_key(path, "packed")],
+            f"{join_key(path, 'packed')} is true on {name}",
             "Packed is currently not supported for preference datasets.",
-            f"remove {join(path, 'packed')}",
+            f"remove {join_key(path, 'packed')}",
         )
         for path, node, name in _datasets(cfg, _PREFERENCE)
         if truthy(node.get("packed"))
@@ -85,10 +85,10 @@ def packed_preference_dataset(cfg: dict[str, Any], recipe: str | None) -> list[F
 def packed_multimodal_dataset(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
     return [
         error(
-            [join(path, "packed")],
-            f"{join(path, 'packed')} is true on {name}",
+            [join_key(path, "packed")],
+            f"{join_key(path, 'packed')} is true on {name}",
             "Multimodal datasets don't support packing yet.",
-            f"set {join(path, 'packed')}: false",
+            f"set {join_key(path, 'packed')}: false",
         )
         for path, node, name in _datasets(cfg, _MULTIMODAL)
         if truthy(node.get("packed"))
@@ -137,7 +137,7 @@ def column_map_keys(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
         required, empty_is_unset = _COLUMN_MAPS[name]
         if not isinstance(column_map, dict) or (empty_is_unset and not column_map):
             continue
-        here = join(path, "column_map")
+        here = join_key(path, "column_map")
         for key in required:
             if key in column_map:
                 continue
@@ -155,8 +155,8 @@ def column_map_keys(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
         if name == "vqa_dataset" and image_dir is not None and "image" not in column_map:
             findings.append(
                 error(
-                    [here, join(path, "image_dir")],
-                    f"{join(path, 'image_dir')} is set but {here} has no 'image' key",
+                    [here, join_key(path, "image_dir")],
+                    f"{join_key(path, 'image_dir')} is set but {here} has no 'image' key",
                     f"image_dir is specified as {image_dir} but 'image' is not in column_map. "
                     "Please specify an 'image' key in column_map.",
                     f"add {here}.image: <the column with the image paths>",
@@ -170,13 +170,13 @@ def chat_conversation_style(cfg: dict[str, Any], recipe: str | None) -> list[Fin
     for path, node, _ in _datasets(cfg, frozenset({"chat_dataset"})):
         style = node.get("conversation_style")
         if isinstance(style, str) and style not in ("sharegpt", "openai"):
-            hint = did_you_mean(style, ["sharegpt", "openai"])
+            hint = did_you_mean(style, ["sharegpt", "openai"], capital=True)
             findings.append(
                 error(
-                    [join(path, "conversation_style")],
-                    f"{join(path, 'conversation_style')} is {style!r}",
+                    [join_key(path, "conversation_style")],
+                    f"{join_key(path, 'conversation_style')} is {style!r}",
                     f"Unsupported conversation style: {style}",
-                    (hint[0].upper() + hint[1:]) if hint else "use 'sharegpt' or 'openai'",
+                    hint or "use 'sharegpt' or 'openai'",
                 )
             )
     return findings
@@ -203,11 +203,11 @@ def local_split(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
             if base and base not in splits:
                 findings.append(
                     error(
-                        [join(path, "split"), join(path, "data_files")],
-                        f"{join(path, 'split')} is {split!r} but {join(path, 'data_files')} only gives "
+                        [join_key(path, "split"), join_key(path, "data_files")],
+                        f"{join_key(path, 'split')} is {split!r} but {join_key(path, 'data_files')} only gives "
                         f"the split{'s' * (len(splits) != 1)} {', '.join(splits)}",
                         f'Unknown split "{base}". Should be one of {splits!r}.',
-                        f"set {join(path, 'split')}: train (a slice such as 'train[:10%]' also works), "
+                        f"set {join_key(path, 'split')}: train (a slice such as 'train[:10%]' also works), "
                         f"or give data_files as a mapping, e.g. {{{base}: <file>}}",
                     )
                 )

@@ -13,8 +13,8 @@ import string
 from collections.abc import Iterator
 from typing import Any
 
-from ttwriter.errors import did_you_mean
-from ttwriter.validation.components import Finding, component_nodes, join
+from ttwriter.errors import did_you_mean, join_key
+from ttwriter.validation.components import Finding, component_nodes
 from ttwriter.validation.startup.checks import (
     CHECK,
     StartupCheck,
@@ -57,8 +57,8 @@ def _models(cfg: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], str]]:
 def lora_attn_modules_empty(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
     return [
         error(
-            [join(path, "lora_attn_modules")],
-            f"{join(path, 'lora_attn_modules')} is empty",
+            [join_key(path, "lora_attn_modules")],
+            f"{join_key(path, 'lora_attn_modules')} is empty",
             f"Must pass one or more of typing.Literal{list(LORA_ATTN_MODULES)!r} as lora_modules",
             f"list at least one of {', '.join(LORA_ATTN_MODULES)}, e.g. ['q_proj', 'v_proj']",
         )
@@ -76,8 +76,8 @@ def lora_attn_modules_unknown(cfg: dict[str, Any], recipe: str | None) -> list[F
         modules = node.get("lora_attn_modules")
         for i, module in enumerate(modules if isinstance(modules, list) else []):
             if isinstance(module, str) and module not in LORA_ATTN_MODULES:
-                hint = did_you_mean(module, LORA_ATTN_MODULES, n=1)
-                here = join(join(path, "lora_attn_modules"), i)
+                hint = did_you_mean(module, LORA_ATTN_MODULES, n=1, capital=True)
+                here = join_key(join_key(path, "lora_attn_modules"), i)
                 findings.append(
                     Finding(
                         "error",
@@ -85,9 +85,7 @@ def lora_attn_modules_unknown(cfg: dict[str, Any], recipe: str | None) -> list[F
                         here,
                         f"{module!r} is not one of {', '.join(LORA_ATTN_MODULES)}: torchtune silently "
                         "ignores it, so no LoRA adapter would be trained there",
-                        (hint[0].upper() + hint[1:])
-                        if hint
-                        else f"use one of {', '.join(LORA_ATTN_MODULES)}",
+                        hint or f"use one of {', '.join(LORA_ATTN_MODULES)}",
                     )
                 )
     return findings
@@ -120,11 +118,11 @@ def lora_output_tied(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
         if raises and truthy(node.get("apply_lora_to_output")):
             findings.append(
                 error(
-                    [join(path, "apply_lora_to_output")],
-                    f"{join(path, 'apply_lora_to_output')} is true on {name}, whose output "
+                    [join_key(path, "apply_lora_to_output")],
+                    f"{join_key(path, 'apply_lora_to_output')} is true on {name}, whose output "
                     "projection is the embedding matrix",
                     raises,
-                    f"set {join(path, 'apply_lora_to_output')}: false",
+                    f"set {join_key(path, 'apply_lora_to_output')}: false",
                 )
             )
     return findings
@@ -146,8 +144,8 @@ def checkpoint_single_file(cfg: dict[str, Any], recipe: str | None) -> list[Find
         if isinstance(files, (list, dict)) and len(files) != 1:
             findings.append(
                 error(
-                    [join(path, "checkpoint_files")],
-                    f"{join(path, 'checkpoint_files')} has {len(files)} entries and {name} reads one file",
+                    [join_key(path, "checkpoint_files")],
+                    f"{join_key(path, 'checkpoint_files')} has {len(files)} entries and {name} reads one file",
                     "Currently we only support reading from a single checkpoint file. "
                     f"Got {len(files)} files instead.",
                     "list the one checkpoint file, or use torchtune.training.FullModelHFCheckpointer "
@@ -166,12 +164,12 @@ def checkpoint_model_type(cfg: dict[str, Any], recipe: str | None) -> list[Findi
             if model_type.upper() in MODEL_TYPES:
                 fix = f"write it in capitals: {model_type.upper()}"
             else:
-                hint = did_you_mean(model_type.upper(), MODEL_TYPES)
-                fix = (hint[0].upper() + hint[1:]) if hint else f"use one of {', '.join(MODEL_TYPES)}"
+                hint = did_you_mean(model_type.upper(), MODEL_TYPES, capital=True)
+                fix = hint or f"use one of {', '.join(MODEL_TYPES)}"
             findings.append(
                 error(
-                    [join(path, "model_type")],
-                    f"{join(path, 'model_type')} {model_type!r} is not a torchtune ModelType",
+                    [join_key(path, "model_type")],
+                    f"{join_key(path, 'model_type')} {model_type!r} is not a torchtune ModelType",
                     f"KeyError: {model_type!r}",
                     fix,
                 )
@@ -186,7 +184,7 @@ def checkpoint_files_format(cfg: dict[str, Any], recipe: str | None) -> list[Fin
         files = node.get("checkpoint_files")
         if not isinstance(files, dict):
             continue
-        here = join(path, "checkpoint_files")
+        here = join_key(path, "checkpoint_files")
         if "filename_format" not in files or "max_filename" not in files:
             missing = [k for k in ("filename_format", "max_filename") if k not in files]
             findings.append(
@@ -203,8 +201,8 @@ def checkpoint_files_format(cfg: dict[str, Any], recipe: str | None) -> list[Fin
         if not isinstance(biggest, str):
             findings.append(
                 error(
-                    [join(here, "max_filename")],
-                    f"{join(here, 'max_filename')} is the {type(biggest).__name__} {show(biggest)}",
+                    [join_key(here, "max_filename")],
+                    f"{join_key(here, 'max_filename')} is the {type(biggest).__name__} {show(biggest)}",
                     f"`max_filename` must be a string, but found {type(biggest)} instead.",
                     'quote it as the last file name spells it, e.g. max_filename: "00030" (unquoted, YAML '
                     "reads it as a number, and one with a leading 0 in octal)",
@@ -214,8 +212,8 @@ def checkpoint_files_format(cfg: dict[str, Any], recipe: str | None) -> list[Fin
         if isinstance(pattern, str) and (count := _placeholders(pattern)) != 2:
             findings.append(
                 error(
-                    [join(here, "filename_format")],
-                    f"{join(here, 'filename_format')} {pattern!r} has {count} placeholders",
+                    [join_key(here, "filename_format")],
+                    f"{join_key(here, 'filename_format')} {pattern!r} has {count} placeholders",
                     "Filename format string must have exactly two placeholders, e.g. 'file_{i}_of_{n_files}.pth'",
                     "use one {} for the shard number and one for the count, e.g. model-{}-of-{}.safetensors",
                 )
@@ -241,8 +239,8 @@ def sym_kd_ratio_range(cfg: dict[str, Any], recipe: str | None) -> list[Finding]
         ):
             findings.append(
                 error(
-                    [join(path, "sym_kd_ratio")],
-                    f"{join(path, 'sym_kd_ratio')} is {ratio}",
+                    [join_key(path, "sym_kd_ratio")],
+                    f"{join_key(path, 'sym_kd_ratio')} is {ratio}",
                     "sym_kd_ratio must be in the range [0, 1]",
                     "give a ratio between 0 (reverse KL) and 1 (forward KL)",
                 )

@@ -67,13 +67,13 @@ def dtype_known(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
     if dtype is None or dtype is UNRESOLVED or dtype in PRECISIONS:
         return []
     short = _TORCH_NAMES.get(str(dtype).removeprefix("torch."))
-    hint = f"Write {short}" if short else did_you_mean(str(dtype), PRECISIONS)
+    hint = f"Write {short}" if short else did_you_mean(str(dtype), PRECISIONS, capital=True)
     return [
         error(
             ["dtype"],
             f"dtype is {show(dtype)}",
             f"Dtype {dtype} must be one of {', '.join(PRECISIONS)} for finetuning.",
-            (hint[0].upper() + hint[1:]) if hint else f"use one of {', '.join(PRECISIONS)}",
+            hint or f"use one of {', '.join(PRECISIONS)}",
         )
     ]
 
