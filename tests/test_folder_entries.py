@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from ttwriter import Experiment, generate_configs
-from ttwriter.folder.layout import FOLDER_ENTRIES
-from ttwriter.slurm.script import SCRIPT_NAME
+from ttwriter.folder.layout import FOLDER_ENTRIES, SCRIPT_FILE
 from ttwriter.sweep.base_config import resolve_config_name
 
 BASE = "llama3_2/1B_lora_single_device"
@@ -39,7 +38,7 @@ def test_a_base_config_named_like_a_folder_entry_is_copied_under_another_name(tm
 
     out = result.experiment_dir
     assert (out / f"source_{name}").read_bytes() == base.read_bytes()
-    assert (out / SCRIPT_NAME).read_text().startswith("#!/bin/bash")
+    assert (out / SCRIPT_FILE).read_text().startswith("#!/bin/bash")
     assert (out / "configs" / "run_000.yaml").is_file()
     snapshot = json.loads((out / "experiment.json").read_text())
     assert snapshot["provenance"]["source_files"] == {f"source_{name}": sha256(base)}

@@ -24,7 +24,7 @@ from ttwriter import Experiment, OutputExistsError, OutputWriteError, SlurmError
 from ttwriter import generate as generate_module
 from ttwriter.folder.atomic import AtomicFolder
 from ttwriter.folder.claim import HOST, lock_path
-from ttwriter.folder.read import MAPPING_FILE, SNAPSHOT_FILE
+from ttwriter.folder.layout import MAPPING_FILE, SNAPSHOT_FILE
 from ttwriter.sweep.base_config import resolve_config_name
 
 REPO = Path(__file__).resolve().parent.parent

@@ -28,13 +28,17 @@ from ttwriter.folder.atomic import AtomicFolder, check_output_dir, first_free
 from ttwriter.folder.layout import (
     CONFIGS_DIR,
     FOLDER_ENTRIES,
+    LOGS_DIR,
+    MAPPING_FILE,
+    SCRIPT_FILE,
+    SNAPSHOT_FILE,
+    config_rel,
     copy_names,
 )
 from ttwriter.folder.provenance import build_snapshot, dump_snapshot
-from ttwriter.folder.read import MAPPING_FILE, SNAPSHOT_FILE
 from ttwriter.folder.run_text import RunText
 from ttwriter.formats import params_text
-from ttwriter.slurm.script import LOGS_DIR, SCRIPT_NAME, idle_gpus, sbatch_chunks
+from ttwriter.slurm.script import idle_gpus, sbatch_chunks
 from ttwriter.sweep.base_config import BaseConfig, load_base_config
 from ttwriter.sweep.plan import Run, SweepPlan, expand_sweep
 from ttwriter.sweep.smoke import apply_smoke, recipe_reads, smoke_header, smoke_notes
@@ -69,7 +73,7 @@ class RunRecords(Sequence[RunRecord]):
 
     def __init__(self, plan: SweepPlan, experiment_dir: Path) -> None:
         self._plan = plan
-        self._configs = experiment_dir / CONFIGS_DIR
+        self._experiment_dir = experiment_dir
 
     def __len__(self) -> int:
         return self._plan.n_runs
@@ -78,7 +82,7 @@ class RunRecords(Sequence[RunRecord]):
         if isinstance(index, slice):
             return tuple(self[i] for i in range(*index.indices(len(self))))
         run_id, params, output_dir = self._plan.describe(index + len(self) if index < 0 else index)
-        return RunRecord(run_id, self._configs / f"{run_id}.yaml", output_dir, params)
+        return RunRecord(run_id, self._experiment_dir / config_rel(run_id), output_dir, params)
 
     def __iter__(self) -> Iterator[RunRecord]:
         return (self[i] for i in range(len(self)))
@@ -366,11 +370,10 @@ def generate_configs(
     smoke = smoke or bool((loaded.snapshot_provenance or {}).get("smoke"))
     now = dt.datetime.now()
     plan = plan_sweep(loaded, output_dir, now, smoke=smoke)
-    configs_rel = Path(CONFIGS_DIR)
     total = plan.n_runs
     sources = _source_names(loaded, plan.base)
     longest = max(
-        (f"{CONFIGS_DIR}/{plan.run_id(total - 1)}.yaml", *sources, *FOLDER_ENTRIES),
+        (config_rel(plan.run_id(total - 1)), *sources, *FOLDER_ENTRIES),
         key=lambda name: len(os.fsencode(name)),
     )
 
@@ -403,12 +406,12 @@ def generate_configs(
         final = plan.experiment_dir
         records = RunRecords(plan, final)
         text = RunText(plan)
-        (tmp / configs_rel).mkdir()
+        (tmp / CONFIGS_DIR).mkdir()
         with _naming(tmp / MAPPING_FILE), open(tmp / MAPPING_FILE, "w", encoding="utf-8") as mapping:
             mapping.write(_mapping_header(plan))
             # Shared sections are safe here: the loop replaces top-level values only (smoke).
             for run in plan.runs(share_unchanged=True):
-                rel = os.path.join(configs_rel, f"{run.id}.yaml")
+                rel = config_rel(run.id)
                 if smoke:
                     smoke_missing.update(apply_smoke(run.config, smoke_reads))
                 config = render_run_config(run, plan, os.path.join(final, rel), smoke, text)
@@ -416,7 +419,7 @@ def generate_configs(
                 mapping.write(_mapping_entry(run, rel, text))
                 if progress:
                     progress("write", run.index + 1, total)
-        with _naming(tmp / SCRIPT_NAME), open(tmp / SCRIPT_NAME, "w", encoding="utf-8") as script:
+        with _naming(tmp / SCRIPT_FILE), open(tmp / SCRIPT_FILE, "w", encoding="utf-8") as script:
             script.writelines(_script_chunks(plan, records))
         (tmp / LOGS_DIR).mkdir()  # SLURM opens logs/<run id>.out before the script starts
         for name, path in sources.items():
@@ -428,7 +431,7 @@ def generate_configs(
         context = validation_context(plan, strict)
 
         def configs() -> Iterator[tuple[str, Path]]:
-            return ((r.id, tmp / configs_rel / r.config_path.name) for r in records)
+            return ((r.id, tmp / config_rel(r.id)) for r in records)
 
         if validate:
             summary = validate_configs(

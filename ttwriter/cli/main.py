@@ -23,6 +23,7 @@ from ttwriter.errors import ConfigWriterError, Interrupted
 
 if TYPE_CHECKING:
     from ttwriter.validation.validate import ValidationSummary
+from ttwriter.folder.layout import MAPPING_FILE, PLOT_FILE, RESULTS_FILE, SNAPSHOT_FILE, VALIDATION_REPORT
 from ttwriter.formats import counted, listed, params_text
 
 EXIT_OK, EXIT_INVALID_CONFIGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -43,7 +44,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "results": (
         "ttwriter.train.results",
         "results_main",
-        "join every run's loss log with its params: table, results.csv, loss_curves.png",
+        f"join every run's loss log with its params: table, {RESULTS_FILE}, {PLOT_FILE}",
     ),
 }
 """name -> (module, function, one-line help). Each function takes (argv, out, err) and returns
@@ -142,7 +143,7 @@ def _print_findings(summary: ValidationSummary, out: TextIO) -> None:
         if finding.fix:
             print(f"          fix: {finding.fix}", file=out)
     if len(groups) > _TABLE_LIMIT:
-        print(f"  ... and {len(groups) - _TABLE_LIMIT} more (see validation_report.txt)", file=out)
+        print(f"  ... and {len(groups) - _TABLE_LIMIT} more (see {VALIDATION_REPORT})", file=out)
 
 
 def _smoke_summary() -> str:
@@ -211,19 +212,19 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
     else:
         print(f"Wrote {counted(n)} to {folder}/", file=out)
     if result.smoke:
-        print(f"Smoke variant: {_smoke_summary()}; marked as smoke in experiment.json", file=out)
+        print(f"Smoke variant: {_smoke_summary()}; marked as smoke in {SNAPSHOT_FILE}", file=out)
     shown = result.runs if result.dry_run else result.runs[:_TABLE_LIMIT]
     for run in shown:
         print(f"  {run.id}  {params_text(run.params) or '(no variables)'}", file=out)
     if len(shown) < n:
-        print(f"  ... and {n - len(shown)} more (see {folder}/run_mapping.yaml)", file=out)
+        print(f"  ... and {n - len(shown)} more (see {folder}/{MAPPING_FILE})", file=out)
     if result.dry_run:
         return EXIT_OK
     if result.validation is None:
         print("Validation: skipped (--no-validate); ttwriter submit and run validate it first", file=out)
     else:
         print(
-            f"Validation: {result.validation.summary_line()} (details: {folder}/validation_report.txt)",
+            f"Validation: {result.validation.summary_line()} (details: {folder}/{VALIDATION_REPORT})",
             file=out,
         )
         _print_findings(result.validation, out)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ttwriter.errors import ConfigWriterError
+from ttwriter.folder.layout import SCRIPT_FILE, STATUS_DIR
 from ttwriter.folder.read import parse_run_ids
 from ttwriter.folder.submissions import open_folder
 from ttwriter.formats import counted, listed, params_text
@@ -58,7 +59,7 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         out,
         err,
         prog="ttwriter submit",
-        description="Submit an experiment folder's runs to SLURM as one job array (submit.sbatch): "
+        description=f"Submit an experiment folder's runs to SLURM as one job array ({SCRIPT_FILE}): "
         "all of them, the ones named with --runs, or with --failed those that did not complete. "
         "A run that is still queued is never submitted twice, and a run that failed validation "
         "is not submitted (a folder written with --no-validate is validated first).",
@@ -143,7 +144,7 @@ def status_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         err,
         prog="ttwriter status",
         description="Print the state of every run of a submitted experiment folder: not submitted, "
-        "pending, running, done or failed (from status/ markers, squeue and sacct or scontrol).",
+        f"pending, running, done or failed (from {STATUS_DIR}/ markers, squeue and sacct or scontrol).",
     )
     parser.add_argument("folder", help="experiment folder written by ttwriter")
     args = parser.parse_args(argv)

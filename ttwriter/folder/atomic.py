@@ -25,7 +25,14 @@ from types import TracebackType
 
 from ttwriter.errors import Interrupted, OutputExistsError, OutputWriteError
 from ttwriter.folder import claim as claim
-from ttwriter.folder.layout import MARKERS, RESULT_DIRS, SUBMISSIONS, foreign_entries, remove_own
+from ttwriter.folder.layout import (
+    RESULT_DIRS,
+    SIGNATURE_FILES,
+    SNAPSHOT_FILE,
+    SUBMISSIONS_FILE,
+    foreign_entries,
+    remove_own,
+)
 from ttwriter.formats import listed
 
 _TAKEN = (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR)
@@ -150,11 +157,11 @@ def _existing_problem(final: Path, force: bool) -> OutputExistsError | None:
 def _replace_problem(folder: Path, final: Path, while_writing: bool = False) -> OutputExistsError | None:
     """Why `folder` (the output folder, or its set-aside copy at commit) must not be replaced."""
     fix = "choose another --output-dir"
-    if not any((folder / m).exists() for m in MARKERS):
-        message = "--force only replaces folders written by ttwriter, and this one has no experiment.json"
-    elif os.path.lexists(folder / SUBMISSIONS):
+    if not any((folder / m).exists() for m in SIGNATURE_FILES):
+        message = f"--force only replaces folders written by ttwriter, and this one has no {SNAPSHOT_FILE}"
+    elif os.path.lexists(folder / SUBMISSIONS_FILE):
         message = (
-            f"output folder was submitted to SLURM ({SUBMISSIONS}); replacing it would pull the "
+            f"output folder was submitted to SLURM ({SUBMISSIONS_FILE}); replacing it would pull the "
             "configs from under its jobs"
         )
     else:

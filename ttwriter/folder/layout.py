@@ -1,10 +1,11 @@
-"""The entries of an experiment folder: their names, and which of them are ttwriter's own.
+"""The experiment folder's layout: every name in it, defined once, and which entries are ttwriter's.
 
-This module is the one owner of the list of names ttwriter and the later commands (submit, run,
-results, training) write into an experiment folder, made from the constants of the modules that
-write them. Two things depend on it: a copied source file never takes one of these names, and
+The experiment folder is the contract between generation, the job script, `ttwriter run`,
+`status`, `submit` and `results`; this module is the only place that spells the names of its
+entries. Two things depend on the list: a copied source file never takes one of these names, and
 `--force` replaces a folder only when everything in it is ttwriter's own, and then removes exactly
-those entries, by name, never anything else.
+those entries, by name, never anything else. Completion markers inside status/ are named by
+ttwriter.folder.markers.
 """
 
 from __future__ import annotations
@@ -15,28 +16,58 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from ttwriter.folder.read import MAPPING_FILE, SNAPSHOT_FILE
-from ttwriter.folder.submissions import SUBMISSIONS
-from ttwriter.slurm.script import LOGS_DIR, SCRIPT_NAME, STATUS_DIR
-from ttwriter.train.plot import PLOT_FILE
-from ttwriter.train.results import RESULTS_FILE
-
 CONFIGS_DIR = "configs"
+"""One complete torchtune config per run: configs/<run id>.yaml."""
 RUNS_DIR = "runs"
 """Where each run's output_dir is by default: torchtune writes checkpoints there."""
+LOGS_DIR = "logs"
+"""One log per run, logs/<run id>.out: SLURM (or `ttwriter run`) appends the run's output."""
+STATUS_DIR = "status"
+"""Completion markers, one per run (see ttwriter.folder.markers)."""
+MAPPING_FILE = "run_mapping.yaml"
+"""Run id -> config, output_dir, params; its header records the facts later commands need."""
+SNAPSHOT_FILE = "experiment.json"
+"""Every field of the experiment and its provenance; it regenerates the folder."""
+SCRIPT_FILE = "submit.sbatch"
+"""The SLURM job array: task i trains run i."""
+SUBMISSIONS_FILE = "submissions.jsonl"
+"""One JSON line per `ttwriter submit`: the job id and the runs it queued."""
 VALIDATION_REPORT = "validation_report.txt"
 VALIDATION_REPORT_JSON = "validation_report.json"
-MARKERS = (SNAPSHOT_FILE, MAPPING_FILE)
+RESULTS_FILE = "results.csv"
+PLOT_FILE = "loss_curves.png"
+CONFIG_SUFFIX = ".yaml"
+LOG_SUFFIX = ".out"
+
+SIGNATURE_FILES = (SNAPSHOT_FILE, MAPPING_FILE)
 """A folder with one of these was written by ttwriter."""
 RESULT_DIRS = (RUNS_DIR, LOGS_DIR, STATUS_DIR)
 """Subfolders where training writes results and run states; a folder with anything in them is
 never replaced."""
-GENERATED_FILES = (*MARKERS, VALIDATION_REPORT, VALIDATION_REPORT_JSON, SCRIPT_NAME)
+GENERATED_FILES = (*SIGNATURE_FILES, VALIDATION_REPORT, VALIDATION_REPORT_JSON, SCRIPT_FILE)
 DERIVED_FILES = (RESULTS_FILE, PLOT_FILE)
 """Written by `ttwriter results` from the logs, so they can be made again."""
-FOLDER_ENTRIES = frozenset({*GENERATED_FILES, CONFIGS_DIR, *RESULT_DIRS, SUBMISSIONS, *DERIVED_FILES})
+FOLDER_ENTRIES = frozenset({*GENERATED_FILES, CONFIGS_DIR, *RESULT_DIRS, SUBMISSIONS_FILE, *DERIVED_FILES})
 """Every name ttwriter or a later command (submit, run, results, training) writes in the folder."""
 _OWN_FILES = frozenset({*GENERATED_FILES, *DERIVED_FILES})
+
+
+def config_rel(run_id: str) -> str:
+    """A run's config as run_mapping.yaml names it, relative to the folder: configs/<run id>.yaml."""
+    return f"{CONFIGS_DIR}/{run_id}{CONFIG_SUFFIX}"
+
+
+def log_name(run_id: str) -> str:
+    return f"{run_id}{LOG_SUFFIX}"
+
+
+def log_path(folder: Path, run_id: str) -> Path:
+    """Where a run's job (or `ttwriter run`) logs: logs/<run id>.out."""
+    return folder / LOGS_DIR / log_name(run_id)
+
+
+LOG_PATTERN = f"{LOGS_DIR}/<run id>{LOG_SUFFIX}"
+"""How messages and help texts name a run's log."""
 
 
 def copy_names(files: Iterable[Path]) -> dict[str, Path]:
@@ -81,7 +112,7 @@ def _own_kind(entry: os.DirEntry, sources: frozenset[str]) -> str | None:
 
 
 def _is_run_config(entry: os.DirEntry) -> bool:
-    return entry.name.endswith(".yaml") and entry.is_file(follow_symlinks=False)
+    return entry.name.endswith(CONFIG_SUFFIX) and entry.is_file(follow_symlinks=False)
 
 
 def foreign_entries(folder: Path) -> list[str]:
@@ -89,7 +120,7 @@ def foreign_entries(folder: Path) -> list[str]:
     foreign = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         kind = _own_kind(entry, sources)
-        if kind is None and entry.name != SUBMISSIONS:
+        if kind is None and entry.name != SUBMISSIONS_FILE:
             foreign.append(entry.name)
         elif kind == "configs":
             foreign += [f"{CONFIGS_DIR}/{e.name}" for e in os.scandir(entry.path) if not _is_run_config(e)]

@@ -16,10 +16,9 @@ from typing import Any
 
 from ttwriter.errors import ConfigWriterError, ExperimentDirError, did_you_mean
 from ttwriter.folder.fields import Fields
-from ttwriter.folder.snapshot import SNAPSHOT_FILE, read_snapshot
+from ttwriter.folder.layout import CONFIGS_DIR, LOGS_DIR, MAPPING_FILE, SNAPSHOT_FILE
+from ttwriter.folder.snapshot import read_snapshot
 from ttwriter.yaml_io import read_yaml
-
-MAPPING_FILE = "run_mapping.yaml"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +51,7 @@ class ExperimentFolder:
 
     @property
     def logs_dir(self) -> Path:
-        return self.path / "logs"
+        return self.path / LOGS_DIR
 
     def select(self, run_ids: Iterable[str] | None) -> tuple[FolderRun, ...]:
         """The runs named (in sweep order), or all of them; an unknown id is an error."""
@@ -84,7 +83,7 @@ def _not_a_folder(path: Path, why: str) -> ExperimentDirError:
     return ExperimentDirError(
         why,
         file=path,
-        fix="give the folder ttwriter wrote (the one with run_mapping.yaml and configs/), "
+        fix=f"give the folder ttwriter wrote (the one with {MAPPING_FILE} and {CONFIGS_DIR}/), "
         "e.g. outputs/<name>_<timestamp>",
     )
 

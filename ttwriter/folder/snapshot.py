@@ -17,7 +17,6 @@ from ttwriter.errors import ConfigWriterError, ExperimentLoadError
 from ttwriter.folder.fields import Fields
 from ttwriter.safe_read import read_json
 
-SNAPSHOT_FILE = "experiment.json"
 SNAPSHOT_FORMAT = "ttwriter.experiment/1"
 NOT_A_SNAPSHOT_FIX = "pass an experiment.json written by ttwriter, a .py experiment or an experiment.yaml"
 

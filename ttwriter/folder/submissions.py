@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,11 +16,10 @@ from typing import Any
 
 from ttwriter.errors import ExperimentDirError
 from ttwriter.folder.fields import Fields
+from ttwriter.folder.layout import MAPPING_FILE, SCRIPT_FILE, SNAPSHOT_FILE, SUBMISSIONS_FILE, log_path
+from ttwriter.folder.markers import Marker, read_marker
 from ttwriter.folder.read import ExperimentFolder, read_experiment_folder
 from ttwriter.safe_read import parse_json, read_text
-from ttwriter.slurm.script import LOGS_DIR, SCRIPT_NAME, STATUS_DIR
-
-SUBMISSIONS = "submissions.jsonl"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,19 +29,6 @@ class ArrayRun:
     id: str
     task: int
     params: dict[str, Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class Marker:
-    """A completion marker, status/<run id>.<state>, as the job script wrote it."""
-
-    state: str
-    """'running', 'done' (training exited 0) or 'failed'."""
-    job_id: int | None
-    """The array job that wrote it; None when the script ran outside SLURM."""
-    exit_code: int | None
-    stage: str | None
-    """Where a failed run stopped: 'setup line N', 'config', 'recipe' or 'training'."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,18 +53,18 @@ class SweepFolder:
 
     @property
     def script(self) -> Path:
-        return self.path / SCRIPT_NAME
+        return self.path / SCRIPT_FILE
 
     def script_text(self) -> str:
         """submit.sbatch, which may have been edited: bytes that are not UTF-8 are an error."""
-        return read_text(self.script, ExperimentDirError, f"regenerate {SCRIPT_NAME}, or undo the edit")
+        return read_text(self.script, ExperimentDirError, f"regenerate {SCRIPT_FILE}, or undo the edit")
 
     @property
     def submissions_file(self) -> Path:
-        return self.path / SUBMISSIONS
+        return self.path / SUBMISSIONS_FILE
 
     def log(self, run_id: str) -> Path:
-        return self.path / LOGS_DIR / f"{run_id}.out"
+        return log_path(self.path, run_id)
 
     def marker(self, run_id: str) -> Marker | None:
         """The run's marker; a finished one wins over a stale 'running' (the script keeps one)."""
@@ -92,7 +77,7 @@ class SweepFolder:
         if not path.exists():
             return []
         records = []
-        damaged = f"{SUBMISSIONS} is written by ttwriter submit: repair or remove the damaged line"
+        damaged = f"{SUBMISSIONS_FILE} is written by ttwriter submit: repair or remove the damaged line"
         for number, line in enumerate(read_text(path, ExperimentDirError, damaged).splitlines(), start=1):
             if not line.strip():
                 continue
@@ -123,58 +108,28 @@ class SweepFolder:
 
 
 _MAX_ID = 2**63
-_MARKER_PRECEDENCE = ("done", "failed", "running")
-"""A finished marker wins over a stale 'running' one."""
-_NUMBER = re.compile(r"-?[0-9]{1,18}")
-
-
-def _number(text: str) -> int | None:
-    """A marker's job id or exit code: plain ASCII digits of a sane length, or None."""
-    return int(text) if _NUMBER.fullmatch(text) else None
-
-
-def read_marker(folder: Path, run_id: str) -> Marker | None:
-    """The completion marker status/<run id>.<state> of a folder, as the job script and
-    `ttwriter run` write it: `key=value` lines. Unknown or malformed values are None."""
-    for state in _MARKER_PRECEDENCE:
-        path = folder / STATUS_DIR / f"{run_id}.{state}"
-        if not path.is_file():
-            continue
-        text = read_text(
-            path,
-            ExperimentDirError,
-            f"the job script writes this marker; delete it ({path.name}) to forget how {run_id} ended",
-        )
-        fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-        return Marker(
-            state,
-            _number(fields.get("job", "").split("_")[0]),
-            _number(fields.get("exit_code", "")),
-            fields.get("stage"),
-        )
-    return None
 
 
 def open_folder(path: str | Path) -> SweepFolder:
     """Read an experiment folder written by ttwriter, or say why it is not one."""
     given = Path(path).expanduser()
     if given.is_file():
-        fix = "give the folder ttwriter wrote (the one with run_mapping.yaml and submit.sbatch)"
+        fix = f"give the folder ttwriter wrote (the one with {MAPPING_FILE} and {SCRIPT_FILE})"
         if given.suffix.lower() in (".py", ".yaml", ".yml", ".json"):
             fix = f"generate the sweep first (ttwriter {shlex.quote(str(given))}), then give the folder it writes"
         raise ExperimentDirError("this is a file, not an experiment folder", file=given, fix=fix)
     folder = read_experiment_folder(given)
     if not folder.runs:
         raise ExperimentDirError(
-            "run_mapping.yaml lists no runs",
-            file=folder.path / "run_mapping.yaml",
-            fix="regenerate the folder with ttwriter (ttwriter <folder>/experiment.json --force)",
+            f"{MAPPING_FILE} lists no runs",
+            file=folder.path / MAPPING_FILE,
+            fix=f"regenerate the folder with ttwriter (ttwriter <folder>/{SNAPSHOT_FILE} --force)",
         )
-    if not (folder.path / SCRIPT_NAME).is_file():
+    if not (folder.path / SCRIPT_FILE).is_file():
         raise ExperimentDirError(
-            f"this experiment folder has no {SCRIPT_NAME} (written by an older ttwriter?)",
+            f"this experiment folder has no {SCRIPT_FILE} (written by an older ttwriter?)",
             file=folder.path,
-            fix=f"regenerate it: ttwriter {shlex.quote(str(folder.path / 'experiment.json'))} --output-dir <new folder>",
+            fix=f"regenerate it: ttwriter {shlex.quote(str(folder.path / SNAPSHOT_FILE))} --output-dir <new folder>",
         )
     runs = tuple(ArrayRun(run.id, task, run.params) for task, run in enumerate(folder.runs))
     return SweepFolder(folder.path, folder.experiment, runs, folder)

@@ -16,9 +16,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ttwriter.errors import SlurmError
+from ttwriter.folder.layout import LOGS_DIR, MAPPING_FILE, SCRIPT_FILE
 from ttwriter.folder.submissions import ArrayRun, SweepFolder, open_folder
 from ttwriter.formats import listed, utc_now
-from ttwriter.slurm.script import LOGS_DIR, NO_RECIPE, array_spec, script_max_parallel
+from ttwriter.slurm.script import NO_RECIPE, array_spec, script_max_parallel
 from ttwriter.slurm.status import (
     DONE,
     PENDING,
@@ -83,8 +84,8 @@ def _job_environment() -> tuple[dict[str, str], str | None]:
 def _check_recipe(folder: SweepFolder) -> None:
     if NO_RECIPE in folder.script_text():
         raise SlurmError(
-            "the recipe of this experiment is unknown (run_mapping.yaml has recipe: null), so "
-            "submit.sbatch has no training command to run",
+            f"the recipe of this experiment is unknown ({MAPPING_FILE} has recipe: null), so "
+            f"{SCRIPT_FILE} has no training command to run",
             file=folder.path,
             key="recipe",
             fix="set `recipe` in the experiment (a name from 'tune ls' or the path of your recipe "

@@ -26,9 +26,11 @@ from typing import TextIO
 
 from ttwriter.errors import ConfigWriterError, ExperimentDirError
 from ttwriter.experiment.slurm_config import COMMAND_PLACEHOLDER, SlurmConfig
+from ttwriter.folder import markers
+from ttwriter.folder.layout import LOG_PATTERN, LOG_SUFFIX, LOGS_DIR, SNAPSHOT_FILE, STATUS_DIR, log_path
 from ttwriter.folder.read import ExperimentFolder, FolderRun, parse_run_ids, read_experiment_folder
 from ttwriter.formats import counted, params_text, utc_now
-from ttwriter.slurm.script import LOGS_DIR, STATUS_DIR, shell_command, training_command
+from ttwriter.slurm.script import shell_command, training_command
 from ttwriter.sweep.base_config import shipped_recipes
 from ttwriter.validation.state import IGNORE_FLAG, IGNORE_HELP, GateResult, check_runs
 
@@ -84,8 +86,8 @@ def _slurm_config(folder: ExperimentFolder) -> SlurmConfig:
         return SlurmConfig.from_mapping(folder.slurm)
     except ConfigWriterError as exc:
         raise ExperimentDirError(
-            f"the slurm settings in experiment.json are not valid: {exc.message}",
-            file=folder.path / "experiment.json",
+            f"the slurm settings in {SNAPSHOT_FILE} are not valid: {exc.message}",
+            file=folder.path / SNAPSHOT_FILE,
             key=f"experiment.{exc.key}" if exc.key else "experiment.slurm",
             fix="regenerate the folder from its experiment file",
         ) from None
@@ -116,7 +118,7 @@ def plan_local_runs(
     folder = read_experiment_folder(experiment_dir)
     runs = folder.select(run_ids)
     if failed_only:
-        runs = tuple(r for r in runs if not (folder.path / STATUS_DIR / f"{r.id}.done").is_file())
+        runs = tuple(r for r in runs if not markers.is_done(folder.path, r.id))
     slurm = _slurm_config(folder)
     gate = None
     if runs:
@@ -132,17 +134,6 @@ def plan_local_runs(
             announce=announce,
         )
     return LocalPlan(folder, runs, training_command(slurm, _distributed(folder.recipe)), slurm, gate)
-
-
-def _mark(status_dir: Path, run_id: str, task: int, state: str, **fields: object) -> None:
-    """status/<run id>.<state> becomes the run's only marker, as the job script's `mark` does."""
-    for old in ("running", "done", "failed"):
-        (status_dir / f"{run_id}.{old}").unlink(missing_ok=True)
-    lines = [f"run={run_id}", f"job=local_{task}", f"host={socket.gethostname()}", f"time={utc_now()}"]
-    lines += [f"{k}={v}" for k, v in fields.items()]
-    tmp = status_dir / f".{run_id}.{state}.{os.getpid()}"
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(status_dir / f"{run_id}.{state}")
 
 
 def _environment(plan: LocalPlan, run: FolderRun, shell: str) -> dict[str, str]:
@@ -171,19 +162,18 @@ def _environment(plan: LocalPlan, run: FolderRun, shell: str) -> dict[str, str]:
 def train_one(plan: LocalPlan, run: FolderRun) -> LocalRun:
     """Train one run, logging to logs/<run id>.out and leaving its completion marker."""
     folder = plan.folder.path
-    status_dir, logs_dir = folder / STATUS_DIR, folder / LOGS_DIR
-    status_dir.mkdir(exist_ok=True)
-    logs_dir.mkdir(exist_ok=True)
+    (folder / STATUS_DIR).mkdir(exist_ok=True)
+    (folder / LOGS_DIR).mkdir(exist_ok=True)
     task = next(i for i, r in enumerate(plan.folder.runs) if r.id == run.id)
-    log_path = logs_dir / f"{run.id}.out"
+    log = log_path(folder, run.id)
     start = time.monotonic()
-    _mark(status_dir, run.id, task, "running")
+    markers.write_marker(folder, run.id, markers.RUNNING, job=f"local_{task}")
     shell = shell_command(plan.template)
-    with open(log_path, "a", encoding="utf-8") as log:
+    with open(log, "a", encoding="utf-8") as stream:
 
         def say(text: str) -> None:
-            log.write(text + "\n")
-            log.flush()
+            stream.write(text + "\n")
+            stream.flush()
 
         say(f"=== ttwriter: {run.id} (ttwriter run, local) on {socket.gethostname()} at {utc_now()} ===")
         say(f"config:     {run.config}")
@@ -202,28 +192,26 @@ def train_one(plan: LocalPlan, run: FolderRun) -> LocalRun:
                 cwd=folder,
                 env=_environment(plan, run, shell),
                 stdin=subprocess.DEVNULL,
-                stdout=log,
+                stdout=stream,
                 stderr=subprocess.STDOUT,
             )
             try:
                 code = process.wait()
             except KeyboardInterrupt:
                 code = process.wait()  # the child got the same Ctrl-C; record how it ended
-                _finish(status_dir, run.id, task, code or 130, stage, say)
+                _finish(folder, run.id, task, code or 130, stage, say)
                 raise
-        _finish(status_dir, run.id, task, code, stage, say)
-    return LocalRun(run.id, code, stage, time.monotonic() - start, log_path)
+        _finish(folder, run.id, task, code, stage, say)
+    return LocalRun(run.id, code, stage, time.monotonic() - start, log)
 
 
-def _finish(
-    status_dir: Path, run_id: str, task: int, code: int, stage: str, say: Callable[[str], None]
-) -> None:
+def _finish(folder: Path, run_id: str, task: int, code: int, stage: str, say: Callable[[str], None]) -> None:
     say("")  # training may end on a progress bar without a line break
     if code == 0:
-        _mark(status_dir, run_id, task, "done", exit_code=0)
+        markers.write_marker(folder, run_id, markers.DONE, job=f"local_{task}", exit_code=0)
         say(f"=== ttwriter: {run_id} done at {utc_now()} ===")
     else:
-        _mark(status_dir, run_id, task, "failed", exit_code=code, stage=stage)
+        markers.write_marker(folder, run_id, markers.FAILED, job=f"local_{task}", exit_code=code, stage=stage)
         say(f"=== ttwriter: {run_id} FAILED in {stage} with exit code {code} at {utc_now()} ===")
 
 
@@ -232,8 +220,8 @@ def run_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     parser = argparse.ArgumentParser(
         prog="ttwriter run",
         description="Train the runs of an experiment folder on this machine, one after another, "
-        "with each run's command (slurm.command); logs go to logs/<run id>.out and completion "
-        "markers to status/, as on SLURM. A run that failed validation is not trained (a folder "
+        f"with each run's command (slurm.command); logs go to {LOG_PATTERN} and completion "
+        f"markers to {STATUS_DIR}/, as on SLURM. A run that failed validation is not trained (a folder "
         "written with --no-validate is validated first).",
     )
     parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
@@ -270,7 +258,7 @@ def run_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         return 0
     print(
         f"Training {counted(n)} of {folder.experiment} locally, one after another "
-        f"(logs: {folder.path / LOGS_DIR}/<run id>.out)",
+        f"(logs: {folder.path / LOGS_DIR}/<run id>{LOG_SUFFIX})",
         file=out,
     )
     if plan.slurm.setup:

@@ -8,23 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ttwriter.folder.layout import PLOT_FILE
 from ttwriter.train.results import ExperimentResults, run_label
-
-PLOT_FILE = "loss_curves.png"
 
 
 def plot_loss_curves(results: ExperimentResults, path: Path | None = None) -> tuple[Path | None, str | None]:
     """Write the plot; returns (path, None), or (None, why not) when there is nothing to draw."""
     curves = [run for run in results.runs if run.log and run.log.steps]
     if not curves:
-        return None, "no run has a loss log yet, so no loss_curves.png was written"
+        return None, f"no run has a loss log yet, so no {PLOT_FILE} was written"
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return None, "matplotlib is not installed, so no loss_curves.png was written (pip install matplotlib)"
+        return None, f"matplotlib is not installed, so no {PLOT_FILE} was written (pip install matplotlib)"
 
     path = path or results.folder.path / PLOT_FILE
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)

@@ -19,14 +19,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ttwriter.errors import ExperimentDirError
-from ttwriter.folder import submissions as slurm_folder
+from ttwriter.folder.layout import PLOT_FILE, RESULTS_FILE, log_path
+from ttwriter.folder.markers import DONE, FAILED, RUNNING, read_marker
 from ttwriter.folder.read import ExperimentFolder, FolderRun, read_experiment_folder
 from ttwriter.formats import counted, params_text
 from ttwriter.yaml_io import dump_scalar, read_yaml
 
-RESULTS_FILE = "results.csv"
-
-DONE, FAILED, RUNNING, PARTIAL, NO_LOG = "done", "failed", "running", "partial", "no log"
+PARTIAL, NO_LOG = "partial", "no log"
+"""Result states besides the markers' done, failed and running: training stopped before its
+end without a marker saying so, or no loss log at all."""
 STATUSES = (DONE, FAILED, RUNNING, PARTIAL, NO_LOG)
 
 _STEP_LINE = re.compile(r"^Step ([0-9]{1,18}) \| (.*)$")  # a longer step number is not a record
@@ -164,13 +165,6 @@ def find_disk_logs(output_dir: Path) -> list[Path]:
     return sorted((p for p in output_dir.rglob("log_*.txt") if p.is_file()), key=order)
 
 
-def read_marker(folder: Path, run_id: str) -> tuple[str | None, int | None]:
-    """(state, exit code) from the completion marker status/<run id>.<state> that the SLURM job
-    script and `ttwriter run` write; (None, None) when there is none."""
-    marker = slurm_folder.read_marker(folder, run_id)
-    return (marker.state, marker.exit_code) if marker else (None, None)
-
-
 def _final_checkpoint(run: FolderRun, output_dir: Path) -> bool:
     """torchtune saves `epoch_<n>` at the end of every epoch: the last one means training ended."""
     try:
@@ -188,7 +182,8 @@ def run_result(folder: ExperimentFolder, run: FolderRun) -> RunResult:
         output_dir = folder.path / output_dir
     logs = find_disk_logs(output_dir)
     log = parse_disk_log(logs[-1]) if logs else None
-    state, code = read_marker(folder.path, run.id)
+    marker = read_marker(folder.path, run.id)
+    state, code = (marker.state, marker.exit_code) if marker else (None, None)
     if state == FAILED:
         status = FAILED
     elif log is None:
@@ -277,7 +272,7 @@ def results_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     parser = argparse.ArgumentParser(
         prog="ttwriter results",
         description="Join every run's torchtune loss log (DiskLogger log_*.txt under its output_dir) "
-        f"with its params: a table on the terminal, {RESULTS_FILE} and loss_curves.png in the folder.",
+        f"with its params: a table on the terminal, {RESULTS_FILE} and {PLOT_FILE} in the folder.",
     )
     parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
     parser.add_argument("--no-plot", action="store_true", help="do not write the loss curve PNG")
@@ -297,7 +292,7 @@ def results_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         if run.n_logs > 1:
             lines.append(f"note: {run.run_id} has {run.n_logs} loss logs (rerun); the newest is used")
         if run.status == FAILED:
-            lines.append(f"note: {run.run_id} failed; see {folder.logs_dir / (run.run_id + '.out')}")
+            lines.append(f"note: {run.run_id} failed; see {log_path(folder.path, run.run_id)}")
         if run.log and run.log.bad_byte is not None:
             lines.append(
                 f"note: {run.log.path}: byte offset {run.log.bad_byte} is not UTF-8; "

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ttwriter.errors import ExperimentDirError, InvalidRunsError, TorchtuneValidationError
-from ttwriter.folder.layout import VALIDATION_REPORT, VALIDATION_REPORT_JSON
+from ttwriter.folder.layout import SNAPSHOT_FILE, VALIDATION_REPORT, VALIDATION_REPORT_JSON
 from ttwriter.formats import counted, listed
 from ttwriter.safe_read import sha256_file
 
@@ -28,15 +28,11 @@ if TYPE_CHECKING:
     from ttwriter.folder.read import ExperimentFolder
     from ttwriter.validation.validate import ValidationContext, ValidationSummary
 
-REPORT_TEXT = VALIDATION_REPORT
-"""Validation findings for people: every run's findings, then `N/N configs valid`."""
-REPORT_JSON = VALIDATION_REPORT_JSON
-"""The same findings for programs, with the validation state this module reads."""
 IGNORE_FLAG = "--ignore-validation"
 """The one override of the gate, on both `ttwriter submit` and `ttwriter run`."""
 SKIPPED_TEXT = (
     "# validation skipped (--no-validate)\n"
-    f"# ttwriter submit and ttwriter run validate this folder before starting any run ({REPORT_JSON})\n"
+    f"# ttwriter submit and ttwriter run validate this folder before starting any run ({VALIDATION_REPORT_JSON})\n"
 )
 IGNORE_HELP = (
     "start the runs even if they failed validation, and without validating a folder written "
@@ -123,8 +119,8 @@ def write_state(
     """Write both reports into `folder` (each replaced in one rename) and return the state."""
     data = state_json(summary, context, configs, by)
     texts = {
-        REPORT_TEXT: summary.report() if summary is not None else SKIPPED_TEXT,
-        REPORT_JSON: json.dumps(data, indent=2) + "\n",
+        VALIDATION_REPORT: summary.report() if summary is not None else SKIPPED_TEXT,
+        VALIDATION_REPORT_JSON: json.dumps(data, indent=2) + "\n",
     }
     for name, text in texts.items():  # the text first: the JSON is the state, written last
         tmp = folder / f".{name}.{os.getpid()}"
@@ -149,10 +145,10 @@ def _parse(data: Any) -> ValidationState:
     entries = data.get("runs")
     for entry in entries if isinstance(entries, list) else [None]:
         if not isinstance(entry, dict):
-            return _never(f"has a {REPORT_JSON} without its runs", context)
+            return _never(f"has a {VALIDATION_REPORT_JSON} without its runs", context)
         run_id, ok, sha, findings = (entry.get(k) for k in ("id", "ok", "sha256", "findings"))
         if not (isinstance(run_id, str) and isinstance(ok, bool) and isinstance(sha, str)):
-            return _never(f"has a {REPORT_JSON} whose runs are not readable", context)
+            return _never(f"has a {VALIDATION_REPORT_JSON} whose runs are not readable", context)
         runs[run_id] = RunState(ok, sha, None if ok else _first_error(findings))
     return ValidationState(True, "", context, runs)
 
@@ -169,15 +165,15 @@ def _first_error(findings: Any) -> str | None:
 def read_state(folder: Path) -> ValidationState:
     """The folder's validation state; anything unreadable counts as never validated."""
     try:
-        text = (folder / REPORT_JSON).read_text(encoding="utf-8")
+        text = (folder / VALIDATION_REPORT_JSON).read_text(encoding="utf-8")
     except FileNotFoundError:
-        return _never(f"has no {REPORT_JSON} (written by an older ttwriter)")
+        return _never(f"has no {VALIDATION_REPORT_JSON} (written by an older ttwriter)")
     except (OSError, UnicodeDecodeError):
-        return _never(f"has a {REPORT_JSON} that cannot be read")
+        return _never(f"has a {VALIDATION_REPORT_JSON} that cannot be read")
     try:
         return _parse(json.loads(text))
     except (ValueError, RecursionError):
-        return _never(f"has a {REPORT_JSON} that is not JSON")
+        return _never(f"has a {VALIDATION_REPORT_JSON} that is not JSON")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,7 +218,7 @@ def _validate(
         raise ExperimentDirError(
             f"a run's config cannot be read to validate it: {' '.join(str(exc).split())}",
             file=folder.path,
-            fix="regenerate the folder from its experiment.json (configs are not meant to be edited)",
+            fix=f"regenerate the folder from its {SNAPSHOT_FILE} (configs are not meant to be edited)",
         ) from None
     try:
         return summary, write_state(folder.path, summary, context, configs, by)
@@ -251,7 +247,7 @@ def check_runs(
     seconds). Raises `InvalidRunsError` naming the failed runs among `run_ids` (failed runs not
     being started do not block) and the report.
     """
-    report = folder.path / REPORT_TEXT
+    report = folder.path / VALIDATION_REPORT
     override = f"{shlex.join(command)} {IGNORE_FLAG}"
     state = read_state(folder.path)
     why: str | None = state.why_not

@@ -1,0 +1,153 @@
+"""Completion markers: how a run of an experiment folder ended, written and read only here.
+
+A marker is a small file in status/, named by the run and its state: `status/<run id>.running`
+while it trains, then `.done` (training exited 0) or `.failed`. Writing one removes the run's
+other markers, so each run has one; it is written to a hidden file first and renamed into place,
+so a reader never sees half of it. The job script writes them from bash with `mark`, whose text
+comes from here (`shell_mark_function`); `ttwriter run` writes them with `write_marker`;
+`ttwriter status` and `ttwriter results` read them with `read_marker`.
+
+A marker's content is `key=value` lines: the run, the job that wrote it (`<array job>_<task>`,
+`local_<task>` for `ttwriter run`), the host, the time (UTC), and for a finished run its exit
+code and, when it failed, the stage it stopped in ('setup line N', 'config', 'recipe',
+'training').
+
+Every function takes a `phase`: the step of a run the marker is about. Training, today's only
+phase, has the marker names above; a later phase (say evaluation) gets `<run id>.<phase>.<state>`
+without any caller of the training markers changing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import socket
+from pathlib import Path
+
+from ttwriter.errors import ExperimentDirError
+from ttwriter.folder.layout import STATUS_DIR
+from ttwriter.formats import UTC_FORMAT, utc_now
+from ttwriter.safe_read import read_text
+
+RUNNING, DONE, FAILED = "running", "done", "failed"
+"""The states a marker records: training started, exited 0, or did not."""
+STATES = (RUNNING, DONE, FAILED)
+_PRECEDENCE = (DONE, FAILED, RUNNING)
+"""A finished marker wins over a stale 'running' one."""
+
+TRAINING = ""
+"""The phase of today's markers: training (status/<run id>.<state>)."""
+
+RUN, JOB, HOST, TIME, EXIT_CODE, STAGE = "run", "job", "host", "time", "exit_code", "stage"
+"""The keys of a marker's `key=value` lines."""
+
+_NUMBER = re.compile(r"-?[0-9]{1,18}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Marker:
+    """A completion marker as the job script or `ttwriter run` wrote it."""
+
+    state: str
+    """'running', 'done' (training exited 0) or 'failed'."""
+    job_id: int | None
+    """The array job that wrote it; None when the script ran outside SLURM."""
+    exit_code: int | None
+    stage: str | None
+    """Where a failed run stopped: 'setup line N', 'config', 'recipe' or 'training'."""
+
+
+def marker_name(run_id: str, state: str, phase: str = TRAINING) -> str:
+    """`run_000.done`; `run_000.<phase>.done` for a phase other than training."""
+    return f"{run_id}.{phase}.{state}" if phase else f"{run_id}.{state}"
+
+
+def marker_path(folder: Path, run_id: str, state: str, phase: str = TRAINING) -> Path:
+    return folder / STATUS_DIR / marker_name(run_id, state, phase)
+
+
+def _number(text: str) -> int | None:
+    """A marker's job id or exit code: plain ASCII digits of a sane length, or None."""
+    return int(text) if _NUMBER.fullmatch(text) else None
+
+
+def read_marker(folder: Path, run_id: str, phase: str = TRAINING) -> Marker | None:
+    """The run's marker in `folder`, None when it has none; a finished one wins over a stale
+    'running' (a job killed mid-run leaves one). Unknown or malformed values are None."""
+    for state in _PRECEDENCE:
+        path = marker_path(folder, run_id, state, phase)
+        if not path.is_file():
+            continue
+        text = read_text(
+            path,
+            ExperimentDirError,
+            f"the job script writes this marker; delete it ({path.name}) to forget how {run_id} ended",
+        )
+        fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        return Marker(
+            state,
+            _number(fields.get(JOB, "").split("_")[0]),
+            _number(fields.get(EXIT_CODE, "")),
+            fields.get(STAGE),
+        )
+    return None
+
+
+def is_done(folder: Path, run_id: str, phase: str = TRAINING) -> bool:
+    """Whether the run's last attempt finished with exit code 0."""
+    return marker_path(folder, run_id, DONE, phase).is_file()
+
+
+def write_marker(
+    folder: Path,
+    run_id: str,
+    state: str,
+    *,
+    job: str,
+    exit_code: int | None = None,
+    stage: str | None = None,
+    phase: str = TRAINING,
+) -> None:
+    """Make `state` the run's only marker, as the job script's `mark` does (status/ must exist)."""
+    for old in STATES:
+        marker_path(folder, run_id, old, phase).unlink(missing_ok=True)
+    lines = [f"{RUN}={run_id}", f"{JOB}={job}", f"{HOST}={socket.gethostname()}", f"{TIME}={utc_now()}"]
+    if exit_code is not None:
+        lines.append(f"{EXIT_CODE}={exit_code}")
+    if stage is not None:
+        lines.append(f"{STAGE}={stage}")
+    final = marker_path(folder, run_id, state, phase)
+    tmp = final.with_name(f".{run_id}.{state}.{os.getpid()}")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(final)
+
+
+def shell_status_dir(experiment_dir_variable: str = "EXPERIMENT_DIR") -> str:
+    """The job script's `STATUS=...` line: where `mark` writes."""
+    return f'STATUS="${experiment_dir_variable}/{STATUS_DIR}"'
+
+
+def shell_mark_function() -> str:
+    """The job script's `mark STATE [KEY=VALUE...]`: from bash, the marker `write_marker` writes
+    (it reads $STATUS, $RUN_ID and $JOB)."""
+    stale = " ".join(f'"$STATUS/{marker_name("$RUN_ID", state)}"' for state in STATES)
+    fields = " ".join(
+        f'"{key}={value}"'
+        for key, value in (
+            (RUN, "$RUN_ID"),
+            (JOB, "$JOB"),
+            (HOST, "$(uname -n)"),
+            (TIME, f"$(date -u +{UTC_FORMAT})"),
+        )
+    )
+    return (
+        f"# mark STATE [KEY=VALUE...]: {STATUS_DIR}/<run id>.STATE becomes the run's only marker.\n"
+        "mark() {\n"
+        '    local state="$1" tmp="$STATUS/.$RUN_ID.$1.$$"\n'
+        "    shift\n"
+        f"    rm -f {stale}\n"
+        f"    printf '%s\\n' {fields} \"$@\" \\\n"
+        '        >"$tmp" && mv -f "$tmp" "$STATUS/$RUN_ID.$state"\n'
+        "}\n"
+    )
