@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from ttwriter import BaseConfigNotFoundError, ExperimentLoadError
-from ttwriter.sweep.base_config import load_base_config, resolve_config_name, shipped_configs, shipped_recipes
+from ttwriter.registry import shipped_configs, shipped_recipes
+from ttwriter.sweep.base_config import load_base_config, resolve_config_name
 
 NAME = "llama3_2/1B_lora_single_device"
 INSTALLED = sorted(n for n, c in shipped_configs().items() if c.path.is_file())
@@ -26,7 +27,8 @@ def test_resolving_and_loading_a_config_does_not_import_torch(tmp_path):
         f"""
         import sys
         from pathlib import Path
-        from ttwriter.sweep.base_config import load_base_config, shipped_configs
+        from ttwriter.registry import shipped_configs
+        from ttwriter.sweep.base_config import load_base_config
         assert len(shipped_configs()) > 100
         load_base_config({NAME!r}, None, None, Path("."))
         load_base_config(None, "mine.yaml", "full_finetune_single_device", Path({str(tmp_path)!r}))

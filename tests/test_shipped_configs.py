@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from ttwriter import Experiment, generate_configs
-from ttwriter.sweep.base_config import shipped_configs
+from ttwriter.registry import shipped_configs
 
 LLAMA_1B = Path(__file__).resolve().parent.parent / "experiments" / "sft" / "llama_1b"
 

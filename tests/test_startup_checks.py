@@ -15,8 +15,7 @@ import typing
 import pytest
 
 from ttwriter import Experiment, generate_configs
-from ttwriter.registry import recipe_source
-from ttwriter.sweep.base_config import shipped_recipes
+from ttwriter.registry import recipe_source, shipped_recipes
 from ttwriter.validation.startup.checks import UNKNOWN, all_checks, builder_default, startup_findings
 from ttwriter.validation.startup.models import LORA_ATTN_MODULES, MODEL_TYPES
 from ttwriter.validation.startup.quantization import QUANTIZER_MODES

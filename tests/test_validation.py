@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from ttwriter import Experiment, generate_configs
-from ttwriter.sweep.base_config import resolve_config_name, shipped_configs
+from ttwriter.registry import shipped_configs
+from ttwriter.sweep.base_config import resolve_config_name
 from ttwriter.validation.components import Finding
 from ttwriter.validation.validate import ValidationContext, validate_configs
 from ttwriter.yaml_io import dump_yaml, read_yaml

@@ -1,9 +1,19 @@
-"""Which top-level config keys a torchtune recipe reads, found from the recipe's source.
+"""What torchtune ships, read without importing torch: configs, recipes, what recipes read, `tune`.
 
-A key the recipe never reads is a silent no-op: a sweep over it trains the same model N times.
-A key read as `cfg.batch_size` (no default) must be present, or the run dies at start-up after
-waiting in the queue. Reading the source (not running it) works for shipped recipes and for a
-researcher's own recipe file alike.
+torchtune's package import pulls in torch and costs seconds, so nothing here imports it: the
+recipe registry (what `tune ls` prints) is plain data and is executed on its own, the shipped
+configs are plain YAML files next to it, and what a recipe reads from its config is found in the
+recipe's source, not by running it. Everything ttwriter knows about the installed torchtune is
+answered here:
+
+- where it is (`torchtune_root`) and its version;
+- the shipped configs (name -> file, recipe, distributed) and recipes (`shipped_configs`,
+  `shipped_recipes`), and which recipes are distributed (`is_distributed`, the one rule);
+- the source file of a recipe and the top-level keys it reads (`recipe_source`, `recipe_keys`);
+  a key the recipe never reads is a silent no-op (a sweep over it trains the same model N
+  times), and a key read as `cfg.batch_size` (no default) must be present, or the run dies at
+  start-up after waiting in the queue; this works for a researcher's own recipe file too;
+- where `tune` is for the jobs and local runs ttwriter starts (`add_tune_to_path`).
 """
 
 from __future__ import annotations
@@ -12,9 +22,99 @@ import ast
 import dataclasses
 import functools
 import importlib
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import sys
 from pathlib import Path
 
-from ttwriter.sweep.base_config import _torchtune_root
+from ttwriter.errors import BaseConfigNotFoundError
+
+
+def torchtune_root() -> Path:
+    """The folder of the installed torchtune package (its recipes are in `../recipes`)."""
+    spec = importlib.util.find_spec("torchtune")
+    if spec is None or not spec.origin:
+        raise BaseConfigNotFoundError(
+            "torchtune is not installed, so base_config names cannot be resolved",
+            fix="install it (pip install torchtune==0.6.1), or use base_config_file",
+        )
+    return Path(spec.origin).parent
+
+
+def torchtune_version() -> str | None:
+    try:
+        return importlib.metadata.version("torchtune")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class ShippedConfig:
+    """One config of torchtune's registry and the recipe `tune ls` pairs with it."""
+
+    name: str
+    path: Path
+    recipe: str
+    distributed: bool
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_configs() -> dict[str, ShippedConfig]:
+    """Every config name `tune ls` prints, mapped to its file and recipe."""
+    root = torchtune_root()
+    spec = importlib.util.spec_from_file_location("_ttwriter_recipe_registry", root / "_recipe_registry.py")
+    assert spec is not None and spec.loader is not None
+    registry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(registry)
+    configs_dir = root.parent / "recipes" / "configs"
+    found: dict[str, ShippedConfig] = {}
+    for recipe in registry.get_all_recipes():
+        for config in recipe.configs:
+            found.setdefault(
+                config.name,
+                ShippedConfig(
+                    config.name,
+                    configs_dir / config.file_path,
+                    recipe.name,
+                    recipe.supports_distributed,
+                ),
+            )
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_recipes() -> dict[str, bool]:
+    """Recipe names `tune run` knows, mapped to whether they are distributed."""
+    return {c.recipe: c.distributed for c in shipped_configs().values()}
+
+
+def is_distributed(recipe: str | None) -> bool:
+    """Whether `recipe` runs on several devices (`tune run --nproc_per_node`): as torchtune's
+    registry says for a shipped recipe; for a recipe file, whether its name says `distributed`."""
+    if recipe is None:
+        return False
+    if recipe.endswith(".py"):
+        return "distributed" in Path(recipe).stem
+    return shipped_recipes().get(recipe, False)
+
+
+def add_tune_to_path(env: dict[str, str]) -> str | None:
+    """Make `tune` findable for a job or a local run started with `env`.
+
+    When `tune` is not on env's PATH but sits next to the Python running ttwriter (`.venv/bin/
+    ttwriter ...` without activating the venv), that folder goes first on PATH, so the default
+    command finds the torchtune ttwriter was installed with. Returns the folder added, or None.
+    """
+    here = Path(sys.executable).parent
+    if shutil.which("tune", path=env.get("PATH")) is None and (here / "tune").is_file():
+        env["PATH"] = os.pathsep.join(p for p in (str(here), env.get("PATH")) if p)
+        return str(here)
+    return None
+
+
+# --- what a recipe reads from its config -----------------------------------------------------------
 
 _METHODS = {"get", "pop", "items", "keys", "values", "copy", "setdefault", "update", "merge_with"}
 
@@ -34,12 +134,13 @@ def recipe_source(recipe: str) -> Path | None:
     if recipe.endswith(".py"):
         path = Path(recipe)
     else:
-        path = _torchtune_root().parent / "recipes" / f"{recipe}.py"
+        path = torchtune_root().parent / "recipes" / f"{recipe}.py"
     return path if path.is_file() else None
 
 
-def _constants(tree: ast.Module) -> dict[str, str]:
-    """String constants a recipe names keys by (`PROFILER_KEY`), defined or imported at top level."""
+def _constants(tree: ast.Module, follow_imports: bool) -> dict[str, str]:
+    """String constants a recipe names keys by (`PROFILER_KEY`), defined at top level, or imported
+    (`follow_imports`: which imports that module, so for torchtune's recipes torch too)."""
     found: dict[str, str] = {}
     for node in tree.body:
         if (
@@ -50,7 +151,7 @@ def _constants(tree: ast.Module) -> dict[str, str]:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     found[target.id] = node.value.value
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif follow_imports and isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             for alias in node.names:
                 if alias.name.isupper():
                     try:
@@ -75,8 +176,11 @@ def _is_cfg(node: ast.AST) -> bool:
 
 
 @functools.lru_cache(maxsize=32)
-def recipe_keys(recipe: str) -> RecipeKeys | None:
-    """What `recipe` reads from its config; None when its source cannot be found or read."""
+def recipe_keys(recipe: str, *, follow_imports: bool = True) -> RecipeKeys | None:
+    """What `recipe` reads from its config; None when its source cannot be found or read.
+
+    Without `follow_imports`, keys named by imported constants are missed, and nothing is
+    imported: what generation uses, which must not import torch."""
     path = recipe_source(recipe)
     if path is None:
         return None
@@ -84,7 +188,7 @@ def recipe_keys(recipe: str) -> RecipeKeys | None:
         tree = ast.parse(path.read_bytes())  # decoded as Python decodes it (BOM, coding line)
     except (OSError, SyntaxError, ValueError, RecursionError):
         return None
-    constants = _constants(tree)
+    constants = _constants(tree, follow_imports)
     attribute: set[str] = set()
     optional: set[str] = set()
     for node in ast.walk(tree):

@@ -19,8 +19,9 @@ from ttwriter.experiment.frozen import thaw
 from ttwriter.experiment.loading import LoadedExperiment
 from ttwriter.folder.snapshot import SNAPSHOT_FORMAT
 from ttwriter.formats import utc_now
+from ttwriter.registry import torchtune_version
 from ttwriter.safe_read import sha256_file
-from ttwriter.sweep.base_config import BaseConfig, torchtune_version
+from ttwriter.sweep.base_config import BaseConfig
 
 
 def _git_state(folder: Path) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from ttwriter.errors import SlurmError
 from ttwriter.experiment.slurm_config import COMMAND_PLACEHOLDER, SlurmConfig
 from ttwriter.folder import markers
 from ttwriter.folder.layout import LOG_PATTERN, LOG_SUFFIX, LOGS_DIR, MAPPING_FILE, SCRIPT_FILE, STATUS_DIR
+from ttwriter.registry import shipped_recipes
 
 DEFAULT_COMMAND = SlurmConfig().command
 DISTRIBUTED_COMMAND = "tune run --nproc_per_node {nproc} {recipe} --config {config}"
@@ -102,8 +103,6 @@ def idle_gpus(slurm: SlurmConfig, recipe: str | None, distributed: bool) -> tupl
         return ()
     if "recipe" not in placeholders or "nproc" in placeholders:
         return ()
-    from ttwriter.sweep.base_config import shipped_recipes
-
     name = recipe.rsplit("/", 1)[-1]
     twin = name.replace("single_device", "distributed")
     other = (

@@ -11,7 +11,6 @@ import dataclasses
 import getpass
 import os
 import shutil
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from ttwriter.errors import SlurmError
 from ttwriter.folder.layout import LOGS_DIR, MAPPING_FILE, SCRIPT_FILE
 from ttwriter.folder.submissions import ArrayRun, SweepFolder, open_folder
 from ttwriter.formats import listed, utc_now
+from ttwriter.registry import add_tune_to_path
 from ttwriter.slurm.script import NO_RECIPE, array_spec, script_max_parallel
 from ttwriter.slurm.status import (
     DONE,
@@ -49,7 +49,7 @@ class Submission:
     retrained: tuple[str, ...]
     """Runs named with --runs that had already finished successfully and will train again."""
     tune_path: str | None = None
-    """A folder put first on the jobs' PATH because `tune` was not on this one (see `_job_environment`)."""
+    """A folder put first on the jobs' PATH because `tune` was not on this one (see `registry.add_tune_to_path`)."""
     validation: GateResult | None = None
     """What the validation gate did (None when nothing was to be submitted)."""
 
@@ -67,18 +67,10 @@ def _status(folder: SweepFolder) -> SweepStatus:
 
 
 def _job_environment() -> tuple[dict[str, str], str | None]:
-    """sbatch's environment, which the jobs inherit (--export=ALL, SLURM's default).
-
-    When `tune` is not on PATH here but sits next to the Python running ttwriter (`.venv/bin/ttwriter
-    submit` without activating the venv), that folder goes first on PATH, so the default command
-    finds the torchtune ttwriter was installed with. Setup lines run later and can still change it.
-    """
+    """sbatch's environment, which the jobs inherit (--export=ALL, SLURM's default), with `tune`
+    findable (see registry.add_tune_to_path; setup lines run later and can still change it)."""
     env = dict(os.environ)
-    here = Path(sys.executable).parent
-    if shutil.which("tune") is None and (here / "tune").is_file():
-        env["PATH"] = os.pathsep.join(p for p in (str(here), env.get("PATH")) if p)
-        return env, str(here)
-    return env, None
+    return env, add_tune_to_path(env)
 
 
 def _check_recipe(folder: SweepFolder) -> None:

@@ -1,33 +1,20 @@
-"""Finding and reading the torchtune config an experiment starts from.
+"""Finding and reading the torchtune config an experiment starts from, and the recipe that runs it.
 
-Names resolve through torchtune's own recipe registry (what `tune ls` prints) without importing
-torchtune, whose package import pulls in torch and costs seconds: the registry module is plain
-data and is executed on its own, and the shipped configs are plain YAML files next to it.
+Names resolve through what torchtune ships (ttwriter.registry, read without importing torch); a
+name that is not there is an error listing the names that were probably meant.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import importlib.metadata
-import importlib.util
 import re
 from pathlib import Path
 from typing import Any
 
 from ttwriter.errors import BaseConfigNotFoundError, close_matches, did_you_mean, suggestion
+from ttwriter.registry import ShippedConfig, is_distributed, shipped_configs, shipped_recipes
 from ttwriter.safe_read import sha256_file
 from ttwriter.yaml_io import KeyPath, read_yaml
-
-
-@dataclasses.dataclass(frozen=True)
-class ShippedConfig:
-    """One config of torchtune's registry and the recipe `tune ls` pairs with it."""
-
-    name: str
-    path: Path
-    recipe: str
-    distributed: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,53 +30,6 @@ class BaseConfig:
     distributed: bool
     data: dict[str, Any]
     lines: dict[KeyPath, int]
-
-
-def _torchtune_root() -> Path:
-    spec = importlib.util.find_spec("torchtune")
-    if spec is None or not spec.origin:
-        raise BaseConfigNotFoundError(
-            "torchtune is not installed, so base_config names cannot be resolved",
-            fix="install it (pip install torchtune==0.6.1), or use base_config_file",
-        )
-    return Path(spec.origin).parent
-
-
-@functools.lru_cache(maxsize=1)
-def shipped_configs() -> dict[str, ShippedConfig]:
-    """Every config name `tune ls` prints, mapped to its file and recipe."""
-    root = _torchtune_root()
-    spec = importlib.util.spec_from_file_location("_ttwriter_recipe_registry", root / "_recipe_registry.py")
-    assert spec is not None and spec.loader is not None
-    registry = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(registry)
-    configs_dir = root.parent / "recipes" / "configs"
-    found: dict[str, ShippedConfig] = {}
-    for recipe in registry.get_all_recipes():
-        for config in recipe.configs:
-            found.setdefault(
-                config.name,
-                ShippedConfig(
-                    config.name,
-                    configs_dir / config.file_path,
-                    recipe.name,
-                    recipe.supports_distributed,
-                ),
-            )
-    return found
-
-
-@functools.lru_cache(maxsize=1)
-def shipped_recipes() -> dict[str, bool]:
-    """Recipe names `tune run` knows, mapped to whether they are distributed."""
-    return {c.recipe: c.distributed for c in shipped_configs().values()}
-
-
-def torchtune_version() -> str | None:
-    try:
-        return importlib.metadata.version("torchtune")
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def resolve_config_name(name: str) -> ShippedConfig:
@@ -142,7 +82,7 @@ def resolve_recipe(recipe: str, relative_to: Path) -> tuple[str, bool]:
     """A recipe name `tune run` knows, or the absolute path of a recipe .py file."""
     recipes = shipped_recipes()
     if recipe in recipes:
-        return recipe, recipes[recipe]
+        return recipe, is_distributed(recipe)
     if recipe.endswith(".py"):
         path = (relative_to / recipe).expanduser().resolve()
         if not path.is_file():
@@ -151,7 +91,7 @@ def resolve_recipe(recipe: str, relative_to: Path) -> tuple[str, bool]:
                 key="recipe",
                 fix="give a path relative to the experiment file, or a recipe name from 'tune ls'",
             )
-        return str(path), "distributed" in path.stem
+        return str(path), is_distributed(str(path))
     hint = did_you_mean(recipe, recipes)
     raise BaseConfigNotFoundError(
         f"torchtune has no recipe named {recipe!r}" + (f"; {hint}" if hint else ""),
@@ -190,7 +130,7 @@ def load_base_config(
             )
         name = str(path)
         run_recipe = _recipe_from_comments(path)
-        distributed = bool(run_recipe and shipped_recipes().get(run_recipe))
+        distributed = is_distributed(run_recipe)
     if recipe is not None:
         run_recipe, distributed = resolve_recipe(recipe, relative_to)
     data, lines = read_yaml(path)

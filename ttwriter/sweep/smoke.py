@@ -9,13 +9,10 @@ a new key in a strict custom recipe could be rejected.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
-from ttwriter.errors import ConfigWriterError
-from ttwriter.registry import recipe_source
-from ttwriter.safe_read import read_python_source
+from ttwriter.registry import recipe_keys
 
 SMOKE_STEPS = 3
 """Optimizer steps per smoke run (`max_steps_per_epoch`)."""
@@ -33,20 +30,10 @@ SMOKE_HEADER = "SMOKE TEST: a short variant of this run ({settings}) to check th
 
 def recipe_reads(recipe: str | None) -> frozenset[str]:
     """The smoke keys a recipe's source reads from its config (`cfg.epochs`, `cfg.get("compile")`,
-    `cfg["epochs"]`). The source is read as text: nothing is imported, so torch is not either."""
-    path = recipe_source(recipe) if recipe else None
-    if path is None:
-        return frozenset()
-    try:
-        source = read_python_source(path)
-    except ConfigWriterError:
-        return frozenset()
-    found = set()
-    for key in SMOKE_SETTINGS:
-        pattern = rf"\bcfg(\.{key}\b|\.get\(\s*[\"']{key}[\"']|\[\s*[\"']{key}[\"']\s*\])"
-        if re.search(pattern, source):
-            found.add(key)
-    return frozenset(found)
+    `cfg["epochs"]`), as registry.recipe_keys finds them without importing anything (so torch is
+    not imported either)."""
+    keys = recipe_keys(recipe, follow_imports=False) if recipe else None
+    return frozenset(key for key in SMOKE_SETTINGS if keys and key in keys.reads)
 
 
 def apply_smoke(config: dict[str, Any], reads: frozenset[str] = frozenset()) -> tuple[str, ...]:

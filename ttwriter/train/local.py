@@ -15,10 +15,8 @@ import argparse
 import dataclasses
 import os
 import shlex
-import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,8 +28,8 @@ from ttwriter.folder import markers
 from ttwriter.folder.layout import LOG_PATTERN, LOG_SUFFIX, LOGS_DIR, SNAPSHOT_FILE, STATUS_DIR, log_path
 from ttwriter.folder.read import ExperimentFolder, FolderRun, parse_run_ids, read_experiment_folder
 from ttwriter.formats import counted, params_text, utc_now
+from ttwriter.registry import add_tune_to_path, is_distributed
 from ttwriter.slurm.script import shell_command, training_command
-from ttwriter.sweep.base_config import shipped_recipes
 from ttwriter.validation.state import IGNORE_FLAG, IGNORE_HELP, GateResult, check_runs
 
 
@@ -93,14 +91,6 @@ def _slurm_config(folder: ExperimentFolder) -> SlurmConfig:
         ) from None
 
 
-def _distributed(recipe: str | None) -> bool:
-    if recipe is None:
-        return False
-    if recipe.endswith(".py"):
-        return "distributed" in Path(recipe).stem
-    return shipped_recipes().get(recipe, False)
-
-
 def plan_local_runs(
     experiment_dir: str | Path,
     run_ids: Sequence[str] | None = None,
@@ -133,16 +123,12 @@ def plan_local_runs(
             ignore=ignore_validation,
             announce=announce,
         )
-    return LocalPlan(folder, runs, training_command(slurm, _distributed(folder.recipe)), slurm, gate)
+    return LocalPlan(folder, runs, training_command(slurm, is_distributed(folder.recipe)), slurm, gate)
 
 
 def _environment(plan: LocalPlan, run: FolderRun, shell: str) -> dict[str, str]:
     env = dict(os.environ)
-    # ttwriter is installed next to torchtune: find `tune` there when this shell has not
-    # activated that environment.
-    here = Path(sys.executable).parent
-    if shutil.which("tune", path=env.get("PATH")) is None and (here / "tune").exists():
-        env["PATH"] = os.pathsep.join([str(here), env.get("PATH", "")])
+    add_tune_to_path(env)
     env.update(
         EXPERIMENT_DIR=str(plan.folder.path),
         RECIPE=plan.folder.recipe or "",

@@ -27,6 +27,7 @@ from typing import Any
 
 from ttwriter.errors import TorchtuneValidationError, did_you_mean, join_key
 from ttwriter.formats import counted
+from ttwriter.registry import recipe_keys
 from ttwriter.validation.components import UNRESOLVED, ComponentChecker, Finding
 from ttwriter.validation.environment import EnvironmentChecker
 from ttwriter.validation.startup.checks import startup_findings
@@ -214,8 +215,6 @@ def _interpolation_roots(node: Any) -> set[str]:
 
 
 def _recipe_findings(plain: dict[str, Any], raw: dict[str, Any], context: ValidationContext) -> list[Finding]:
-    from ttwriter.registry import recipe_keys
-
     if context.recipe is None:
         return [
             Finding(

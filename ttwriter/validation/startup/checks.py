@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from ttwriter.registry import torchtune_root
 from ttwriter.validation.components import UNRESOLVED, Finding
 
 CHECK = "startup"
@@ -128,12 +129,10 @@ def argument(node: dict[str, Any], name: str) -> Any:
 @functools.lru_cache(maxsize=256)
 def builder_default(dotted: str, param: str) -> Any:
     """The default of `param` in the torchtune function at `dotted`, read from its source."""
-    from ttwriter.sweep.base_config import _torchtune_root
-
     parts = dotted.split(".")
     if parts[0] != "torchtune" or len(parts) < 2:
         return UNKNOWN
-    defaults = _defaults(_torchtune_root().parent, tuple(parts[:-1]), parts[-1], depth=0)
+    defaults = _defaults(torchtune_root().parent, tuple(parts[:-1]), parts[-1], depth=0)
     node = (defaults or {}).get(param)
     if node is None:
         return UNKNOWN  # not found, no such parameter, or a required one
