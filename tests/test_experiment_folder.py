@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ttwriter import generate_configs
-from ttwriter.folder.read import read_experiment_folder
-from ttwriter.folder.submissions import open_folder
+from ttwriter import SlurmConfig, generate_configs
+from ttwriter.folder.markers import read_marker
+from ttwriter.folder.read import read_experiment_folder, read_job_folder
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "experiments" / "yaml" / "lora_rank" / "experiment.yaml"
@@ -101,6 +101,26 @@ MAPPING_CASES = {
         lambda d: d.update(experiment={"a": 1}),
         "experiment",
         "must be a string, got dict",
+    ),
+    "distributed a string": (
+        lambda d: d.update(distributed="no"),
+        "distributed",
+        "must be true or false, got str 'no'",
+    ),
+    "training_command a list": (
+        lambda d: d.update(training_command=["tune"]),
+        "training_command",
+        "must be a string, got list ['tune']",
+    ),
+    "max_parallel zero": (
+        lambda d: d.update(max_parallel=0),
+        "max_parallel",
+        "must be a whole number >= 1, or null, got 0",
+    ),
+    "max_parallel a string": (
+        lambda d: d.update(max_parallel="2"),
+        "max_parallel",
+        "must be a whole number >= 1, or null, got str '2'",
     ),
 }
 
@@ -235,8 +255,78 @@ def test_bad_slurm_settings_in_the_snapshot_stop_run_with_their_key(folder, run_
 def test_a_folder_without_experiment_json_is_still_read(folder):
     (folder / "experiment.json").unlink()
     read = read_experiment_folder(folder)
-    assert (read.snapshot, read.smoke, read.slurm) == (None, False, None)
+    assert (read.snapshot, read.smoke, read.slurm) == (None, False, SlurmConfig())
     assert len(read.runs) == 4
+
+
+# ---------------------------------------------------------------- facts the header records
+
+RECORDED = ("distributed", "training_command", "max_parallel")
+"""What run_mapping.yaml records for the commands that start runs (besides the recipe)."""
+
+
+def distributed_sweep(tmp_path: Path) -> Path:
+    experiment = {
+        "experiment_name": "dist",
+        "base_config": "llama3_2/1B_lora",
+        "variables": {"lora_rank": [8, 16, 32, 64]},
+        "slurm": {"gpus_per_run": 2, "max_parallel": 3},
+    }
+    return generate_configs(experiment, output_dir=tmp_path / "dist", validate=False).experiment_dir
+
+
+def test_the_facts_later_commands_need_are_recorded_in_the_mapping(tmp_path):
+    folder = distributed_sweep(tmp_path)
+
+    header = yaml.safe_load((folder / "run_mapping.yaml").read_text())
+    read = read_experiment_folder(folder)
+
+    assert {key: header[key] for key in ("recipe", *RECORDED)} == {
+        "recipe": "lora_finetune_distributed",
+        "distributed": True,
+        "training_command": "tune run --nproc_per_node {nproc} {recipe} --config {config}",
+        "max_parallel": 3,
+    }
+    assert (read.recipe, read.distributed, read.training_command, read.max_parallel) == (
+        "lora_finetune_distributed",
+        True,
+        header["training_command"],
+        3,
+    )
+    assert [(run.id, run.task) for run in read.runs] == [(f"run_00{i}", i) for i in range(4)]
+
+
+def test_a_folder_from_before_the_facts_were_recorded_gets_them_from_its_snapshot(tmp_path, run_cli):
+    folder = distributed_sweep(tmp_path)
+    edit_mapping(folder, lambda d: [d.pop(key) for key in RECORDED])
+
+    read = read_experiment_folder(folder)
+    submitted = run_cli("submit", str(folder), "--dry-run", "--ignore-validation")
+    trained = run_cli("run", str(folder), "--dry-run", "--ignore-validation")
+
+    assert (read.distributed, read.max_parallel) == (True, 3)
+    assert read.training_command == "tune run --nproc_per_node {nproc} {recipe} --config {config}"
+    assert "--array=0-3%3 " in submitted.out, submitted.err
+    assert (
+        f"  run_000  tune run --nproc_per_node 2 lora_finetune_distributed --config {folder}/configs/run_000.yaml"
+        in (trained.out)
+    ), trained.err
+
+
+def test_an_old_folder_with_an_unknown_recipe_is_still_refused_before_sbatch(tmp_path, run_cli):
+    base = tmp_path / "my_base.yaml"
+    base.write_text("output_dir: /tmp/x\nmodel:\n  lora_rank: 8\n")
+    folder = generate_configs(
+        {"experiment_name": "custom", "base_config_file": str(base)},
+        output_dir=tmp_path / "exp",
+        validate=False,
+    ).experiment_dir
+    edit_mapping(folder, lambda d: [d.pop(key) for key in RECORDED])
+
+    result = run_cli("submit", str(folder), "--dry-run")
+
+    assert result.code == 2
+    assert result.err.startswith(f"error: {folder}: recipe: the recipe of this experiment is unknown")
 
 
 # ---------------------------------------------------------------- markers and submissions
@@ -265,7 +355,7 @@ def test_a_marker_that_is_not_utf8_is_exit_2_with_its_byte(folder, run_cli):
 def test_marker_numbers_that_are_not_plain_digits_are_unknown_not_a_crash(folder, job, code):
     (folder / "status").mkdir()
     (folder / "status" / "run_000.failed").write_text(f"run=run_000\njob={job}\nexit_code={code or job}\n")
-    marker = open_folder(folder).marker("run_000")
+    marker = read_marker(read_job_folder(folder).path, "run_000")
     assert marker is not None and marker.state == "failed"
     assert (marker.job_id, marker.exit_code) == ((4321, 3) if code else (None, None))
 

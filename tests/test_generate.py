@@ -531,7 +531,7 @@ def test_the_result_reads_its_run_records_from_the_plan_instead_of_keeping_them(
     mapping = yaml.safe_load((out / "run_mapping.yaml").read_text())["runs"]
     records = [(str(r.config_path.relative_to(out)), r.id, r.output_dir, r.params) for r in result.runs]
     assert records == [(m["config"], m["id"], m["output_dir"], m["params"]) for m in mapping]
-    assert isinstance(result.runs, ttwriter.generate.RunRecords)
+    assert isinstance(result.runs, ttwriter.folder.runs.RunRecords)
     assert len(result.runs) == 6
     assert result.runs[-1] == result.runs[5] == list(result.runs)[5]
     assert result.runs[1:3] == tuple(result.runs)[1:3] == result.runs[1:3]

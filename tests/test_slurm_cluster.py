@@ -19,7 +19,7 @@ import pytest
 from conftest import TINY_FAMILY
 from slurm_sweeps import FAILING_RUN, MISSPELLED_OPTIMIZER, make_sweep, ran
 
-from ttwriter.folder.submissions import open_folder
+from ttwriter.folder.read import read_job_folder
 from ttwriter.slurm.status import PENDING, RUNNING, SweepStatus, sweep_status
 
 WAIT_SECONDS = 180
@@ -31,7 +31,7 @@ def wait_for(folder: Path, done: callable, what: str) -> SweepStatus:
     """Poll the sweep's status until `done(status)`; fail with the last status after WAIT_SECONDS."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
-        status = sweep_status(open_folder(folder))
+        status = sweep_status(read_job_folder(folder))
         if done(status):
             return status
         if time.monotonic() > deadline:

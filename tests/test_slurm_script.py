@@ -14,7 +14,8 @@ import yaml
 from slurm_sweeps import BASE, FAILING_RUN, make_sweep, ran, run_task, trainer_command
 
 from ttwriter import ExperimentSchemaError, SlurmConfig, SlurmError, generate_configs
-from ttwriter.slurm.script import array_spec, script_max_parallel
+from ttwriter.folder.read import read_experiment_folder
+from ttwriter.slurm.script import array_spec
 
 
 def sbatch_options(folder: Path) -> dict[str, str]:
@@ -130,12 +131,13 @@ def test_array_spec(tasks, max_parallel, spec):
     assert array_spec(tasks, max_parallel) == spec
 
 
-def test_the_scripts_own_limit_is_found_for_resubmissions(tmp_path):
+def test_the_scripts_limit_is_recorded_for_resubmissions(tmp_path):
     limited = make_sweep(tmp_path, tmp_path / "a", max_parallel=3).experiment_dir
     unlimited = make_sweep(tmp_path, tmp_path / "b").experiment_dir
 
-    assert script_max_parallel((limited / "submit.sbatch").read_text()) == 3
-    assert script_max_parallel((unlimited / "submit.sbatch").read_text()) is None
+    assert sbatch_options(limited)["--array"] == "0-3%3"
+    assert read_experiment_folder(limited).max_parallel == 3
+    assert read_experiment_folder(unlimited).max_parallel is None
 
 
 # --- what an array task runs ----------------------------------------------------------------------

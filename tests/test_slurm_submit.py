@@ -50,6 +50,16 @@ def test_dry_run_prints_the_sbatch_command_and_submits_nothing(run_cli, sweep):
     assert not (folder / "submissions.jsonl").exists()
 
 
+def test_submit_takes_the_parallel_limit_from_the_mapping_never_from_the_script(run_cli, sweep):
+    script = sweep.experiment_dir / "submit.sbatch"
+    script.write_text(script.read_text().replace("#SBATCH --array=0-3%2\n", "#SBATCH --array=0-3%7\n"))
+
+    result = run_cli("submit", str(sweep.experiment_dir), "--dry-run")
+
+    assert result.code == 0, result.err
+    assert "--array=0-3%2 " in result.out
+
+
 def test_dry_run_of_chosen_runs_keeps_the_scripts_parallel_limit_when_it_matters(run_cli, sweep):
     folder = str(sweep.experiment_dir)
 

@@ -12,7 +12,7 @@ import time
 
 from tiny_training import RUN_IDS, SWEEP, check_every_run_trained, check_results
 
-from ttwriter.folder.submissions import open_folder
+from ttwriter.folder.read import read_job_folder
 from ttwriter.slurm.status import PENDING, RUNNING, sweep_status
 
 WAIT_SECONDS = 300
@@ -38,10 +38,10 @@ def test_the_tiny_sweep_trains_on_slurm_and_reports_its_results(
     assert "--array=0-3" in submitted.out
 
     deadline = time.monotonic() + WAIT_SECONDS
-    status = sweep_status(open_folder(folder))
+    status = sweep_status(read_job_folder(folder))
     while status.with_state(PENDING, RUNNING) and time.monotonic() < deadline:
         time.sleep(1)
-        status = sweep_status(open_folder(folder))
+        status = sweep_status(read_job_folder(folder))
     states = {r.run.id: r.state for r in status.runs}
     assert states == dict.fromkeys(RUN_IDS, "done"), (
         f"after {WAIT_SECONDS} s: {states}\n" + (folder / "logs" / "run_000.out").read_text()[-2000:]

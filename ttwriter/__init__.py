@@ -22,7 +22,8 @@ from ttwriter.errors import (
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.loading import LoadedExperiment, load_experiment
 from ttwriter.experiment.slurm_config import SlurmConfig
-from ttwriter.generate import GenerationResult, RunRecord, generate_configs
+from ttwriter.folder.runs import RunRecord
+from ttwriter.generate import GenerationResult, generate_configs
 from ttwriter.sweep.keys import ALIASES
 from ttwriter.validation.validate import Finding, RunValidation, ValidationSummary
 

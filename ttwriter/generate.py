@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ttwriter._version import __version__
-from ttwriter.errors import COMMAND_LINE, ConfigWriterError, ExperimentSchemaError, ValidationError
+from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, ValidationError
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.load_yaml import experiment_from_yaml_data
 from ttwriter.experiment.loading import LoadedExperiment, from_experiment, load_experiment
@@ -35,8 +35,10 @@ from ttwriter.folder.layout import (
     config_rel,
     copy_names,
 )
-from ttwriter.folder.provenance import build_snapshot, dump_snapshot
+from ttwriter.folder.read import DISTRIBUTED, MAX_PARALLEL, TRAINING_COMMAND
 from ttwriter.folder.run_text import RunText
+from ttwriter.folder.runs import RunRecord, RunRecords
+from ttwriter.folder.snapshot import build_snapshot, dump_snapshot
 from ttwriter.formats import params_text
 from ttwriter.slurm.script import idle_gpus, sbatch_chunks
 from ttwriter.sweep.base_config import BaseConfig, load_base_config
@@ -53,49 +55,6 @@ Progress = Callable[[str, int, int], None]
 DEFAULT_OUTPUT_DIR = "outputs/{experiment_name}_{timestamp}"
 DEFAULT_SMOKE_OUTPUT_DIR = "outputs/{experiment_name}_smoke_{timestamp}"
 _OUTPUT_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-
-
-@dataclasses.dataclass(frozen=True)
-class RunRecord:
-    """One run as a user sees it: its id, config file, training output folder and variable values."""
-
-    id: str
-    config_path: Path
-    output_dir: str
-    params: dict[str, Any]
-
-
-class RunRecords(Sequence[RunRecord]):
-    """The runs of a sweep as records, made from the plan when read instead of kept in memory.
-
-    A sweep of any size costs the same memory; reading a record recomputes its run (microseconds).
-    """
-
-    def __init__(self, plan: SweepPlan, experiment_dir: Path) -> None:
-        self._plan = plan
-        self._experiment_dir = experiment_dir
-
-    def __len__(self) -> int:
-        return self._plan.n_runs
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return tuple(self[i] for i in range(*index.indices(len(self))))
-        run_id, params, output_dir = self._plan.describe(index + len(self) if index < 0 else index)
-        return RunRecord(run_id, self._experiment_dir / config_rel(run_id), output_dir, params)
-
-    def __iter__(self) -> Iterator[RunRecord]:
-        return (self[i] for i in range(len(self)))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"<RunRecords: {len(self)} runs of {self._plan.experiment.name!r}>"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -243,9 +202,12 @@ def _mapping_header(plan: SweepPlan) -> str:
                 "experiment": plan.experiment.name,
                 "base_config": plan.base.name,
                 "recipe": plan.base.recipe,
+                DISTRIBUTED: plan.base.distributed,
+                TRAINING_COMMAND: plan.experiment.slurm.training_command(plan.base.distributed),
                 "experiment_dir": str(plan.experiment_dir),
                 "variables": [a.written for a in plan.variables],
                 "n_runs": plan.n_runs,
+                MAX_PARALLEL: plan.experiment.slurm.max_parallel,
             }
         )
         + "runs:\n"
@@ -280,32 +242,6 @@ def _script_chunks(plan: SweepPlan, records: RunRecords) -> Iterator[str]:
     )
 
 
-def _check_snapshot_base(loaded: LoadedExperiment, base: BaseConfig) -> None:
-    recorded = (loaded.snapshot_provenance or {}).get("base_config", {}).get("sha256")
-    if recorded and recorded != base.sha256:
-        raise ValidationError(
-            f"the base config {base.name} has changed since this snapshot was written "
-            f"(sha256 {recorded[:12]}... then, {base.sha256[:12]}... now), so the configs "
-            "cannot be regenerated as they were",
-            file=loaded.path,
-            key="provenance.base_config.sha256",
-            fix="restore the base config file (or the torchtune version) the snapshot was made with",
-        )
-
-
-def _locator(loaded: LoadedExperiment) -> Callable[[str, tuple[str, ...]], tuple[str | None, int | None]]:
-    """Where a key is written: the command line when an override set it, else the source file."""
-    cli = loaded.cli_keys
-
-    def locate(section: str, written: tuple[str, ...]) -> tuple[str | None, int | None]:
-        dotted = ".".join((section, *written))
-        if any(dotted == key or dotted.startswith(key + ".") for key in cli):
-            return COMMAND_LINE, None
-        return loaded.source_map(section, written)
-
-    return locate
-
-
 def plan_sweep(
     loaded: LoadedExperiment,
     output_dir: str | Path | None = None,
@@ -321,12 +257,13 @@ def plan_sweep(
     except ValidationError as exc:
         if exc.key and exc.file is None:
             section, _, rest = exc.key.partition(".")
-            exc.file, exc.line = _locator(loaded)(section, tuple(rest.split(".")) if rest else ())
+            exc.file, exc.line = loaded.locate(section, tuple(rest.split(".")) if rest else ())
             exc.args = (exc.render(),)
         raise
-    _check_snapshot_base(loaded, base)
+    if loaded.snapshot is not None:
+        loaded.snapshot.check_base(base)
     experiment_dir = resolve_experiment_dir(experiment, output_dir, now or dt.datetime.now(), smoke)
-    locate = _locator(loaded)
+    locate = loaded.locate
     try:
         return expand_sweep(experiment, base, experiment_dir, locate)
     except ConfigWriterError as exc:
@@ -367,7 +304,7 @@ def generate_configs(
     of a few steps, see ttwriter.smoke) and marks the snapshot; a smoke snapshot regenerates smoke.
     """
     loaded = _as_loaded(source)
-    smoke = smoke or bool((loaded.snapshot_provenance or {}).get("smoke"))
+    smoke = smoke or bool(loaded.snapshot and loaded.snapshot.smoke)
     now = dt.datetime.now()
     plan = plan_sweep(loaded, output_dir, now, smoke=smoke)
     total = plan.n_runs

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TextIO
 
 from ttwriter.errors import ConfigWriterError
-from ttwriter.folder.layout import SCRIPT_FILE, STATUS_DIR
-from ttwriter.folder.read import parse_run_ids
-from ttwriter.folder.submissions import open_folder
+from ttwriter.folder.layout import SCRIPT_FILE, STATUS_DIR, SUBMISSIONS_FILE
+from ttwriter.folder.read import parse_run_ids, read_job_folder
 from ttwriter.formats import counted, listed, params_text
 from ttwriter.slurm.status import FAILED, NOT_SUBMITTED, SweepStatus, sweep_status
 from ttwriter.slurm.submit import submit
@@ -108,7 +107,7 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
     print(f"  runs: {listed([r.id for r in result.runs])}", file=out)
     if result.tune_path:
         print(f"  tune is not on PATH here: the jobs get {result.tune_path} first on theirs", file=out)
-    print(f"  recorded in {_show(folder.submissions_file)}", file=out)
+    print(f"  recorded in {_show(folder.path / SUBMISSIONS_FILE)}", file=out)
     print("Follow the jobs:", file=out)
     print(f"  ttwriter status {where}", file=out)
     print(f"  squeue -j {result.job_id}", file=out)
@@ -148,5 +147,5 @@ def status_command(argv: list[str], out: TextIO, err: TextIO) -> int:
     )
     parser.add_argument("folder", help="experiment folder written by ttwriter")
     args = parser.parse_args(argv)
-    print_status(sweep_status(open_folder(args.folder)), out)
+    print_status(sweep_status(read_job_folder(args.folder)), out)
     return 0

@@ -1,4 +1,4 @@
-"""Loading experiment.yaml, in either shape the spec shows, and experiment.json snapshots.
+"""Loading experiment.yaml, in either shape the spec shows.
 
 Flat:   experiment_name, base_config | base_config_file, variables, controls, output.experiment_dir
 Nested: experiment: {name, framework, question, ...}, framework_config: {base_config | ...},
@@ -9,7 +9,6 @@ Both become the same `Experiment`. Unknown keys are errors with a suggestion, ne
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, did_you_mean
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.source_map import SourceMap
-from ttwriter.folder.snapshot import read_snapshot
 from ttwriter.yaml_io import read_yaml
 
 _COMMON = {"variables", "controls", "delete", "output", "slurm"}
@@ -188,27 +186,3 @@ def build_experiment(fields: dict[str, Any], source: SourceMap) -> Experiment:
 def load_yaml_experiment(path: Path) -> tuple[Experiment, SourceMap]:
     data, lines = read_yaml(path)
     return experiment_from_yaml_data(data, SourceMap([path], lines))
-
-
-def load_snapshot(path: Path) -> tuple[Experiment, dict[str, Any]]:
-    """An experiment.json written by ttwriter: the experiment's fields and their provenance."""
-    snapshot = read_snapshot(path)
-    source = SourceMap([path])
-    names = [f.name for f in dataclasses.fields(Experiment)]
-    for key in snapshot.experiment:
-        if key not in names:
-            hint = did_you_mean(key, names)
-            raise ExperimentSchemaError(
-                f"unknown experiment field {key!r}" + (f"; {hint}" if hint else ""),
-                file=path,
-                line=source("", (key,))[1],
-                key=f"experiment.{key}",
-                fix="experiment fields: " + ", ".join(names),
-            )
-    try:
-        return build_experiment(dict(snapshot.experiment), source), snapshot.provenance
-    except ConfigWriterError as exc:  # the snapshot holds the fields under "experiment"
-        if exc.key and not exc.key.startswith("experiment."):
-            exc.key = f"experiment.{exc.key}"
-            exc.args = (exc.render(),)
-        raise

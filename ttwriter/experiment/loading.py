@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
-from ttwriter.errors import ExperimentLoadError
+from ttwriter.errors import (
+    COMMAND_LINE,
+    ConfigWriterError,
+    ExperimentLoadError,
+    ExperimentSchemaError,
+    did_you_mean,
+)
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.load_python import load_python_experiment
-from ttwriter.experiment.load_yaml import load_snapshot, load_yaml_experiment
+from ttwriter.experiment.load_yaml import build_experiment, load_yaml_experiment
 from ttwriter.experiment.source_map import SourceMap
+from ttwriter.folder.snapshot import Snapshot, read_snapshot
 from ttwriter.safe_read import sha256_file
 
 
@@ -33,11 +39,19 @@ class LoadedExperiment:
     lineage: tuple[str, ...]
     """Python experiments: file names from the root base to this file."""
     source_map: SourceMap
-    snapshot_provenance: dict[str, Any] | None = None
+    snapshot: Snapshot | None = None
+    """The experiment.json it was loaded from (kind 'json')."""
     cli_overrides: tuple[str, ...] = ()
     """Command-line flags that changed the experiment, as typed (recorded in experiment.json)."""
     cli_keys: frozenset[str] = frozenset()
     """Keys those flags changed (`controls.learning_rate`): errors about them name the command line."""
+
+    def locate(self, section: str, written: tuple[str, ...]) -> tuple[str | None, int | None]:
+        """Where a key is written: the command line when an override set it, else the source file."""
+        dotted = ".".join((section, *written))
+        if any(dotted == key or dotted.startswith(key + ".") for key in self.cli_keys):
+            return COMMAND_LINE, None
+        return self.source_map(section, written)
 
 
 def load_experiment(path: str | Path) -> LoadedExperiment:
@@ -67,12 +81,10 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         experiment, source = load_yaml_experiment(path)
         return LoadedExperiment(experiment, "yaml", path, path.parent, (path,), (), source)
     if suffix == ".json":
-        experiment, provenance = load_snapshot(path)
-        experiment = _prefer_copied_base(experiment, provenance, path.parent)
+        snapshot = read_snapshot(path)
+        experiment = _prefer_copied_base(_snapshot_experiment(snapshot, path), snapshot, path.parent)
         sources = tuple(
-            path.parent / name
-            for name in provenance.get("source_files", {})
-            if (path.parent / name).is_file()
+            path.parent / name for name in snapshot.provenance.source_files if (path.parent / name).is_file()
         )
         return LoadedExperiment(
             experiment,
@@ -80,9 +92,9 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
             path,
             path.parent,
             sources,
-            tuple(provenance.get("lineage", ())),
+            snapshot.provenance.lineage,
             SourceMap([path]),
-            provenance,
+            snapshot,
         )
     raise ExperimentLoadError(
         f"unknown experiment file type {suffix or '(none)'!r}",
@@ -91,7 +103,30 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
     )
 
 
-def _prefer_copied_base(experiment: Experiment, provenance: dict[str, Any], folder: Path) -> Experiment:
+def _snapshot_experiment(snapshot: Snapshot, path: Path) -> Experiment:
+    """The `Experiment` of an experiment.json written by ttwriter."""
+    source = SourceMap([path])
+    names = [f.name for f in dataclasses.fields(Experiment)]
+    for key in snapshot.experiment:
+        if key not in names:
+            hint = did_you_mean(key, names)
+            raise ExperimentSchemaError(
+                f"unknown experiment field {key!r}" + (f"; {hint}" if hint else ""),
+                file=path,
+                line=source("", (key,))[1],
+                key=f"experiment.{key}",
+                fix="experiment fields: " + ", ".join(names),
+            )
+    try:
+        return build_experiment(dict(snapshot.experiment), source)
+    except ConfigWriterError as exc:  # the snapshot holds the fields under "experiment"
+        if exc.key and not exc.key.startswith("experiment."):
+            exc.key = f"experiment.{exc.key}"
+            exc.args = (exc.render(),)
+        raise
+
+
+def _prefer_copied_base(experiment: Experiment, snapshot: Snapshot, folder: Path) -> Experiment:
     """A snapshot's custom base config, from the copy beside it when the original is gone.
 
     The folder holds a copy of the base file; its sha256 is in the provenance, so the copy is used
@@ -100,12 +135,10 @@ def _prefer_copied_base(experiment: Experiment, provenance: dict[str, Any], fold
     recorded = experiment.base_config_file
     if recorded is None or Path(recorded).is_file():
         return experiment
-    expected = provenance.get("base_config", {}).get("sha256")
+    expected = snapshot.provenance.base_config_sha256
     # The copy keeps the base's name unless that is one of the folder's own (then source_<name>).
     names = [Path(recorded).name]
-    names += [
-        n for n, sha in provenance.get("source_files", {}).items() if sha == expected and n not in names
-    ]
+    names += [n for n, sha in snapshot.provenance.source_files.items() if sha == expected and n not in names]
     for name in names:
         copy = folder / name
         if copy.is_file() and expected == sha256_file(copy):

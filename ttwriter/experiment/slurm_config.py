@@ -18,6 +18,8 @@ _TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
 COMMAND_PLACEHOLDERS = ("recipe", "config", "run_id", "output_dir", "nproc")
 """What `{name}` may stand for in `command`; `${VAR}` is shell and left alone."""
 COMMAND_PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_]\w*)\}")
+DEFAULT_COMMAND = "tune run {recipe} --config {config}"
+DISTRIBUTED_COMMAND = "tune run --nproc_per_node {nproc} {recipe} --config {config}"
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -80,7 +82,7 @@ class SlurmConfig:
     sbatch_lines: tuple[str, ...] = ()
     """Extra #SBATCH options, e.g. '--mail-type=END' (written as '#SBATCH --mail-type=END')."""
 
-    command: str = "tune run {recipe} --config {config}"
+    command: str = DEFAULT_COMMAND
     """Command that trains one run; {recipe}, {config}, {run_id}, {output_dir} and {nproc} are filled in."""
 
     def __post_init__(self) -> None:
@@ -151,6 +153,12 @@ class SlurmConfig:
                 key="slurm.command",
                 fix="e.g. 'tune run {recipe} --config {config}'",
             )
+
+    def training_command(self, distributed: bool) -> str:
+        """The command template a run uses: distributed recipes get `--nproc_per_node` by default."""
+        if distributed and self.command == DEFAULT_COMMAND:
+            return DISTRIBUTED_COMMAND
+        return self.command
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> SlurmConfig:

@@ -30,9 +30,8 @@ from ttwriter.folder.layout import (
     SIGNATURE_FILES,
     SNAPSHOT_FILE,
     SUBMISSIONS_FILE,
-    foreign_entries,
-    remove_own,
 )
+from ttwriter.folder.ownership import foreign_entries, remove_own
 from ttwriter.formats import listed
 
 _TAKEN = (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR)

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ttwriter.folder.layout import remove_own
+from ttwriter.folder.ownership import remove_own
 from ttwriter.formats import listed
 
 HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0])[:24] or "host"

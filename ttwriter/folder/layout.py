@@ -3,16 +3,12 @@
 The experiment folder is the contract between generation, the job script, `ttwriter run`,
 `status`, `submit` and `results`; this module is the only place that spells the names of its
 entries. Two things depend on the list: a copied source file never takes one of these names, and
-`--force` replaces a folder only when everything in it is ttwriter's own, and then removes exactly
-those entries, by name, never anything else. Completion markers inside status/ are named by
-ttwriter.folder.markers.
+`--force` replaces a folder only when everything in it is ttwriter's own (folder.ownership).
+Completion markers inside status/ are named by folder.markers.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -49,7 +45,8 @@ DERIVED_FILES = (RESULTS_FILE, PLOT_FILE)
 """Written by `ttwriter results` from the logs, so they can be made again."""
 FOLDER_ENTRIES = frozenset({*GENERATED_FILES, CONFIGS_DIR, *RESULT_DIRS, SUBMISSIONS_FILE, *DERIVED_FILES})
 """Every name ttwriter or a later command (submit, run, results, training) writes in the folder."""
-_OWN_FILES = frozenset({*GENERATED_FILES, *DERIVED_FILES})
+OWN_FILES = frozenset({*GENERATED_FILES, *DERIVED_FILES})
+"""The files ttwriter may remove from its own folder (it writes them all again)."""
 
 
 def config_rel(run_id: str) -> str:
@@ -88,63 +85,3 @@ def copy_names(files: Iterable[Path]) -> dict[str, Path]:
         taken.add(name.casefold())
         names[name] = path
     return names
-
-
-def _recorded_sources(folder: Path) -> frozenset[str]:
-    """The source files an earlier generation copied in, as its experiment.json lists them."""
-    try:
-        files = json.loads((folder / SNAPSHOT_FILE).read_text(encoding="utf-8"))["provenance"]["source_files"]
-        return frozenset(name for name in files if isinstance(name, str) and name not in FOLDER_ENTRIES)
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return frozenset()
-
-
-def _own_kind(entry: os.DirEntry, sources: frozenset[str]) -> str | None:
-    """How ttwriter may remove an entry of its folder: 'file', 'configs', 'dir' (only when empty),
-    or None: not ttwriter's, never removed."""
-    if entry.is_symlink():
-        return None
-    if entry.name == CONFIGS_DIR or entry.name in RESULT_DIRS:
-        return ("configs" if entry.name == CONFIGS_DIR else "dir") if entry.is_dir() else None
-    if entry.name in _OWN_FILES or entry.name in sources:
-        return "file" if entry.is_file() else None
-    return None
-
-
-def _is_run_config(entry: os.DirEntry) -> bool:
-    return entry.name.endswith(CONFIG_SUFFIX) and entry.is_file(follow_symlinks=False)
-
-
-def foreign_entries(folder: Path) -> list[str]:
-    sources = _recorded_sources(folder)
-    foreign = []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        kind = _own_kind(entry, sources)
-        if kind is None and entry.name != SUBMISSIONS_FILE:
-            foreign.append(entry.name)
-        elif kind == "configs":
-            foreign += [f"{CONFIGS_DIR}/{e.name}" for e in os.scandir(entry.path) if not _is_run_config(e)]
-    return foreign
-
-
-def remove_own(folder: Path) -> list[str]:
-    """Remove ttwriter's own entries of `folder`, then the folder if that emptied it; returns the
-    names of what is left (never removed: it is not ttwriter's)."""
-    sources = _recorded_sources(folder)
-    for entry in list(os.scandir(folder)):
-        kind = _own_kind(entry, sources)
-        with contextlib.suppress(OSError):
-            if kind == "file":
-                os.unlink(entry.path)
-            elif kind == "configs":
-                for config in list(os.scandir(entry.path)):
-                    if _is_run_config(config):
-                        os.unlink(config.path)
-                os.rmdir(entry.path)
-            elif kind == "dir":
-                os.rmdir(entry.path)
-    try:
-        os.rmdir(folder)
-        return []
-    except OSError:
-        return sorted(os.listdir(folder)) if folder.is_dir() else []

@@ -1,57 +1,89 @@
-"""Reading a generated experiment folder back: its runs, as run_mapping.yaml lists them.
+"""Reading a written experiment folder back: its runs as run_mapping.yaml lists them, the facts its
+header records, and its typed snapshot.
 
-What runs after generation (local training, results) starts here: run ids, absolute config paths,
-each run's output_dir and params, and the recipe. A folder that is not a ttwriter output, or a run
-id it does not have, is an `ExperimentDirError` that says what to do.
+Everything after generation (`run`, `results`, `submit`, `status`) starts here: run ids, array task
+indexes, absolute config paths, each run's output_dir and params, the recipe and how the runs are
+started. A folder that is not a ttwriter output, or a run id it does not have, is an
+`ExperimentDirError` that says what to do; every field is checked before anything runs.
+
+Facts a later command needs are recorded in run_mapping.yaml's header when the folder is written
+(see folder.writer), never re-read from submit.sbatch. A folder written before they were recorded
+gets them from what it has: `distributed` from the recipe, the training command from the
+snapshot's slurm settings, `max_parallel` likewise.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import shlex
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from ttwriter.errors import ConfigWriterError, ExperimentDirError, did_you_mean
+from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.folder.fields import Fields
-from ttwriter.folder.layout import CONFIGS_DIR, LOGS_DIR, MAPPING_FILE, SNAPSHOT_FILE
-from ttwriter.folder.snapshot import read_snapshot
+from ttwriter.folder.layout import CONFIGS_DIR, MAPPING_FILE, SCRIPT_FILE, SNAPSHOT_FILE, log_path
+from ttwriter.folder.runs import FolderRun
+from ttwriter.folder.snapshot import Snapshot, read_snapshot
+from ttwriter.registry import is_distributed
 from ttwriter.yaml_io import read_yaml
 
-
-@dataclasses.dataclass(frozen=True)
-class FolderRun:
-    """One run of a generated experiment folder."""
-
-    id: str
-    config: Path
-    """Absolute path of the run's config."""
-    output_dir: str
-    """Where torchtune writes this run's checkpoints and logs (as the config says)."""
-    params: dict[str, Any]
+DISTRIBUTED, TRAINING_COMMAND, MAX_PARALLEL = "distributed", "training_command", "max_parallel"
+"""The keys of run_mapping.yaml's header that record how the runs are started (besides `recipe`)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentFolder:
-    """A generated experiment folder: what run_mapping.yaml and experiment.json say about it."""
+    """A written experiment folder: what run_mapping.yaml and experiment.json say about it."""
 
     path: Path
     experiment: str
     recipe: str | None
     variables: tuple[str, ...]
     runs: tuple[FolderRun, ...]
-    snapshot: dict[str, Any] | None
-    """experiment.json (checked, see ttwriter.snapshot), or None when the folder has none."""
-    smoke: bool = False
-    """Smoke runs (`--smoke`), as experiment.json records."""
-    slurm: dict[str, Any] | None = None
-    """The experiment's slurm settings in experiment.json, or None."""
+    snapshot: Snapshot | None
+    """experiment.json (checked), or None when the folder has none."""
+    recorded: dict[str, object] = dataclasses.field(default_factory=dict)
+    """The header facts run_mapping.yaml records (checked); missing in a folder from before them."""
 
     @property
-    def logs_dir(self) -> Path:
-        return self.path / LOGS_DIR
+    def smoke(self) -> bool:
+        """Smoke runs (`--smoke`), as experiment.json records."""
+        return self.snapshot.smoke if self.snapshot else False
+
+    @functools.cached_property
+    def slurm(self) -> SlurmConfig:
+        """The experiment's slurm settings in experiment.json (defaults when it has none)."""
+        return self.snapshot.slurm_config() if self.snapshot else SlurmConfig()
+
+    @functools.cached_property
+    def distributed(self) -> bool:
+        """Whether the recipe runs on several devices."""
+        recorded = self.recorded.get(DISTRIBUTED)
+        return recorded if isinstance(recorded, bool) else is_distributed(self.recipe)
+
+    @functools.cached_property
+    def training_command(self) -> str:
+        """The command template every run trains with (`{recipe}`, `{config}`, ... to fill in)."""
+        recorded = self.recorded.get(TRAINING_COMMAND)
+        return recorded if isinstance(recorded, str) else self.slurm.training_command(self.distributed)
+
+    @functools.cached_property
+    def max_parallel(self) -> int | None:
+        """At most this many runs at once on SLURM; None for no limit."""
+        if MAX_PARALLEL in self.recorded:
+            recorded = self.recorded[MAX_PARALLEL]
+            return recorded if isinstance(recorded, int) else None
+        return self.slurm.max_parallel
+
+    @property
+    def script(self) -> Path:
+        return self.path / SCRIPT_FILE
+
+    def log(self, run_id: str) -> Path:
+        return log_path(self.path, run_id)
 
     def select(self, run_ids: Iterable[str] | None) -> tuple[FolderRun, ...]:
         """The runs named (in sweep order), or all of them; an unknown id is an error."""
@@ -108,16 +140,32 @@ def _runs(mapping: Fields, folder: Path) -> tuple[FolderRun, ...]:
         runs.append(
             FolderRun(
                 id=run_id,
-                config=config if config.is_absolute() else folder / config,
+                config_path=config if config.is_absolute() else folder / config,
                 output_dir=entry.path_str("output_dir"),
                 params=dict(entry.mapping("params", default={}).data),
+                task=index,
             )
         )
     return tuple(runs)
 
 
+def _recorded(mapping: Fields) -> dict[str, object]:
+    """The header facts that are there, each checked."""
+    found: dict[str, object] = {}
+    if DISTRIBUTED in mapping.data:
+        found[DISTRIBUTED] = mapping.flag(DISTRIBUTED)
+    if TRAINING_COMMAND in mapping.data:
+        found[TRAINING_COMMAND] = mapping.text(TRAINING_COMMAND)
+    if MAX_PARALLEL in mapping.data:
+        limit = mapping.get(MAX_PARALLEL, int, None, what="a whole number >= 1, or null")
+        if limit is not None and limit < 1:
+            raise mapping.error(f"must be a whole number >= 1, or null, got {limit}", MAX_PARALLEL)
+        found[MAX_PARALLEL] = limit
+    return found
+
+
 def read_experiment_folder(path: str | Path) -> ExperimentFolder:
-    """Read run_mapping.yaml (and experiment.json, if there) of a generated folder, every field
+    """Read run_mapping.yaml (and experiment.json, if there) of a written folder, every field
     checked: a damaged file is an `ExperimentDirError` naming it and the key, before anything runs."""
     if "\0" in str(path):
         raise ExperimentDirError(
@@ -151,7 +199,30 @@ def read_experiment_folder(path: str | Path) -> ExperimentFolder:
         recipe=mapping.text("recipe", default=None),
         variables=tuple(mapping.str_list("variables", default=[])),
         runs=runs,
-        snapshot=snapshot.data if snapshot else None,
-        smoke=snapshot.smoke if snapshot else False,
-        slurm=snapshot.slurm if snapshot else None,
+        snapshot=snapshot,
+        recorded=_recorded(mapping),
     )
+
+
+def read_job_folder(path: str | Path) -> ExperimentFolder:
+    """A folder whose runs can go to SLURM: written by ttwriter, with runs and its job script."""
+    given = Path(path).expanduser()
+    if given.is_file():
+        fix = f"give the folder ttwriter wrote (the one with {MAPPING_FILE} and {SCRIPT_FILE})"
+        if given.suffix.lower() in (".py", ".yaml", ".yml", ".json"):
+            fix = f"generate the sweep first (ttwriter {shlex.quote(str(given))}), then give the folder it writes"
+        raise ExperimentDirError("this is a file, not an experiment folder", file=given, fix=fix)
+    folder = read_experiment_folder(given)
+    if not folder.runs:
+        raise ExperimentDirError(
+            f"{MAPPING_FILE} lists no runs",
+            file=folder.path / MAPPING_FILE,
+            fix=f"regenerate the folder with ttwriter (ttwriter <folder>/{SNAPSHOT_FILE} --force)",
+        )
+    if not folder.script.is_file():
+        raise ExperimentDirError(
+            f"this experiment folder has no {SCRIPT_FILE} (written by an older ttwriter?)",
+            file=folder.path,
+            fix=f"regenerate it: ttwriter {shlex.quote(str(folder.path / SNAPSHOT_FILE))} --output-dir <new folder>",
+        )
+    return folder

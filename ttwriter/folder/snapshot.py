@@ -1,45 +1,123 @@
-"""Reading experiment.json back: every field ttwriter uses, checked once, with its key path.
+"""experiment.json: every field of the experiment plus where and how it was made, as a typed `Snapshot`.
 
-Two readers need the snapshot: generation (`ttwriter <folder>/experiment.json` regenerates the
-sweep) and the commands that work on a folder (`run`, `results`, `status`, `submit`). Both read it
-here, so a snapshot that was edited, cut short or written by another version is the same error
-everywhere: the file, the key (`provenance.lineage`) and what was expected, never a crash later.
-Writing it is ttwriter.provenance.
+Feeding the snapshot back to ttwriter regenerates byte-identical configs, so it records the
+resolved experiment folder and the base config's sha256 (regeneration refuses a changed base).
+Generation builds it here; every reader (regeneration from `ttwriter <folder>/experiment.json`,
+and `run`, `results`, `status`, `submit` through the folder reader) reads it here, so a snapshot
+that was edited, cut short or written by another version is the same error everywhere: the file,
+the key (`provenance.lineage`) and what was expected, never a crash later.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import platform
+import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ttwriter.errors import ConfigWriterError, ExperimentLoadError
+from ttwriter._version import __version__
+from ttwriter.errors import ConfigWriterError, ExperimentDirError, ExperimentLoadError, ValidationError
+from ttwriter.experiment.experiment import Experiment
+from ttwriter.experiment.frozen import thaw
+from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.folder.fields import Fields
-from ttwriter.safe_read import read_json
+from ttwriter.folder.layout import SNAPSHOT_FILE
+from ttwriter.formats import utc_now
+from ttwriter.registry import torchtune_version
+from ttwriter.safe_read import read_json, sha256_file
+
+if TYPE_CHECKING:
+    from ttwriter.experiment.loading import LoadedExperiment
+    from ttwriter.sweep.base_config import BaseConfig
 
 SNAPSHOT_FORMAT = "ttwriter.experiment/1"
 NOT_A_SNAPSHOT_FIX = "pass an experiment.json written by ttwriter, a .py experiment or an experiment.yaml"
 
 
 @dataclasses.dataclass(frozen=True)
+class Provenance:
+    """Where and how the folder was made: what later steps read of experiment.json's `provenance`."""
+
+    source_files: dict[str, str]
+    """The files copied into the folder (experiment file, ancestors, custom base) -> sha256."""
+    lineage: tuple[str, ...]
+    cli_overrides: tuple[str, ...]
+    base_config_sha256: str | None
+    smoke: bool
+    git: dict[str, Any] | None
+    data: dict[str, Any]
+    """The whole provenance, as written (a regeneration keeps it as `regenerated_from`)."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Snapshot:
     """An experiment.json whose fields have the shapes ttwriter relies on."""
 
-    path: Path
+    path: Path | None
+    """The file it was read from; None for one just built."""
     data: dict[str, Any]
-    """The whole file."""
+    """The whole document."""
     experiment: dict[str, Any]
     """The experiment's fields (a mapping; the values are checked by `Experiment` itself)."""
-    provenance: dict[str, Any]
+    provenance: Provenance
 
     @property
     def smoke(self) -> bool:
-        return bool(self.provenance.get("smoke"))
+        return self.provenance.smoke
 
-    @property
-    def slurm(self) -> dict[str, Any] | None:
-        """experiment.slurm, a mapping, or None when it is not there."""
-        return self.experiment.get("slurm")
+    def slurm_config(self) -> SlurmConfig:
+        """The experiment's slurm settings (defaults when it has none); invalid ones are an
+        `ExperimentDirError` naming the key under `experiment.slurm`."""
+        settings = self.experiment.get("slurm")
+        if settings is None:
+            return SlurmConfig()
+        try:
+            return SlurmConfig.from_mapping(settings)
+        except ConfigWriterError as exc:
+            raise ExperimentDirError(
+                f"the slurm settings in {SNAPSHOT_FILE} are not valid: {exc.message}",
+                file=self.path,
+                key=f"experiment.{exc.key}" if exc.key else "experiment.slurm",
+                fix="regenerate the folder from its experiment file",
+            ) from None
+
+    def check_base(self, base: BaseConfig) -> None:
+        """Refuse to regenerate from a base config that is not the one the snapshot was made from."""
+        recorded = self.provenance.base_config_sha256
+        if recorded and recorded != base.sha256:
+            raise ValidationError(
+                f"the base config {base.name} has changed since this snapshot was written "
+                f"(sha256 {recorded[:12]}... then, {base.sha256[:12]}... now), so the configs "
+                "cannot be regenerated as they were",
+                file=self.path,
+                key="provenance.base_config.sha256",
+                fix="restore the base config file (or the torchtune version) the snapshot was made with",
+            )
+
+
+def _snapshot(
+    path: Path | None, data: dict[str, Any], experiment: dict[str, Any], provenance: dict
+) -> Snapshot:
+    base = provenance.get("base_config") or {}
+    return Snapshot(
+        path,
+        data,
+        experiment,
+        Provenance(
+            source_files=dict(provenance.get("source_files") or {}),
+            lineage=tuple(provenance.get("lineage") or ()),
+            cli_overrides=tuple(provenance.get("cli_overrides") or ()),
+            base_config_sha256=base.get("sha256"),
+            smoke=bool(provenance.get("smoke")),
+            git=provenance.get("git"),
+            data=provenance,
+        ),
+    )
+
+
+# --- reading -------------------------------------------------------------------------------------
 
 
 def read_snapshot(
@@ -77,4 +155,113 @@ def read_snapshot(
     normalized = {k: checked[k] if k in checked else v for k, v in provenance.data.items()}
     slurm = experiment.mapping("slurm", default={})
     fields = {**experiment.data, **({"slurm": dict(slurm.data)} if "slurm" in experiment.data else {})}
-    return Snapshot(path, dict(top.data), fields, normalized)
+    return _snapshot(path, dict(top.data), fields, normalized)
+
+
+# --- building and writing ------------------------------------------------------------------------
+
+
+def _git_state(folder: Path) -> dict[str, Any] | None:
+    """Commit and dirty flag of the repo holding the experiment, if it is in one."""
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.split()
+        dirty = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if len(top) != 2:
+        return None
+    return {"repo": top[0], "commit": top[1], "dirty": bool(dirty)}
+
+
+def experiment_fields(experiment: Experiment, base: BaseConfig, experiment_dir: Path) -> dict[str, Any]:
+    """The experiment as plain data, with paths resolved so the snapshot stands on its own."""
+    fields = {f.name: _plain(getattr(experiment, f.name)) for f in dataclasses.fields(Experiment)}
+    if experiment.base_config_file is not None:
+        fields["base_config_file"] = str(base.path)
+    if experiment.recipe is not None and base.recipe is not None:
+        fields["recipe"] = base.recipe
+    fields["output_dir"] = str(experiment_dir)
+    return fields
+
+
+def build_snapshot(
+    loaded: LoadedExperiment,
+    base: BaseConfig,
+    experiment_dir: Path,
+    source_copies: dict[str, Path],
+    n_runs: int,
+    smoke: bool = False,
+) -> Snapshot:
+    folder = loaded.path.parent if loaded.path else None
+    git = _git_state(folder) if folder is not None and loaded.kind in ("python", "yaml") else None
+    regenerated = loaded.snapshot if loaded.kind == "json" else None
+    if regenerated is not None:
+        git = regenerated.provenance.git
+    experiment = loaded.experiment
+    base_names = {f.name for f in dataclasses.fields(Experiment)}
+    extra = {
+        f.name: _jsonable(getattr(experiment, f.name))
+        for f in dataclasses.fields(experiment)
+        if f.name not in base_names
+    }
+    fields = experiment_fields(experiment, base, experiment_dir)
+    provenance = {
+        "ttwriter_version": __version__,
+        "torchtune_version": torchtune_version(),
+        "python_version": platform.python_version(),
+        "created_utc": utc_now(),
+        "source": str(loaded.path) if loaded.path else None,
+        "source_kind": loaded.kind,
+        "source_files": {name: sha256_file(path) for name, path in source_copies.items()},
+        "lineage": list(loaded.lineage),
+        "cli_overrides": list(loaded.cli_overrides),
+        "base_config": {"name": base.name, "path": str(base.path), "sha256": base.sha256},
+        "recipe": base.recipe,
+        "experiment_dir": str(experiment_dir),
+        "n_runs": n_runs,
+        "smoke": smoke,
+        "git": git,
+        # A regeneration keeps the provenance it was made from, so the original command line,
+        # source and timestamps are never lost.
+        "regenerated_from": regenerated.provenance.data if regenerated is not None else None,
+    }
+    data = {
+        "format": SNAPSHOT_FORMAT,
+        "experiment": fields,
+        "experiment_class": f"{type(experiment).__module__}.{type(experiment).__qualname__}",
+        "experiment_extra": extra,
+        "provenance": provenance,
+    }
+    return _snapshot(None, data, fields, provenance)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return thaw(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """Extra fields of an Experiment subclass, as JSON can hold them (repr for anything else)."""
+    value = _plain(value)
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def dump_snapshot(snapshot: Snapshot) -> str:
+    return json.dumps(snapshot.data, indent=2, ensure_ascii=False) + "\n"

@@ -28,8 +28,6 @@ from ttwriter.folder import markers
 from ttwriter.folder.layout import LOG_PATTERN, LOG_SUFFIX, LOGS_DIR, MAPPING_FILE, SCRIPT_FILE, STATUS_DIR
 from ttwriter.registry import shipped_recipes
 
-DEFAULT_COMMAND = SlurmConfig().command
-DISTRIBUTED_COMMAND = "tune run --nproc_per_node {nproc} {recipe} --config {config}"
 NO_RECIPE = "# ttwriter: recipe unknown"
 """Written into a script whose command needs {recipe} when the experiment's recipe is unknown."""
 
@@ -40,7 +38,6 @@ _VARIABLE = {
     "output_dir": "OUTPUT_DIR",
     "nproc": "NPROC",
 }
-_ARRAY_LINE = re.compile(r"^#SBATCH --array=(\S+)[ \t]*$", re.M)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -74,22 +71,6 @@ def array_spec(tasks: Sequence[int], max_parallel: int | None = None) -> str:
     return ",".join(parts) + (f"%{max_parallel}" if max_parallel else "")
 
 
-def script_max_parallel(script_text: str) -> int | None:
-    """The `%N` of the script's own `#SBATCH --array=` line, so a resubmission keeps the limit."""
-    match = _ARRAY_LINE.search(script_text)
-    if not match or "%" not in match.group(1):
-        return None
-    limit = match.group(1).rsplit("%", 1)[1]
-    return int(limit) if limit.isdigit() else None
-
-
-def training_command(slurm: SlurmConfig, distributed: bool) -> str:
-    """The command template a run uses: distributed recipes get `--nproc_per_node` by default."""
-    if distributed and slurm.command == DEFAULT_COMMAND:
-        return DISTRIBUTED_COMMAND
-    return slurm.command
-
-
 def idle_gpus(slurm: SlurmConfig, recipe: str | None, distributed: bool) -> tuple[str, ...]:
     """Warnings (one line each) when each run would hold more GPUs than its command can use.
 
@@ -97,7 +78,7 @@ def idle_gpus(slurm: SlurmConfig, recipe: str | None, distributed: bool) -> tupl
     --gres asks for; the other GPUs of every run sit idle. A command that passes {nproc} on is
     the user's own launcher and is left alone, and so is one that does not run the recipe.
     """
-    template = training_command(slurm, distributed)
+    template = slurm.training_command(distributed)
     placeholders = COMMAND_PLACEHOLDER.findall(template)
     if slurm.gpus_per_run <= 1 or recipe is None or distributed:
         return ()
@@ -184,7 +165,7 @@ def sbatch_chunks(
         raise ValueError("a sweep has at least one run")
     experiment_dir = Path(experiment_dir)
     folder = _one_line(str(experiment_dir), "experiment folder")
-    template = training_command(slurm, distributed)
+    template = slurm.training_command(distributed)
     needs_recipe = "recipe" in COMMAND_PLACEHOLDER.findall(template)
     last = len(runs) - 1
     q = shlex.quote

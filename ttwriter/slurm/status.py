@@ -17,16 +17,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ttwriter.errors import SlurmError
-from ttwriter.folder.submissions import ArrayRun, Marker, SubmissionRecord, SweepFolder
+from ttwriter.folder import markers
+from ttwriter.folder.markers import Marker, read_marker
+from ttwriter.folder.read import ExperimentFolder
+from ttwriter.folder.runs import FolderRun
+from ttwriter.folder.submissions import SubmissionRecord, read_submissions
 
-NOT_SUBMITTED, PENDING, RUNNING, DONE, FAILED, UNKNOWN = (
-    "not submitted",
-    "pending",
-    "running",
-    "done",
-    "failed",
-    "unknown",
-)
+NOT_SUBMITTED, PENDING, UNKNOWN = "not submitted", "pending", "unknown"
+"""Run states only the scheduler can tell (or that it could not); the others are the markers'."""
+RUNNING, DONE, FAILED = markers.RUNNING, markers.DONE, markers.FAILED
 STATES = (DONE, FAILED, RUNNING, PENDING, NOT_SUBMITTED, UNKNOWN)
 """Every state a run can be in, in the order summaries list them."""
 
@@ -38,7 +37,7 @@ TaskKey = tuple[int, int]
 
 @dataclasses.dataclass(frozen=True)
 class RunStatus:
-    run: ArrayRun
+    run: FolderRun
     state: str
     job: str | None
     """`<array job id>_<task>` of the attempt the state is about, when known."""
@@ -48,7 +47,7 @@ class RunStatus:
 
 @dataclasses.dataclass(frozen=True)
 class SweepStatus:
-    folder: SweepFolder
+    folder: ExperimentFolder
     runs: tuple[RunStatus, ...]
     scheduler_problem: str | None
     """Why squeue could not be asked (runs whose state needed it are `unknown`); None when it was."""
@@ -157,15 +156,15 @@ def _exit_detail(code: int | None, stage: str | None) -> str:
     return text
 
 
-def sweep_status(folder: SweepFolder) -> SweepStatus:
+def sweep_status(folder: ExperimentFolder) -> SweepStatus:
     """The state of every run: markers, then squeue for active jobs, then sacct/scontrol."""
     latest: dict[str, SubmissionRecord] = {}
-    for record in folder.submissions():
+    for record in read_submissions(folder.path):
         for run_id in record.runs:
             latest[run_id] = record
-    markers = {run.id: folder.marker(run.id) for run in folder.runs}
+    found = {run.id: read_marker(folder.path, run.id) for run in folder.runs}
     jobs = {record.job_id for record in latest.values()}
-    jobs |= {m.job_id for m in markers.values() if m and m.state == "running" and m.job_id is not None}
+    jobs |= {m.job_id for m in found.values() if m and m.state == RUNNING and m.job_id is not None}
     problem: str | None = None
     active: dict[TaskKey, str] = {}
     if jobs:
@@ -177,9 +176,9 @@ def sweep_status(folder: SweepFolder) -> SweepStatus:
     # Final states are asked only for runs whose job ended without saying how.
     unexplained: set[int] = set()
     for run in folder.runs:
-        marker, last = markers[run.id], latest.get(run.id)
+        marker, last = found[run.id], latest.get(run.id)
         keys = _keys(run, marker, last)
-        finished = marker is not None and _current(marker, last) and marker.state != "running"
+        finished = marker is not None and _current(marker, last) and marker.state != RUNNING
         if finished or any(key in active for key in keys):
             continue
         unexplained.update(job for job, _ in keys)
@@ -187,11 +186,11 @@ def sweep_status(folder: SweepFolder) -> SweepStatus:
 
     statuses = []
     for run in folder.runs:
-        statuses.append(_run_status(run, markers[run.id], latest.get(run.id), active, finals, problem))
+        statuses.append(_run_status(run, found[run.id], latest.get(run.id), active, finals, problem))
     return SweepStatus(folder, tuple(statuses), problem)
 
 
-def _keys(run: ArrayRun, marker: Marker | None, record: SubmissionRecord | None) -> list[TaskKey]:
+def _keys(run: FolderRun, marker: Marker | None, record: SubmissionRecord | None) -> list[TaskKey]:
     """The array tasks that may be this run's latest attempt: the submitted one, the marker's."""
     keys = [(record.job_id, run.task)] if record else []
     if marker and marker.job_id is not None:
@@ -205,7 +204,7 @@ def _current(marker: Marker | None, record: SubmissionRecord | None) -> bool:
 
 
 def _run_status(
-    run: ArrayRun,
+    run: FolderRun,
     marker: Marker | None,
     record: SubmissionRecord | None,
     active: dict[TaskKey, str],
@@ -220,9 +219,9 @@ def _run_status(
             return RunStatus(run, kind, f"{key[0]}_{key[1]}", detail)
     if marker is not None and _current(marker, record):
         job = f"{marker.job_id}_{run.task}" if marker.job_id is not None else None
-        if marker.state == "done":
+        if marker.state == DONE:
             return RunStatus(run, DONE, job, "")
-        if marker.state == "failed":
+        if marker.state == FAILED:
             return RunStatus(run, FAILED, job, _exit_detail(marker.exit_code, marker.stage))
         if problem:
             return RunStatus(run, UNKNOWN, job, "started; squeue cannot say whether it still runs")

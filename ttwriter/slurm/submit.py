@@ -8,18 +8,20 @@ the job id and runs to submissions.jsonl, which `ttwriter status` reads.
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ttwriter.errors import SlurmError
+from ttwriter.experiment.slurm_config import COMMAND_PLACEHOLDER
 from ttwriter.folder.layout import LOGS_DIR, MAPPING_FILE, SCRIPT_FILE
-from ttwriter.folder.submissions import ArrayRun, SweepFolder, open_folder
-from ttwriter.formats import listed, utc_now
+from ttwriter.folder.read import ExperimentFolder, read_job_folder
+from ttwriter.folder.runs import FolderRun
+from ttwriter.folder.submissions import append_submission
+from ttwriter.formats import listed
 from ttwriter.registry import add_tune_to_path
-from ttwriter.slurm.script import NO_RECIPE, array_spec, script_max_parallel
+from ttwriter.slurm.script import array_spec
 from ttwriter.slurm.status import (
     DONE,
     PENDING,
@@ -36,8 +38,8 @@ from ttwriter.validation.state import GateResult, check_runs
 class Submission:
     """What `submit` did (or, for a dry run, would do)."""
 
-    folder: SweepFolder
-    runs: tuple[ArrayRun, ...]
+    folder: ExperimentFolder
+    runs: tuple[FolderRun, ...]
     """The runs submitted; empty when there was nothing to submit."""
     array: str
     command: tuple[str, ...]
@@ -54,7 +56,7 @@ class Submission:
     """What the validation gate did (None when nothing was to be submitted)."""
 
 
-def _status(folder: SweepFolder) -> SweepStatus:
+def _status(folder: ExperimentFolder) -> SweepStatus:
     """The sweep's state; refused when squeue is needed and cannot answer (a run could be queued)."""
     status = sweep_status(folder)
     if status.scheduler_problem is not None:
@@ -73,8 +75,9 @@ def _job_environment() -> tuple[dict[str, str], str | None]:
     return env, add_tune_to_path(env)
 
 
-def _check_recipe(folder: SweepFolder) -> None:
-    if NO_RECIPE in folder.script_text():
+def _check_recipe(folder: ExperimentFolder) -> None:
+    """A job script whose command needs the recipe has nothing to run when the recipe is unknown."""
+    if folder.recipe is None and "recipe" in COMMAND_PLACEHOLDER.findall(folder.training_command):
         raise SlurmError(
             f"the recipe of this experiment is unknown ({MAPPING_FILE} has recipe: null), so "
             f"{SCRIPT_FILE} has no training command to run",
@@ -105,7 +108,7 @@ def submit(
     `ExperimentDirError` for a folder that is not an experiment folder or an unknown run id.
     `announce` is told when a validation starts.
     """
-    folder = open_folder(path)
+    folder = read_job_folder(path)
     if runs is not None and failed:
         raise SlurmError("--runs and --failed choose runs in two ways", fix="use one of them")
     _check_recipe(folder)
@@ -137,8 +140,7 @@ def submit(
             )
         retrained = done
 
-    script_text = folder.script_text()
-    limit = script_max_parallel(script_text)
+    limit = folder.max_parallel
     limit = limit if limit is not None and limit < len(chosen) else None
     array = array_spec([r.task for r in chosen], limit) if chosen else ""
     sbatch = shutil.which("sbatch")
@@ -154,7 +156,7 @@ def submit(
     typed = ["ttwriter", "submit", str(path)]
     typed += ["--runs", ",".join(runs)] if runs is not None else ["--failed"] if failed else []
     gate = check_runs(
-        folder.source,
+        folder,
         [r.id for r in chosen],
         verb="submit",
         command=typed,
@@ -180,15 +182,12 @@ def submit(
             f"sbatch answered {proc.stdout.strip()!r} instead of a job id",
             fix="check with squeue whether the job was queued",
         )
-    folder.record(
-        {
-            "job_id": int(job),
-            "array": array,
-            "runs": [r.id for r in chosen],
-            "submitted_utc": utc_now(),
-            "user": getpass.getuser(),
-            "command": list(command),
-            "path_added": tune_path,
-        }
+    append_submission(
+        folder.path,
+        job_id=int(job),
+        array=array,
+        runs=[r.id for r in chosen],
+        command=command,
+        path_added=tune_path,
     )
     return Submission(folder, chosen, array, command, int(job), False, skipped, retrained, tune_path, gate)

@@ -22,14 +22,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ttwriter.errors import ConfigWriterError, ExperimentDirError
 from ttwriter.experiment.slurm_config import COMMAND_PLACEHOLDER, SlurmConfig
 from ttwriter.folder import markers
-from ttwriter.folder.layout import LOG_PATTERN, LOG_SUFFIX, LOGS_DIR, SNAPSHOT_FILE, STATUS_DIR, log_path
+from ttwriter.folder.layout import LOG_PATTERN, LOG_SUFFIX, LOGS_DIR, STATUS_DIR, log_path
 from ttwriter.folder.read import ExperimentFolder, FolderRun, parse_run_ids, read_experiment_folder
 from ttwriter.formats import counted, params_text, utc_now
-from ttwriter.registry import add_tune_to_path, is_distributed
-from ttwriter.slurm.script import shell_command, training_command
+from ttwriter.registry import add_tune_to_path
+from ttwriter.slurm.script import shell_command
 from ttwriter.validation.state import IGNORE_FLAG, IGNORE_HELP, GateResult, check_runs
 
 
@@ -65,7 +64,7 @@ class LocalPlan:
         `--dry-run` show it (a user pastes it; the run itself gets the values as variables)."""
         values = {
             "recipe": self.folder.recipe or "<RECIPE>",
-            "config": str(run.config),
+            "config": str(run.config_path),
             "run_id": run.id,
             "output_dir": run.output_dir,
             "nproc": str(max(1, self.slurm.gpus_per_run)),
@@ -75,20 +74,6 @@ class LocalPlan:
 
 def _word(value: str) -> str:
     return value if value == "<RECIPE>" else shlex.quote(value)
-
-
-def _slurm_config(folder: ExperimentFolder) -> SlurmConfig:
-    if folder.slurm is None:
-        return SlurmConfig()
-    try:
-        return SlurmConfig.from_mapping(folder.slurm)
-    except ConfigWriterError as exc:
-        raise ExperimentDirError(
-            f"the slurm settings in {SNAPSHOT_FILE} are not valid: {exc.message}",
-            file=folder.path / SNAPSHOT_FILE,
-            key=f"experiment.{exc.key}" if exc.key else "experiment.slurm",
-            fix="regenerate the folder from its experiment file",
-        ) from None
 
 
 def plan_local_runs(
@@ -109,7 +94,7 @@ def plan_local_runs(
     runs = folder.select(run_ids)
     if failed_only:
         runs = tuple(r for r in runs if not markers.is_done(folder.path, r.id))
-    slurm = _slurm_config(folder)
+    slurm = folder.slurm  # invalid settings in experiment.json stop here, before any validation
     gate = None
     if runs:
         typed = ["ttwriter", "run", str(experiment_dir)]
@@ -123,7 +108,7 @@ def plan_local_runs(
             ignore=ignore_validation,
             announce=announce,
         )
-    return LocalPlan(folder, runs, training_command(slurm, is_distributed(folder.recipe)), slurm, gate)
+    return LocalPlan(folder, runs, folder.training_command, slurm, gate)
 
 
 def _environment(plan: LocalPlan, run: FolderRun, shell: str) -> dict[str, str]:
@@ -132,14 +117,14 @@ def _environment(plan: LocalPlan, run: FolderRun, shell: str) -> dict[str, str]:
     env.update(
         EXPERIMENT_DIR=str(plan.folder.path),
         RECIPE=plan.folder.recipe or "",
-        CONFIG=str(run.config),
+        CONFIG=str(run.config_path),
         RUN_ID=run.id,
         OUTPUT_DIR=run.output_dir,
         NPROC=str(max(1, plan.slurm.gpus_per_run)),
         COMMAND=shell,
         TTWRITER_EXPERIMENT_DIR=str(plan.folder.path),
         TTWRITER_RUN_ID=run.id,
-        TTWRITER_CONFIG=str(run.config),
+        TTWRITER_CONFIG=str(run.config_path),
         TTWRITER_OUTPUT_DIR=run.output_dir,
     )
     return env
@@ -150,7 +135,7 @@ def train_one(plan: LocalPlan, run: FolderRun) -> LocalRun:
     folder = plan.folder.path
     (folder / STATUS_DIR).mkdir(exist_ok=True)
     (folder / LOGS_DIR).mkdir(exist_ok=True)
-    task = next(i for i, r in enumerate(plan.folder.runs) if r.id == run.id)
+    task = run.task
     log = log_path(folder, run.id)
     start = time.monotonic()
     markers.write_marker(folder, run.id, markers.RUNNING, job=f"local_{task}")
@@ -162,11 +147,11 @@ def train_one(plan: LocalPlan, run: FolderRun) -> LocalRun:
             stream.flush()
 
         say(f"=== ttwriter: {run.id} (ttwriter run, local) on {socket.gethostname()} at {utc_now()} ===")
-        say(f"config:     {run.config}")
+        say(f"config:     {run.config_path}")
         say(f"output_dir: {run.output_dir}")
-        if not run.config.is_file():
+        if not run.config_path.is_file():
             code, stage = 2, "config"
-            say(f"ttwriter: {run.config} does not exist; regenerate the experiment folder")
+            say(f"ttwriter: {run.config_path} does not exist; regenerate the experiment folder")
         elif plan.folder.recipe is None and "recipe" in COMMAND_PLACEHOLDER.findall(plan.template):
             code, stage = 2, "recipe"
             say("ttwriter: the recipe of this experiment is unknown; set 'recipe' and regenerate")

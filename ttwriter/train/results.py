@@ -168,7 +168,7 @@ def find_disk_logs(output_dir: Path) -> list[Path]:
 def _final_checkpoint(run: FolderRun, output_dir: Path) -> bool:
     """torchtune saves `epoch_<n>` at the end of every epoch: the last one means training ended."""
     try:
-        config, _ = read_yaml(run.config)
+        config, _ = read_yaml(run.config_path)
         epochs = int(config["epochs"])
     except Exception:  # no config, no epochs key: this signal is simply not available
         return False

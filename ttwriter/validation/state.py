@@ -211,7 +211,7 @@ def _validate(
 
     from ttwriter.validation.validate import validate_configs
 
-    configs = [(r.id, r.config) for r in folder.runs if r.config.is_file()]
+    configs = [(r.id, r.config_path) for r in folder.runs if r.config_path.is_file()]
     try:
         summary = validate_configs(configs, context)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -253,7 +253,7 @@ def check_runs(
     why: str | None = state.why_not
     if state.validated:
         wanted = set(run_ids)
-        stale = state.changed((r.id, r.config) for r in folder.runs if r.id in wanted)
+        stale = state.changed((r.id, r.config_path) for r in folder.runs if r.id in wanted)
         why = f"was validated, but the configs of {listed(stale)} changed since" if stale else None
     if ignore:
         if not state.validated:
