@@ -35,6 +35,7 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 HOLD = """
 import datetime, sys, time, pathlib
+import ttwriter.folder.writer as writer
 import ttwriter.generate as generate
 ready, go, now = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
 if now:  # the same second for every process that is given it
@@ -43,14 +44,14 @@ if now:  # the same second for every process that is given it
         def now(cls, tz=None):
             return cls.fromisoformat(now)
     generate.dt = type("dt", (), {"datetime": Fixed})
-write = generate._write_file
+write = writer.write_file
 def held(path, text):
     write(path, text)
     if not ready.exists():
         ready.write_text("")
         while not go.exists():
             time.sleep(0.02)
-generate._write_file = held
+writer.write_file = held
 from ttwriter.cli.main import main
 sys.exit(main(sys.argv[4:]))
 """

@@ -229,7 +229,7 @@ def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
         )
         _print_findings(result.validation, out)
     if result.ok and result.runs:
-        from ttwriter.generate import run_command
+        from ttwriter.folder.writer import run_command
 
         print(f"Run one: {run_command(result.recipe, _display(result.runs[0].config_path))}", file=out)
     return EXIT_OK if result.ok else EXIT_INVALID_CONFIGS

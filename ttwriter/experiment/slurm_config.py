@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ttwriter.errors import ExperimentSchemaError, did_you_mean
+from ttwriter.placeholders import NAME, tokens
 
 _TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
 COMMAND_PLACEHOLDERS = ("recipe", "config", "run_id", "output_dir", "nproc")
-"""What `{name}` may stand for in `command`; `${VAR}` is shell and left alone."""
-COMMAND_PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_]\w*)\}")
+"""What `{name}` may stand for in `command` (ttwriter.placeholders); `${VAR}` is shell and left alone."""
 DEFAULT_COMMAND = "tune run {recipe} --config {config}"
 DISTRIBUTED_COMMAND = "tune run --nproc_per_node {nproc} {recipe} --config {config}"
 
@@ -135,7 +135,9 @@ class SlurmConfig:
                     key="slurm.sbatch_lines",
                     fix="write the option only, e.g. '--mail-type=END'",
                 )
-        placeholders = COMMAND_PLACEHOLDER.findall(self.command) if isinstance(self.command, str) else []
+        placeholders = (
+            [p for kind, p in tokens(self.command) if kind == NAME] if isinstance(self.command, str) else []
+        )
         for name in placeholders:
             if name not in COMMAND_PLACEHOLDERS:
                 hint = did_you_mean(name, COMMAND_PLACEHOLDERS)

@@ -23,9 +23,10 @@ from typing import Protocol
 
 from ttwriter._version import __version__
 from ttwriter.errors import SlurmError
-from ttwriter.experiment.slurm_config import COMMAND_PLACEHOLDER, SlurmConfig
+from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.folder import markers
 from ttwriter.folder.layout import LOG_PATTERN, LOG_SUFFIX, LOGS_DIR, MAPPING_FILE, SCRIPT_FILE, STATUS_DIR
+from ttwriter.placeholders import names, substitute
 from ttwriter.registry import shipped_recipes
 
 NO_RECIPE = "# ttwriter: recipe unknown"
@@ -79,7 +80,7 @@ def idle_gpus(slurm: SlurmConfig, recipe: str | None, distributed: bool) -> tupl
     the user's own launcher and is left alone, and so is one that does not run the recipe.
     """
     template = slurm.training_command(distributed)
-    placeholders = COMMAND_PLACEHOLDER.findall(template)
+    placeholders = names(template)
     if slurm.gpus_per_run <= 1 or recipe is None or distributed:
         return ()
     if "recipe" not in placeholders or "nproc" in placeholders:
@@ -101,7 +102,7 @@ def idle_gpus(slurm: SlurmConfig, recipe: str | None, distributed: bool) -> tupl
 
 def shell_command(template: str) -> str:
     """The template as shell code, each `{placeholder}` a double-quoted variable: `"$CONFIG"`."""
-    return COMMAND_PLACEHOLDER.sub(lambda m: f'"${_VARIABLE[m.group(1)]}"', template)
+    return substitute(template, {name: f'"${variable}"' for name, variable in _VARIABLE.items()})
 
 
 def _one_line(value: str, what: str) -> str:
@@ -166,7 +167,7 @@ def sbatch_chunks(
     experiment_dir = Path(experiment_dir)
     folder = _one_line(str(experiment_dir), "experiment folder")
     template = slurm.training_command(distributed)
-    needs_recipe = "recipe" in COMMAND_PLACEHOLDER.findall(template)
+    needs_recipe = "recipe" in names(template)
     last = len(runs) - 1
     q = shlex.quote
 

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ttwriter.errors import SlurmError
-from ttwriter.experiment.slurm_config import COMMAND_PLACEHOLDER
 from ttwriter.folder.layout import LOGS_DIR, MAPPING_FILE, SCRIPT_FILE
 from ttwriter.folder.read import ExperimentFolder, read_job_folder
 from ttwriter.folder.runs import FolderRun
 from ttwriter.folder.submissions import append_submission
 from ttwriter.formats import listed
+from ttwriter.placeholders import names
 from ttwriter.registry import add_tune_to_path
 from ttwriter.slurm.script import array_spec
 from ttwriter.slurm.status import (
@@ -77,7 +77,7 @@ def _job_environment() -> tuple[dict[str, str], str | None]:
 
 def _check_recipe(folder: ExperimentFolder) -> None:
     """A job script whose command needs the recipe has nothing to run when the recipe is unknown."""
-    if folder.recipe is None and "recipe" in COMMAND_PLACEHOLDER.findall(folder.training_command):
+    if folder.recipe is None and "recipe" in names(folder.training_command):
         raise SlurmError(
             f"the recipe of this experiment is unknown ({MAPPING_FILE} has recipe: null), so "
             f"{SCRIPT_FILE} has no training command to run",

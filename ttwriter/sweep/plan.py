@@ -11,7 +11,6 @@ import dataclasses
 import functools
 import itertools
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,46 +19,11 @@ from ttwriter.errors import COMMAND_LINE, ExperimentSchemaError, KeyPath, did_yo
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
 from ttwriter.folder.layout import RUNS_DIR
+from ttwriter.placeholders import is_template, names, substitute
 from ttwriter.sweep.base_config import BaseConfig
 from ttwriter.sweep.keys import Assignment, KeyResolver, Locate, flatten
 from ttwriter.sweep.merge import copy_config, copy_value, delete_path, set_path
 from ttwriter.yaml_io import dump_scalar
-
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    """Split a control string into ('text', s) and ('name', placeholder) pieces, left to right.
-
-    `${...}` OmegaConf interpolations (nested ones too) are copied through untouched; `{{` and `}}`
-    are literal braces, as in `str.format`; `{name}` is a placeholder.
-    """
-    out: list[tuple[str, str]] = []
-    i = 0
-    while i < len(text):
-        if text.startswith("${", i):
-            depth, j = 0, i + 1
-            while j < len(text):
-                depth += {"{": 1, "}": -1}.get(text[j], 0)
-                j += 1
-                if depth == 0:
-                    break
-            out.append(("text", text[i:j]))
-            i = j
-        elif text.startswith(("{{", "}}"), i):
-            out.append(("text", text[i]))
-            i += 2
-        elif (match := _PLACEHOLDER.match(text, i)) is not None:
-            out.append(("name", match.group(1)))
-            i = match.end()
-        else:
-            out.append(("text", text[i]))
-            i += 1
-    return out
-
-
-def _is_template(text: str) -> bool:
-    return any(kind == "name" for kind, _ in _tokens(text)) or "{{" in text or "}}" in text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,13 +130,13 @@ class SweepPlan:
                 set_path(
                     config,
                     assignment.path,
-                    _substitute(assignment.value, fields),
+                    substitute(assignment.value, fields, _format),
                     f"controls.{assignment.written}",
                 )
         for assignment, value in zip(self.variables, combo, strict=True):
             if only is None or assignment.path[0] == only:
                 if isinstance(value, str) and "{" in value or isinstance(value, (dict, list)):
-                    value = _substitute(value, fields)  # '/data/{run_id}.json' as a variable value
+                    value = substitute(value, fields, _format)  # '/data/{run_id}.json' as a variable value
                 set_path(config, assignment.path, value, f"variables.{assignment.written}")
         output_dir = self._run_output_dir(config, run_id)
         config["output_dir"] = output_dir
@@ -196,7 +160,7 @@ class SweepPlan:
 
 
 def _makes_unique(template: str, variable_names: list[str]) -> bool:
-    used = _placeholders(template)
+    used = names(template)
     return "run_id" in used or (bool(variable_names) and set(variable_names) <= used)
 
 
@@ -207,26 +171,6 @@ def _format(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     return dump_scalar(value)
-
-
-def _substitute(value: Any, fields: Mapping[str, Any]) -> Any:
-    if isinstance(value, str):
-        return "".join(piece if kind == "text" else _format(fields[piece]) for kind, piece in _tokens(value))
-    if isinstance(value, dict):
-        return {k: _substitute(v, fields) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, fields) for v in value]
-    return value
-
-
-def _placeholders(value: Any) -> set[str]:
-    if isinstance(value, str):
-        return {piece for kind, piece in _tokens(value) if kind == "name"}
-    if isinstance(value, dict):
-        return set().union(*(_placeholders(v) for v in value.values())) if value else set()
-    if isinstance(value, list):
-        return set().union(*(_placeholders(v) for v in value)) if value else set()
-    return set()
 
 
 def _order_like(node: Any, base: Any) -> Any:
@@ -328,8 +272,7 @@ def expand_sweep(
 
     def check_placeholders(section: str, written: str, value: Any) -> bool:
         """Refuse unknown placeholders; True when the value needs filling in per run."""
-        names = _placeholders(value)
-        unknown = sorted(names - allowed)
+        unknown = sorted(names(value) - allowed)
         if unknown:
             hint = did_you_mean(unknown[0], allowed)
             file, line = (locate or (lambda s, p: (None, None)))(section, tuple(written.split(".")))
@@ -342,7 +285,7 @@ def expand_sweep(
                 + ", ".join("{" + a + "}" for a in sorted(allowed))
                 + "; write {{ and }} for literal braces",
             )
-        return bool(names) or "{{" in str(value) or "}}" in str(value)
+        return is_template(value)
 
     templated = [c for c in kept_controls if check_placeholders("controls", c.written, c.value)]
     for variable in variables:

@@ -22,11 +22,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ttwriter.experiment.slurm_config import COMMAND_PLACEHOLDER, SlurmConfig
+from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.folder import markers
 from ttwriter.folder.layout import LOG_PATTERN, LOG_SUFFIX, LOGS_DIR, STATUS_DIR, log_path
 from ttwriter.folder.read import ExperimentFolder, FolderRun, parse_run_ids, read_experiment_folder
 from ttwriter.formats import counted, params_text, utc_now
+from ttwriter.placeholders import names, substitute
 from ttwriter.registry import add_tune_to_path
 from ttwriter.slurm.script import shell_command
 from ttwriter.validation.state import IGNORE_FLAG, IGNORE_HELP, GateResult, check_runs
@@ -69,7 +70,7 @@ class LocalPlan:
             "output_dir": run.output_dir,
             "nproc": str(max(1, self.slurm.gpus_per_run)),
         }
-        return COMMAND_PLACEHOLDER.sub(lambda m: _word(values[m.group(1)]), self.template)
+        return substitute(self.template, values, _word)
 
 
 def _word(value: str) -> str:
@@ -152,7 +153,7 @@ def train_one(plan: LocalPlan, run: FolderRun) -> LocalRun:
         if not run.config_path.is_file():
             code, stage = 2, "config"
             say(f"ttwriter: {run.config_path} does not exist; regenerate the experiment folder")
-        elif plan.folder.recipe is None and "recipe" in COMMAND_PLACEHOLDER.findall(plan.template):
+        elif plan.folder.recipe is None and "recipe" in names(plan.template):
             code, stage = 2, "recipe"
             say("ttwriter: the recipe of this experiment is unknown; set 'recipe' and regenerate")
         else:
