@@ -6,7 +6,8 @@ import typing
 
 import pytest
 
-from ttwriter.validation.components import UNRESOLVED, ComponentChecker, _fits, component_nodes
+from ttwriter.validation.components import ComponentChecker, _fits, component_nodes
+from ttwriter.validation.interpolation import UNRESOLVED
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 from ttwriter import Experiment, generate_configs
 from ttwriter.registry import shipped_configs
 from ttwriter.sweep.base_config import resolve_config_name
-from ttwriter.validation.components import Finding
+from ttwriter.validation.report import Finding
 from ttwriter.validation.validate import ValidationContext, validate_configs
 from ttwriter.yaml_io import dump_yaml, read_yaml
 
@@ -314,7 +314,7 @@ def test_every_shipped_config_passes_every_check_unchanged(tmp_path):
     ],
 )
 def test_problems_are_one_line_each_with_key_and_fix(tmp_path, finding, line):
-    from ttwriter.validation.validate import RunValidation
+    from ttwriter.validation.report import RunValidation
 
     assert RunValidation("run_000", (finding,)).problems == (line,)
 

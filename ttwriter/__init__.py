@@ -25,7 +25,7 @@ from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.folder.runs import RunRecord
 from ttwriter.generate import GenerationResult, generate_configs
 from ttwriter.sweep.keys import ALIASES
-from ttwriter.validation.validate import Finding, RunValidation, ValidationSummary
+from ttwriter.validation.report import Finding, RunValidation, ValidationSummary
 
 __all__ = [
     "ALIASES",

@@ -31,8 +31,9 @@ from ttwriter.slurm.script import idle_gpus, sbatch_chunks
 from ttwriter.sweep.base_config import load_base_config
 from ttwriter.sweep.plan import SweepPlan, expand_sweep
 from ttwriter.sweep.smoke import smoke_notes
+from ttwriter.validation.report import ValidationSummary
 from ttwriter.validation.state import write_state
-from ttwriter.validation.validate import ValidationContext, ValidationSummary, validate_configs
+from ttwriter.validation.validate import ValidationContext, validate_configs
 
 Source = str | Path | Mapping[str, Any] | Experiment | LoadedExperiment
 Progress = Callable[[str, int, int], None]

@@ -22,7 +22,7 @@ from ttwriter._version import __version__
 from ttwriter.errors import ConfigWriterError, Interrupted
 
 if TYPE_CHECKING:
-    from ttwriter.validation.validate import ValidationSummary
+    from ttwriter.validation.report import ValidationSummary
 from ttwriter.folder.layout import MAPPING_FILE, PLOT_FILE, RESULTS_FILE, SNAPSHOT_FILE, VALIDATION_REPORT
 from ttwriter.formats import counted, listed, params_text
 

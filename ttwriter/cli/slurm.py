@@ -18,7 +18,7 @@ from ttwriter.folder.read import parse_run_ids, read_job_folder
 from ttwriter.formats import counted, listed, params_text
 from ttwriter.slurm.status import FAILED, NOT_SUBMITTED, SweepStatus, sweep_status
 from ttwriter.slurm.submit import submit
-from ttwriter.validation.state import IGNORE_FLAG, IGNORE_HELP
+from ttwriter.validation.gate import IGNORE_FLAG, IGNORE_HELP
 
 
 class _Parser(argparse.ArgumentParser):

@@ -31,7 +31,7 @@ from ttwriter.slurm.status import (
     slurm_command,
     sweep_status,
 )
-from ttwriter.validation.state import GateResult, check_runs
+from ttwriter.validation.gate import GateResult, check_runs
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,7 +30,7 @@ from ttwriter.formats import counted, params_text, utc_now
 from ttwriter.placeholders import names, substitute
 from ttwriter.registry import add_tune_to_path
 from ttwriter.slurm.script import shell_command
-from ttwriter.validation.state import IGNORE_FLAG, IGNORE_HELP, GateResult, check_runs
+from ttwriter.validation.gate import IGNORE_FLAG, IGNORE_HELP, GateResult, check_runs
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,33 +20,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ttwriter.errors import close_matches, join_key, suggestion
-
-
-class _Unresolved:
-    """Stands for a value whose interpolation did not resolve (reported on its own)."""
-
-    def __repr__(self) -> str:
-        return "<unresolved>"
-
-
-UNRESOLVED = _Unresolved()
-
-
-@dataclasses.dataclass(frozen=True)
-class Finding:
-    """One problem (or warning) in one run's config."""
-
-    severity: str
-    """'error' (the run would fail or silently do the wrong thing) or 'warning'."""
-    check: str
-    """Which check found it: torchtune, component, type, interpolation, recipe, sweep, data."""
-    key: str
-    """Key path in the config, e.g. `dataset[0].packed`."""
-    message: str
-    fix: str = ""
-
-    def as_dict(self) -> dict[str, str]:
-        return dataclasses.asdict(self)
+from ttwriter.validation.interpolation import UNRESOLVED
+from ttwriter.validation.report import ERROR, WARNING, Finding, Severity
 
 
 def component_nodes(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -66,7 +41,7 @@ class _Located:
     obj: Any = None
     problem: str | None = None
     """None when found; else why not, phrased for the message."""
-    severity: str = "error"
+    severity: Severity = ERROR
     fix: str = ""
 
 
@@ -89,20 +64,20 @@ def _locate(dotted: str) -> _Located:
             if missing and not name.startswith(missing) and missing not in name:
                 return _Located(
                     problem=f"cannot be imported here: {name} needs {missing!r}, which is not installed",
-                    severity="warning",
+                    severity=WARNING,
                     fix=f"install {missing.split('.')[0]} where the runs train",
                 )
             if cut == 1:
                 return _Located(
                     problem=f"cannot be imported here: package {parts[0]!r} is not installed",
-                    severity="warning",
+                    severity=WARNING,
                     fix=f"install {parts[0]} where the runs train, or check the spelling",
                 )
             continue
         except Exception as exc:  # a module that raises on import
             return _Located(
                 problem=f"fails to import: {type(exc).__name__}: {exc}",
-                severity="warning",
+                severity=WARNING,
                 fix="check the environment where the runs train",
             )
         obj: Any = module
@@ -170,7 +145,7 @@ class ComponentChecker:
         if not isinstance(dotted, str):
             return [
                 Finding(
-                    "error",
+                    ERROR,
                     "component",
                     where,
                     f"_component_ must be a dotted path, got {dotted!r}",
@@ -186,6 +161,7 @@ class ComponentChecker:
                     where,
                     f"component {dotted!r} {located.problem}",
                     located.fix,
+                    component=dotted,
                 )
             ]
         obj = located.obj
@@ -208,7 +184,7 @@ class ComponentChecker:
                 if _fits(value, annotation) is False:
                     findings.append(
                         Finding(
-                            "error",
+                            ERROR,
                             "type",
                             here,
                             f"{type(value).__name__} {value!r} does not fit {dotted.rsplit('.', 1)[-1]}'s "
@@ -230,7 +206,7 @@ class ComponentChecker:
                 message = f"{short} has no parameter {key!r}"
             findings.append(
                 Finding(
-                    "error",
+                    ERROR,
                     "component",
                     here,
                     message,

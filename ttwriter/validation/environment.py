@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ttwriter.errors import join_key
-from ttwriter.validation.components import ComponentChecker, Finding, component_nodes
+from ttwriter.validation.components import ComponentChecker, component_nodes
+from ttwriter.validation.report import ERROR, WARNING, Finding
 
 _PATH_PARAMETER = re.compile(r"(?:^|_)(?:path|file|dir)s?$")
 """Parameter names of files: path, merges_file, vocab_path, special_tokens_path, tokenizer_json_path."""
@@ -182,7 +183,7 @@ class EnvironmentChecker:
 
     def _data_findings(self, plain: dict[str, Any]) -> list[Finding]:
         """Local files the config names that this machine does not have, and hub data_files."""
-        severity = "error" if self._strict else "warning"
+        severity = ERROR if self._strict else WARNING
         fix = (
             "fix the path (an error because of --strict)"
             if self._strict
@@ -241,7 +242,7 @@ class EnvironmentChecker:
             via = "" if module.split(".")[0] == package else f", which needs {package}"
             findings.append(
                 Finding(
-                    "error",
+                    ERROR,
                     "package",
                     "metric_logger._component_",
                     f"{short} imports {module} when the run starts{via}, and {package} is not "
@@ -259,7 +260,7 @@ def _hub_data_files(key: str, node: dict[str, Any], files: list[str], source: st
     formats = {_FORMATS.get(Path(f).suffix.lower()) for f in files} - {None}
     builder = formats.pop() if len(formats) == 1 else "json"
     return Finding(
-        "warning",
+        WARNING,
         "data",
         key,
         f"data_files {files[0] if len(files) == 1 else files!r} goes to load_dataset with {where}, a "

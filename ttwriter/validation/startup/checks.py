@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ttwriter.registry import torchtune_root
-from ttwriter.validation.components import UNRESOLVED, Finding
+from ttwriter.validation.interpolation import UNRESOLVED
+from ttwriter.validation.report import ERROR, Finding
 
 CHECK = "startup"
 UNKNOWN = object()
@@ -74,7 +75,7 @@ def all_checks() -> tuple[StartupCheck, ...]:
 def error(keys: Iterable[str], what: str, raises: str, fix: str) -> Finding:
     """A start-up failure: what the config has, what torchtune would raise, and the fix."""
     return Finding(
-        "error", CHECK, ", ".join(keys), f'{what}, so the run would stop at start-up: "{raises}"', fix
+        ERROR, CHECK, ", ".join(keys), f'{what}, so the run would stop at start-up: "{raises}"', fix
     )
 
 

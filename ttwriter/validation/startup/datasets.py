@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ttwriter.errors import did_you_mean, join_key
-from ttwriter.validation.components import Finding, component_nodes
+from ttwriter.validation.components import component_nodes
+from ttwriter.validation.report import Finding
 from ttwriter.validation.startup.checks import (
     StartupCheck,
     argument,

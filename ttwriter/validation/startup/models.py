@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ttwriter.errors import did_you_mean, join_key
-from ttwriter.validation.components import Finding, component_nodes
+from ttwriter.validation.components import component_nodes
+from ttwriter.validation.report import ERROR, Finding
 from ttwriter.validation.startup.checks import (
     CHECK,
     StartupCheck,
@@ -80,7 +81,7 @@ def lora_attn_modules_unknown(cfg: dict[str, Any], recipe: str | None) -> list[F
                 here = join_key(join_key(path, "lora_attn_modules"), i)
                 findings.append(
                     Finding(
-                        "error",
+                        ERROR,
                         CHECK,
                         here,
                         f"{module!r} is not one of {', '.join(LORA_ATTN_MODULES)}: torchtune silently "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ttwriter.validation.components import Finding
+from ttwriter.validation.report import Finding
 from ttwriter.validation.startup.checks import (
     UNKNOWN,
     StartupCheck,

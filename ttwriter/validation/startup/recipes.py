@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ttwriter.errors import did_you_mean
-from ttwriter.validation.components import UNRESOLVED, Finding
+from ttwriter.validation.interpolation import UNRESOLVED
+from ttwriter.validation.report import Finding
 from ttwriter.validation.startup.checks import (
     UNKNOWN,
     StartupCheck,

@@ -1,0 +1,85 @@
+"""Checks across the runs of a sweep: each run writes its own output folder, outside the checkpoint
+it loads, and no two runs are the same config.
+
+Two runs with one output_dir overwrite each other's checkpoints; an output_dir inside the
+checkpoint folder writes into the checkpoint being loaded; two identical configs train the same
+thing twice (a variable whose key the recipe ignores, or a value listed twice).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from ttwriter.validation.report import ERROR, Finding
+
+
+def _config_hash(raw: dict[str, Any]) -> str:
+    same = {k: v for k, v in raw.items() if k != "output_dir"}
+    return hashlib.sha256(json.dumps(same, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class CrossRunChecks:
+    """Sees every run of a sweep once (`add`), then says what is wrong between them (`findings`)."""
+
+    def __init__(self) -> None:
+        self._output_dirs: dict[str, list[str]] = {}
+        self._hashes: dict[str, list[str]] = {}
+
+    def add(self, run_id: str, plain: dict[str, Any], raw: dict[str, Any]) -> list[Finding]:
+        """Record one run; returns what is wrong with it on its own (its output inside its checkpoint)."""
+        findings = []
+        output_dir = plain.get("output_dir")
+        if isinstance(output_dir, str):
+            self._output_dirs.setdefault(str(Path(output_dir).resolve()), []).append(run_id)
+            checkpoint_dir = (
+                (plain.get("checkpointer") or {}).get("checkpoint_dir")
+                if isinstance(plain.get("checkpointer"), dict)
+                else None
+            )
+            if isinstance(checkpoint_dir, str) and Path(output_dir).resolve().is_relative_to(
+                Path(checkpoint_dir).resolve()
+            ):
+                findings.append(
+                    Finding(
+                        ERROR,
+                        "sweep",
+                        "output_dir",
+                        f"output_dir {output_dir!r} is inside checkpointer.checkpoint_dir {checkpoint_dir!r}: "
+                        "saving would write into the checkpoint being loaded",
+                        "put output_dir outside the checkpoint folder",
+                    )
+                )
+        self._hashes.setdefault(_config_hash(raw), []).append(run_id)
+        return findings
+
+    def findings(self) -> dict[str, list[Finding]]:
+        """Run id -> what is wrong between it and other runs, in the order the runs were added."""
+        found: dict[str, list[Finding]] = {}
+        for folder, runs in self._output_dirs.items():
+            if len(runs) > 1:
+                for run_id in runs:
+                    found.setdefault(run_id, []).append(
+                        Finding(
+                            ERROR,
+                            "sweep",
+                            "output_dir",
+                            f"runs {', '.join(runs)} all write to {folder}: checkpoints would overwrite each other",
+                            "leave output_dir to ttwriter, or put {run_id} in it",
+                        )
+                    )
+        for runs in self._hashes.values():
+            if len(runs) > 1:
+                for run_id in runs:
+                    found.setdefault(run_id, []).append(
+                        Finding(
+                            ERROR,
+                            "sweep",
+                            "",
+                            f"runs {', '.join(runs)} have identical configs: the sweep would train the same thing twice",
+                            "check that every variable really changes the config (a key the recipe ignores, or duplicate values)",
+                        )
+                    )
+        return found
