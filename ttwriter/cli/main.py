@@ -1,13 +1,14 @@
-"""The command line: `ttwriter [generate] PATH [overrides] [--dry-run] [--no-validate] [--force]`.
+"""The command line's entry point: `ttwriter [generate] PATH ...` and `ttwriter COMMAND ...`.
 
-Only this module prints and chooses exit codes: 0 all configs written and valid, 1 configs written
-but some failed validation, 2 invalid input (nothing written), 3 an internal error (a bug).
+This module only dispatches, each command to its module (cli.generate, cli.slurm, cli.train),
+imported when used so that `--help` stays fast, and turns what a command raises into a message
+and an exit code (cli._output: 0 done, 1 some configs failed validation or some runs failed,
+2 invalid input, 3 an internal error, 128 + N a stop signal). Nothing here prints a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib
 import os
 import signal
@@ -15,42 +16,35 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from ttwriter._version import __version__
+from ttwriter.cli._output import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
 from ttwriter.errors import ConfigWriterError, Interrupted
-
-if TYPE_CHECKING:
-    from ttwriter.validation.report import ValidationSummary
-from ttwriter.folder.layout import MAPPING_FILE, PLOT_FILE, RESULTS_FILE, SNAPSHOT_FILE, VALIDATION_REPORT
-from ttwriter.formats import counted, listed, params_text
-
-EXIT_OK, EXIT_INVALID_CONFIGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+from ttwriter.folder.layout import PLOT_FILE, RESULTS_FILE
 
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "submit": ("ttwriter.cli.slurm", "submit_command", "submit the runs to SLURM as one job array"),
     "status": ("ttwriter.cli.slurm", "status_command", "each run's state: pending, running, done, failed"),
     "tiny-assets": (
-        "ttwriter.train.tiny_assets",
-        "tiny_assets_main",
+        "ttwriter.cli.train",
+        "tiny_assets_command",
         "build a tokenizer, weights and data for tiny CPU training",
     ),
     "run": (
-        "ttwriter.train.local",
-        "run_main",
+        "ttwriter.cli.train",
+        "run_command",
         "train the runs of an experiment folder here, one after another (no SLURM)",
     ),
     "results": (
-        "ttwriter.train.results",
-        "results_main",
+        "ttwriter.cli.train",
+        "results_command",
         f"join every run's loss log with its params: table, {RESULTS_FILE}, {PLOT_FILE}",
     ),
 }
 """name -> (module, function, one-line help). Each function takes (argv, out, err) and returns
 an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""
 _SUFFIXES = (".py", ".yaml", ".yml", ".json")
-_TABLE_LIMIT = 20
 
 USAGE = f"""\
 usage: ttwriter [generate] PATH [OVERRIDES] [--output-dir DIR] [--dry-run] [--no-validate] [--force]
@@ -105,136 +99,6 @@ def _split_argv(argv: list[str]) -> tuple[str | None, list[str]]:
     return None, argv
 
 
-class _Progress:
-    """A one-line progress display on a terminal for sweeps big enough to wait for."""
-
-    def __init__(self, stream: TextIO, minimum: int = 50) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self.minimum = minimum
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled or total < self.minimum:
-            return
-        if done == total or done % max(1, total // 100) == 0:
-            width = 30
-            filled = width * done // total
-            self.stream.write(f"\r  {stage:<8} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-            if done == total:
-                self.stream.write("\n")
-            self.stream.flush()
-
-
-def _runs_label(runs: list[str], total: int) -> str:
-    if len(runs) == total and total > 1:
-        return f"all {total} runs"
-    return listed(runs)
-
-
-def _print_findings(summary: ValidationSummary, out: TextIO) -> None:
-    """Each distinct problem once, with the runs it affects: a 256-run sweep stays readable."""
-    groups = summary.grouped()
-    for finding, runs in groups[:_TABLE_LIMIT]:
-        where = f"{finding.key} " if finding.key else ""
-        print(
-            f"  {finding.severity:<7} {where}({_runs_label(runs, summary.n_total)}): {finding.message}",
-            file=out,
-        )
-        if finding.fix:
-            print(f"          fix: {finding.fix}", file=out)
-    if len(groups) > _TABLE_LIMIT:
-        print(f"  ... and {len(groups) - _TABLE_LIMIT} more (see {VALIDATION_REPORT})", file=out)
-
-
-def _smoke_summary() -> str:
-    from ttwriter.sweep.smoke import SMOKE_SETTINGS
-
-    return "every run cut short (" + ", ".join(f"{k}={v}" for k, v in SMOKE_SETTINGS.items()) + ")"
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
-    from ttwriter.cli.overrides import parse_overrides
-    from ttwriter.experiment.loading import load_experiment
-    from ttwriter.generate import generate_configs
-
-    loaded = load_experiment(path)
-    prog = f"ttwriter {path}"
-    description = (
-        f"Generate the sweep of {path}. Every field, control and variable of this experiment is a "
-        "flag; defaults are its current values."
-    )
-    try:
-        options = parse_overrides(loaded.experiment, flags, prog, description)
-    except ConfigWriterError as exc:  # an override made the experiment invalid
-        if exc.file is None:
-            exc.file = "command line"
-            exc.args = (exc.render(),)
-        raise
-    overrides = options.overrides
-    loaded = dataclasses.replace(
-        loaded, experiment=options.experiment, cli_overrides=overrides, cli_keys=options.set_keys
-    )
-
-    what = {"python": "Python experiment", "yaml": "experiment.yaml", "json": "experiment snapshot"}[
-        loaded.kind
-    ]
-    print(f"Loaded {what} {path}", file=out)
-    if loaded.lineage:
-        print(f"  lineage: {' -> '.join(loaded.lineage)}", file=out)
-    if overrides:
-        print(f"  command-line overrides: {' '.join(overrides)}", file=out)
-
-    result = generate_configs(
-        loaded,
-        validate=options.validate,
-        force=options.force,
-        dry_run=options.dry_run,
-        strict=options.strict,
-        smoke=options.smoke,
-        progress=_Progress(err),
-    )
-    print(f"Base config: {result.base_config} (recipe: {result.recipe or 'unknown: set recipe'})", file=out)
-    for note in result.notes:
-        print(f"note: {note}", file=out)
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=out)
-    n = len(result.runs)
-    folder = _display(result.experiment_dir)
-    if result.dry_run:
-        print(f"Dry run: would write {counted(n)} to {folder}/ (nothing written)", file=out)
-    else:
-        print(f"Wrote {counted(n)} to {folder}/", file=out)
-    if result.smoke:
-        print(f"Smoke variant: {_smoke_summary()}; marked as smoke in {SNAPSHOT_FILE}", file=out)
-    shown = result.runs if result.dry_run else result.runs[:_TABLE_LIMIT]
-    for run in shown:
-        print(f"  {run.id}  {params_text(run.params) or '(no variables)'}", file=out)
-    if len(shown) < n:
-        print(f"  ... and {n - len(shown)} more (see {folder}/{MAPPING_FILE})", file=out)
-    if result.dry_run:
-        return EXIT_OK
-    if result.validation is None:
-        print("Validation: skipped (--no-validate); ttwriter submit and run validate it first", file=out)
-    else:
-        print(
-            f"Validation: {result.validation.summary_line()} (details: {folder}/{VALIDATION_REPORT})",
-            file=out,
-        )
-        _print_findings(result.validation, out)
-    if result.ok and result.runs:
-        from ttwriter.folder.writer import run_command
-
-        print(f"Run one: {run_command(result.recipe, _display(result.runs[0].config_path))}", file=out)
-    return EXIT_OK if result.ok else EXIT_INVALID_CONFIGS
-
-
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the CLI; returns the exit code instead of exiting, so tests can call it directly."""
     out = out or sys.stdout
@@ -260,6 +124,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         return EXIT_BAD_INPUT
     with _signals_interrupt():
         return _guarded(lambda: _generate(path, flags, out, err), err)
+
+
+def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
+    return importlib.import_module("ttwriter.cli.generate").generate_command(path, flags, out, err)
 
 
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))

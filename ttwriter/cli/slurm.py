@@ -1,6 +1,6 @@
 """`ttwriter submit` and `ttwriter status`: their arguments and what they print.
 
-The work is in slurm_submit and slurm_status, which raise `SlurmError`; the CLI's dispatcher turns
+The work is in slurm/ (submit, status), which raises `SlurmError`; the dispatcher (cli.main) turns
 those into `error: ...` and exit code 2.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from pathlib import Path
 from typing import TextIO
 
+from ttwriter.cli._output import EXIT_OK, pasteable, print_gate
 from ttwriter.errors import ConfigWriterError
 from ttwriter.folder.layout import SCRIPT_FILE, STATUS_DIR, SUBMISSIONS_FILE
 from ttwriter.folder.read import parse_run_ids, read_job_folder
@@ -34,15 +34,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         raise ConfigWriterError(message, fix=f"see '{self.prog} --help'")
-
-
-def _show(path: Path) -> str:
-    """A path as the user can paste it: relative to the working folder when inside it, quoted."""
-    try:
-        shown = str(path.relative_to(Path.cwd()))
-    except ValueError:
-        shown = str(path)
-    return shlex.quote(shown)
 
 
 def _parse_runs(text: str) -> list[str]:
@@ -80,10 +71,8 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         announce=lambda line: print(line, file=out, flush=True),
     )
     folder = result.folder
-    where = _show(folder.path)
-    if result.validation:
-        for line in result.validation.lines(_show(result.validation.report)):
-            print(line, file=out)
+    where = pasteable(folder.path)
+    print_gate(result.validation, out, pasteable)
     if result.skipped:
         reasons = [
             f"{s.run.id} ({s.state}{f', job {s.job}' if s.state != 'done' else ''})" for s in result.skipped
@@ -93,7 +82,7 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         print(
             f"Nothing to submit: every run is done or still queued (see: ttwriter status {where})", file=out
         )
-        return 0
+        return EXIT_OK
     n = len(result.runs)
     runs = f"{counted(n)} of {folder.experiment}"
     for run_id in result.retrained:
@@ -102,22 +91,22 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         print(f"Dry run: would submit {runs} ({listed([r.id for r in result.runs])}) with:", file=out)
         print(f"  {shlex.join(result.command)}", file=out)
         print("Nothing was submitted.", file=out)
-        return 0
+        return EXIT_OK
     print(f"Submitted {runs} as SLURM job {result.job_id} (--array={result.array})", file=out)
     print(f"  runs: {listed([r.id for r in result.runs])}", file=out)
     if result.tune_path:
         print(f"  tune is not on PATH here: the jobs get {result.tune_path} first on theirs", file=out)
-    print(f"  recorded in {_show(folder.path / SUBMISSIONS_FILE)}", file=out)
+    print(f"  recorded in {pasteable(folder.path / SUBMISSIONS_FILE)}", file=out)
     print("Follow the jobs:", file=out)
     print(f"  ttwriter status {where}", file=out)
     print(f"  squeue -j {result.job_id}", file=out)
-    print(f"  tail -f {_show(folder.log(result.runs[0].id))}", file=out)
-    return 0
+    print(f"  tail -f {pasteable(folder.log(result.runs[0].id))}", file=out)
+    return EXIT_OK
 
 
 def print_status(status: SweepStatus, out: TextIO) -> None:
     folder = status.folder
-    where = _show(folder.path)
+    where = pasteable(folder.path)
     n = len(folder.runs)
     print(f"{folder.experiment}: {counted(n)} in {where}", file=out)
     width = max(len(r.id) for r in folder.runs)
@@ -125,7 +114,7 @@ def print_status(status: SweepStatus, out: TextIO) -> None:
         line = f"  {s.run.id:<{width}}  {s.state:<13}  {s.job or '-':<12}  {params_text(s.run.params)}"
         notes = [s.detail] if s.detail else []
         if s.state == FAILED and folder.log(s.run.id).exists():
-            notes.append(f"log: {_show(folder.log(s.run.id))}")
+            notes.append(f"log: {pasteable(folder.log(s.run.id))}")
         print(line.rstrip() + (f"  ({'; '.join(notes)})" if notes else ""), file=out)
     print(", ".join(f"{n} {state}" for state, n in status.counts().items()), file=out)
     if status.scheduler_problem:
@@ -148,4 +137,4 @@ def status_command(argv: list[str], out: TextIO, err: TextIO) -> int:
     parser.add_argument("folder", help="experiment folder written by ttwriter")
     args = parser.parse_args(argv)
     print_status(sweep_status(read_job_folder(args.folder)), out)
-    return 0
+    return EXIT_OK

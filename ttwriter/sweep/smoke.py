@@ -48,10 +48,15 @@ def apply_smoke(config: dict[str, Any], reads: frozenset[str] = frozenset()) -> 
     return tuple(missing)
 
 
+def settings_text(keys: Iterable[str] | None = None) -> str:
+    """`epochs=1, max_steps_per_epoch=3, ...`: the smoke settings (those of `keys`, if given)."""
+    chosen = SMOKE_SETTINGS if keys is None else {k: v for k, v in SMOKE_SETTINGS.items() if k in keys}
+    return ", ".join(f"{k}={v}" for k, v in chosen.items())
+
+
 def smoke_header(config: dict[str, Any]) -> str:
     """The header line naming what this smoke config changed."""
-    settings = ", ".join(f"{k}={v}" for k, v in SMOKE_SETTINGS.items() if k in config)
-    return SMOKE_HEADER.format(settings=settings or "no smoke keys in this config")
+    return SMOKE_HEADER.format(settings=settings_text(config) or "no smoke keys in this config")
 
 
 def smoke_notes(missing: Iterable[str]) -> tuple[str, ...]:

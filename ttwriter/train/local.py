@@ -11,7 +11,6 @@ uses the environment it is started from.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import shlex
@@ -20,17 +19,16 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
 
 from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.folder import markers
-from ttwriter.folder.layout import LOG_PATTERN, LOG_SUFFIX, LOGS_DIR, STATUS_DIR, log_path
-from ttwriter.folder.read import ExperimentFolder, FolderRun, parse_run_ids, read_experiment_folder
-from ttwriter.formats import counted, params_text, utc_now
+from ttwriter.folder.layout import LOGS_DIR, STATUS_DIR, log_path
+from ttwriter.folder.read import ExperimentFolder, FolderRun, read_experiment_folder
+from ttwriter.formats import utc_now
 from ttwriter.placeholders import names, substitute
 from ttwriter.registry import add_tune_to_path
 from ttwriter.slurm.script import shell_command
-from ttwriter.validation.gate import IGNORE_FLAG, IGNORE_HELP, GateResult, check_runs
+from ttwriter.validation.gate import GateResult, check_runs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,93 +183,3 @@ def _finish(folder: Path, run_id: str, task: int, code: int, stage: str, say: Ca
     else:
         markers.write_marker(folder, run_id, markers.FAILED, job=f"local_{task}", exit_code=code, stage=stage)
         say(f"=== ttwriter: {run_id} FAILED in {stage} with exit code {code} at {utc_now()} ===")
-
-
-def run_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter run <experiment dir> [--runs run_000,run_002] [--failed] [--dry-run] [--ignore-validation]`."""
-    parser = argparse.ArgumentParser(
-        prog="ttwriter run",
-        description="Train the runs of an experiment folder on this machine, one after another, "
-        f"with each run's command (slurm.command); logs go to {LOG_PATTERN} and completion "
-        f"markers to {STATUS_DIR}/, as on SLURM. A run that failed validation is not trained (a folder "
-        "written with --no-validate is validated first).",
-    )
-    parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
-    parser.add_argument("--runs", metavar="IDS", help="only these runs, comma-separated: run_000,run_002")
-    parser.add_argument(
-        "--failed", action="store_true", help="only runs not marked done (failed or never run)"
-    )
-    parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
-    parser.add_argument(IGNORE_FLAG, action="store_true", help=IGNORE_HELP)
-    args = parser.parse_args(list(argv))
-
-    plan = plan_local_runs(
-        args.experiment_dir,
-        parse_run_ids(args.runs),
-        args.failed,
-        ignore_validation=args.ignore_validation,
-        announce=lambda line: print(line, file=out, flush=True),
-    )
-    folder = plan.folder
-    if plan.validation:
-        for line in plan.validation.lines(str(plan.validation.report)):
-            print(line, file=out)
-    n = len(plan.runs)
-    if n == 0:
-        print(f"Nothing to run: every selected run of {folder.experiment} is marked done.", file=out)
-        return 0
-    if args.dry_run:
-        print(
-            f"Dry run: would train {counted(n)} of {folder.experiment} (cwd {folder.path}):",
-            file=out,
-        )
-        for run in plan.runs:
-            print(f"  {run.id}  {plan.command(run)}", file=out)
-        return 0
-    print(
-        f"Training {counted(n)} of {folder.experiment} locally, one after another "
-        f"(logs: {folder.path / LOGS_DIR}/<run id>{LOG_SUFFIX})",
-        file=out,
-    )
-    if plan.slurm.setup:
-        print("note: slurm.setup lines are not run locally; this shell's environment is used", file=out)
-    from ttwriter.train.results import run_result
-
-    outcomes = []
-    for i, run in enumerate(plan.runs, start=1):
-        params = params_text(run.params)
-        print(f"  [{i}/{n}] {run.id}  {params}".rstrip(), file=out, flush=True)
-        try:
-            outcome = train_one(plan, run)
-        except KeyboardInterrupt:
-            print(f"interrupted: {run.id} is marked failed; the rest did not run", file=err)
-            return 130
-        outcomes.append(outcome)
-        if outcome.ok:
-            result = run_result(folder, run)
-            loss = f", final loss {result.final_loss:.4f}" if result.final_loss is not None else ""
-            print(f"          done in {outcome.seconds:.1f} s{loss}", file=out, flush=True)
-        else:
-            print(
-                f"          FAILED in {outcome.stage} with exit code {outcome.exit_code} after "
-                f"{outcome.seconds:.1f} s; see {outcome.log}",
-                file=out,
-                flush=True,
-            )
-            for line in _tail(outcome.log, 5):
-                print(f"            | {line}", file=out)
-    failed = [o.run_id for o in outcomes if not o.ok]
-    print(f"{n - len(failed)}/{n} runs done" + (f"; failed: {', '.join(failed)}" if failed else ""), file=out)
-    if failed:
-        print(f"Rerun the failed ones: ttwriter run {shlex.quote(str(folder.path))} --failed", file=out)
-    print(f"Results: ttwriter results {shlex.quote(str(folder.path))}", file=out)
-    return 1 if failed else 0
-
-
-def _tail(path: Path, n: int) -> list[str]:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    lines = [line for line in lines if line.strip() and not line.startswith("=== ttwriter")]
-    return [line[:200] for line in lines[-n:]]

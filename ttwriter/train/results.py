@@ -14,15 +14,12 @@ import dataclasses
 import io
 import math
 import re
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from ttwriter.errors import ExperimentDirError
-from ttwriter.folder.layout import PLOT_FILE, RESULTS_FILE, log_path
 from ttwriter.folder.markers import DONE, FAILED, RUNNING, read_marker
 from ttwriter.folder.read import ExperimentFolder, FolderRun, read_experiment_folder
-from ttwriter.formats import counted, params_text
+from ttwriter.formats import params_text
 from ttwriter.yaml_io import dump_scalar, read_yaml
 
 PARTIAL, NO_LOG = "partial", "no log"
@@ -263,59 +260,3 @@ def results_table(results: ExperimentResults) -> list[str]:
 def run_label(run: RunResult) -> str:
     """`lora_rank=4, learning_rate=0.001`: how a run is named in plots."""
     return params_text(run.params, ", ") or run.run_id
-
-
-def results_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter results <experiment dir> [--no-plot]`."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="ttwriter results",
-        description="Join every run's torchtune loss log (DiskLogger log_*.txt under its output_dir) "
-        f"with its params: a table on the terminal, {RESULTS_FILE} and {PLOT_FILE} in the folder.",
-    )
-    parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
-    parser.add_argument("--no-plot", action="store_true", help="do not write the loss curve PNG")
-    args = parser.parse_args(list(argv))
-
-    # Everything that can fail comes before results.csv is written.
-    results = collect_results(args.experiment_dir)
-    folder = results.folder
-    csv_path = folder.path / RESULTS_FILE
-    csv_text = results_csv(results)
-    counts = ", ".join(f"{n} {s}" for s, n in results.counts().items())
-    smoke = " (smoke runs: for checking the pipeline, not for results)" if folder.smoke else ""
-    n = len(results.runs)
-    lines = [f"Results of {folder.experiment}: {counted(n)}, {counts}{smoke}"]
-    lines += [f"  {line}" for line in results_table(results)]
-    for run in results.runs:
-        if run.n_logs > 1:
-            lines.append(f"note: {run.run_id} has {run.n_logs} loss logs (rerun); the newest is used")
-        if run.status == FAILED:
-            lines.append(f"note: {run.run_id} failed; see {log_path(folder.path, run.run_id)}")
-        if run.log and run.log.bad_byte is not None:
-            lines.append(
-                f"note: {run.log.path}: byte offset {run.log.bad_byte} is not UTF-8; "
-                "lines that do not read as records are skipped"
-            )
-    try:
-        csv_path.write_text(csv_text, encoding="utf-8")
-    except OSError as exc:
-        raise ExperimentDirError(
-            f"cannot write {RESULTS_FILE}: {exc.strerror or exc}",
-            file=csv_path,
-            fix="make the experiment folder writable, or copy it somewhere you can write",
-        ) from None
-    for line in lines:
-        print(line, file=out)
-    written = [csv_path.name]
-    if not args.no_plot:
-        from ttwriter.train.plot import plot_loss_curves
-
-        png, problem = plot_loss_curves(results)
-        if png is not None:
-            written.append(png.name)
-        if problem:
-            print(f"note: {problem}", file=out)
-    print(f"Wrote {' and '.join(written)} to {folder.path}/", file=out)
-    return 0

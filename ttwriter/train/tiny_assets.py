@@ -9,15 +9,11 @@ give the same bytes, so the assets can be rebuilt anywhere.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import logging
 import random
-import shlex
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 from ttwriter.errors import ConfigWriterError
 from ttwriter.safe_read import sha256_file
@@ -184,38 +180,3 @@ def build_tiny_assets(directory: str | Path) -> dict[str, object]:
     }
     (root / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
-
-
-def tiny_assets_main(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter tiny-assets DIR`."""
-    parser = argparse.ArgumentParser(
-        prog="ttwriter tiny-assets",
-        description="Build a tokenizer, initial weights of a tiny Llama 2 and a small alpaca-style "
-        "data set for CPU training with the example family experiments/tiny/cpu/. Nothing is "
-        "downloaded; the same files come out every time.",
-    )
-    parser.add_argument("dir", metavar="DIR", help="folder to write the assets into (created if missing)")
-    args = parser.parse_args(list(argv))
-    manifest = build_tiny_assets(args.dir)
-    root = Path(args.dir).expanduser().resolve()
-    model = manifest["model"]
-    assert isinstance(model, dict)
-    print(f"Wrote tiny training assets to {root}/", file=out)
-    for name, what in (
-        (TOKENIZER_FILE, f"SentencePiece BPE, {TINY_LLAMA2['vocab_size']} tokens"),
-        (
-            f"{MODEL_DIR}/{MODEL_FILE}",
-            f"random initial weights of a {TINY_LLAMA2['num_layers']}-layer Llama 2 "
-            f"({model['parameters']:,} parameters)",
-        ),
-        (DATA_FILE, f"{N_EXAMPLES} alpaca-style examples"),
-        (MANIFEST_FILE, "what was written, with sha256"),
-    ):
-        print(f"  {name:<18} {what}", file=out)
-    where = shlex.quote(str(root))
-    print(
-        f"Use them: ttwriter experiments/tiny/cpu/lora_rank_lr_02_01.py --controls.tiny-assets {where}\n"
-        f"  or: export TTWRITER_TINY_ASSETS={where}   (see docs/training.md)",
-        file=out,
-    )
-    return 0
