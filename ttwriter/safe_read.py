@@ -69,6 +69,17 @@ def _decode_error(
     )
 
 
+def refuse_nul(path: str | Path, error: ErrorType) -> None:
+    """A folder given in code (or on the command line) whose name holds a NUL byte is `error`,
+    with the name without it as the fix: no file system can hold one."""
+    if "\0" in str(path):
+        raise error(
+            "the folder name contains a NUL byte (\\0), which no path can hold",
+            file=repr(str(path)),
+            fix=f"remove it: {str(path).replace(chr(0), '')!r}",
+        )
+
+
 def read_bytes(path: Path, error: ErrorType = ExperimentLoadError) -> bytes:
     try:
         return path.read_bytes()

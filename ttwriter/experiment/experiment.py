@@ -135,22 +135,19 @@ class Experiment:
                 fix="e.g. slurm=SlurmConfig(partition='gpu', time='04:00:00')",
             )
         object.__setattr__(self, "delete", _str_tuple(self.delete, "delete"))
-        if not isinstance(self.controls, Mapping):
-            raise ExperimentSchemaError(
-                f"controls must be a mapping of key -> value, got {type(self.controls).__name__}",
-                key="controls",
-                fix="e.g. controls={'learning_rate': 3e-4, 'epochs': 1}",
-            )
-        _check_data(self.controls, "controls")
-        _check_keys(self.controls, "controls")
-        if not isinstance(self.variables, Mapping):
-            raise ExperimentSchemaError(
-                f"variables must be a mapping of key -> list of values, got {type(self.variables).__name__}",
-                key="variables",
-                fix="e.g. variables={'lora_rank': [8, 16, 32]}",
-            )
-        _check_data(self.variables, "variables")
-        _check_keys(self.variables, "variables")
+        for section, values, example in (
+            ("controls", "value", "controls={'learning_rate': 3e-4, 'epochs': 1}"),
+            ("variables", "list of values", "variables={'lora_rank': [8, 16, 32]}"),
+        ):
+            mapping = getattr(self, section)
+            if not isinstance(mapping, Mapping):
+                raise ExperimentSchemaError(
+                    f"{section} must be a mapping of key -> {values}, got {type(mapping).__name__}",
+                    key=section,
+                    fix=f"e.g. {example}",
+                )
+            _check_data(mapping, section)
+            _check_keys(mapping, section)
         _check_variable_lists(self.variables, "variables")
         object.__setattr__(self, "controls", freeze(_plain(self.controls, "controls")))
         object.__setattr__(self, "variables", freeze(_plain(self.variables, "variables")))

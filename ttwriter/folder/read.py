@@ -28,6 +28,7 @@ from ttwriter.folder.layout import CONFIGS_DIR, MAPPING_FILE, SCRIPT_FILE, SNAPS
 from ttwriter.folder.runs import FolderRun
 from ttwriter.folder.snapshot import Snapshot, read_snapshot
 from ttwriter.registry import is_distributed
+from ttwriter.safe_read import refuse_nul
 from ttwriter.yaml_io import read_yaml
 
 DISTRIBUTED, TRAINING_COMMAND, MAX_PARALLEL = "distributed", "training_command", "max_parallel"
@@ -167,12 +168,7 @@ def _recorded(mapping: Fields) -> dict[str, object]:
 def read_experiment_folder(path: str | Path) -> ExperimentFolder:
     """Read run_mapping.yaml (and experiment.json, if there) of a written folder, every field
     checked: a damaged file is an `ExperimentDirError` naming it and the key, before anything runs."""
-    if "\0" in str(path):
-        raise ExperimentDirError(
-            "the folder name contains a NUL byte (\\0), which no path can hold",
-            file=repr(str(path)),
-            fix=f"remove it: {str(path).replace(chr(0), '')!r}",
-        )
+    refuse_nul(path, ExperimentDirError)
     folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
         raise _not_a_folder(folder, "no such folder")

@@ -161,23 +161,17 @@ def read_snapshot(
 # --- building and writing ------------------------------------------------------------------------
 
 
+def _git(folder: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10, check=True
+    ).stdout
+
+
 def _git_state(folder: Path) -> dict[str, Any] | None:
     """Commit and dirty flag of the repo holding the experiment, if it is in one."""
     try:
-        top = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "--show-toplevel", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.split()
-        dirty = subprocess.run(
-            ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        top = _git(folder, "rev-parse", "--show-toplevel", "HEAD").split()
+        dirty = _git(folder, "status", "--porcelain", "--untracked-files=no").strip()
     except (OSError, subprocess.SubprocessError):
         return None
     if len(top) != 2:

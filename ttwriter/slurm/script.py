@@ -19,13 +19,13 @@ import re
 import shlex
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
 
 from ttwriter._version import __version__
 from ttwriter.errors import SlurmError
 from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.folder import markers
 from ttwriter.folder.layout import LOG_PATTERN, LOG_SUFFIX, LOGS_DIR, MAPPING_FILE, SCRIPT_FILE, STATUS_DIR
+from ttwriter.folder.runs import RunRecord
 from ttwriter.placeholders import names, substitute
 from ttwriter.registry import shipped_recipes
 
@@ -40,19 +40,6 @@ _VARIABLE = {
     "nproc": "NPROC",
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class ScriptRun(Protocol):
-    """What the script needs of a run (`ttwriter.RunRecord` has it)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def config_path(self) -> Path: ...
-
-    @property
-    def output_dir(self) -> str: ...
 
 
 def array_spec(tasks: Sequence[int], max_parallel: int | None = None) -> str:
@@ -140,22 +127,10 @@ def _log_pattern(experiment_dir: Path, run_ids: Iterable[str]) -> str:
     return folder.replace("%", "%%") + f"/run_%{widths.pop()}a{LOG_SUFFIX}"
 
 
-def render_sbatch(
-    experiment_dir: Path,
-    experiment_name: str,
-    runs: Sequence[ScriptRun],
-    recipe: str | None,
-    distributed: bool,
-    slurm: SlurmConfig,
-) -> str:
-    """The text of submit.sbatch for these runs, in run_mapping.yaml order (task i = run i)."""
-    return "".join(sbatch_chunks(experiment_dir, experiment_name, runs, recipe, distributed, slurm))
-
-
 def sbatch_chunks(
     experiment_dir: Path,
     experiment_name: str,
-    runs: Sequence[ScriptRun],
+    runs: Sequence[RunRecord],
     recipe: str | None,
     distributed: bool,
     slurm: SlurmConfig,

@@ -31,7 +31,7 @@ from ttwriter.slurm.status import (
     slurm_command,
     sweep_status,
 )
-from ttwriter.validation.gate import GateResult, check_runs
+from ttwriter.validation.gate import GateResult, check_runs, typed_command
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,13 +153,11 @@ def submit(
             fix="run this on a login node of your SLURM cluster (or load its module); for a local "
             "one-node test cluster run scripts/slurm_local.sh up as root; --dry-run shows the command",
         )
-    typed = ["ttwriter", "submit", str(path)]
-    typed += ["--runs", ",".join(runs)] if runs is not None else ["--failed"] if failed else []
     gate = check_runs(
         folder,
         [r.id for r in chosen],
         verb="submit",
-        command=typed,
+        command=typed_command("submit", path, runs, failed),
         ignore=ignore_validation,
         announce=announce,
     )

@@ -99,6 +99,27 @@ class KeyResolver:
         file, line = self._locate(section, written)
         return cls(message, file=file, line=line, key=f"{section}.{'.'.join(written)}", fix=fix)
 
+    def _not_in_base(
+        self,
+        section: str,
+        written: KeyPath,
+        here: str,
+        hint: str | None,
+        must_exist: bool,
+        what: str,
+        new: str | None = None,
+    ) -> Exception:
+        """`key 'here' is not in the base config`, with the '+' way out unless it must exist
+        (`new`: the key to mark, by default the key as written)."""
+        marked = f"{NEW_KEY_MARKER}{new if new is not None else here}"
+        return self._error(
+            UnknownKeyError,
+            section,
+            written,
+            f"key {here!r} is not in the base config" + (f"; {hint}" if hint else ""),
+            "fix the spelling" + ("" if must_exist else f", or write '{marked}' to add {what} on purpose"),
+        )
+
     def resolve(self, section: str, written: KeyPath, *, must_exist: bool = False) -> KeyPath:
         """The config key path for a key path as written in `section` (controls, variables, delete)."""
         first, rest = written[0], written[1:]
@@ -139,18 +160,7 @@ class KeyResolver:
                     "write the full dotted path, e.g. " + repr(".".join(candidates[0])),
                 )
         hint = self._suggest(".".join(written)) or self._suggest(first)
-        raise self._error(
-            UnknownKeyError,
-            section,
-            written,
-            f"key {'.'.join(written)!r} is not in the base config" + (f"; {hint}" if hint else ""),
-            "fix the spelling"
-            + (
-                ""
-                if must_exist
-                else f", or write '{NEW_KEY_MARKER}{'.'.join(written)}' to add a new key on purpose"
-            ),
-        )
+        raise self._not_in_base(section, written, ".".join(written), hint, must_exist, "a new key")
 
     def _suggest(self, word: str) -> str | None:
         """Close names, one spelling per config key (not both 'lora_rank' and 'model.lora_rank')."""
@@ -200,14 +210,8 @@ class KeyResolver:
                 if _is_component(node) and not must_exist:
                     return  # a new argument for the component; validation judges it
                 here = ".".join(path[: depth + 1])
-                hint = did_you_mean(key, node)
-                raise self._error(
-                    UnknownKeyError,
-                    section,
-                    written,
-                    f"key {here!r} is not in the base config" + (f"; {hint}" if hint else ""),
-                    "fix the spelling"
-                    + ("" if must_exist else f", or write '{NEW_KEY_MARKER}{key}' to add it on purpose"),
+                raise self._not_in_base(
+                    section, written, here, did_you_mean(key, node), must_exist, "it", key
                 )
             node = node[key]
 

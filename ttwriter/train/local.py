@@ -28,7 +28,7 @@ from ttwriter.formats import utc_now
 from ttwriter.placeholders import names, substitute
 from ttwriter.registry import add_tune_to_path
 from ttwriter.slurm.script import shell_command
-from ttwriter.validation.gate import GateResult, check_runs
+from ttwriter.validation.gate import GateResult, check_runs, typed_command
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,14 +49,21 @@ class LocalRun:
 
 @dataclasses.dataclass(frozen=True)
 class LocalPlan:
-    """What `run_locally` will do: the folder, the runs, and the command template."""
+    """What `ttwriter run` will do: the folder and the runs to train, with the folder's command."""
 
     folder: ExperimentFolder
     runs: tuple[FolderRun, ...]
-    template: str
-    slurm: SlurmConfig
     validation: GateResult | None = None
     """What the validation gate did (None when there is nothing to run)."""
+
+    @property
+    def template(self) -> str:
+        """The command template every run trains with (as the job script's)."""
+        return self.folder.training_command
+
+    @property
+    def slurm(self) -> SlurmConfig:
+        return self.folder.slurm
 
     def command(self, run: FolderRun) -> str:
         """The command with this run's values filled in, each a quoted shell word, as the log and
@@ -93,21 +100,18 @@ def plan_local_runs(
     runs = folder.select(run_ids)
     if failed_only:
         runs = tuple(r for r in runs if not markers.is_done(folder.path, r.id))
-    slurm = folder.slurm  # invalid settings in experiment.json stop here, before any validation
+    _ = folder.slurm  # read now: invalid settings in experiment.json stop here, before any validation
     gate = None
     if runs:
-        typed = ["ttwriter", "run", str(experiment_dir)]
-        typed += ["--runs", ",".join(run_ids)] if run_ids is not None else []
-        typed += ["--failed"] if failed_only else []
         gate = check_runs(
             folder,
             [r.id for r in runs],
             verb="train",
-            command=typed,
+            command=typed_command("run", experiment_dir, run_ids, failed_only),
             ignore=ignore_validation,
             announce=announce,
         )
-    return LocalPlan(folder, runs, folder.training_command, slurm, gate)
+    return LocalPlan(folder, runs, gate)
 
 
 def _environment(plan: LocalPlan, run: FolderRun, shell: str) -> dict[str, str]:

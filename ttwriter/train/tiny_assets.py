@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 from ttwriter.errors import ConfigWriterError
-from ttwriter.safe_read import sha256_file
+from ttwriter.safe_read import refuse_nul, sha256_file
 
 TINY_LLAMA2 = {
     "vocab_size": 320,
@@ -135,12 +135,7 @@ def build_tiny_assets(directory: str | Path) -> dict[str, object]:
     Existing files of the same names are replaced (the same inputs give the same bytes); other
     files in the folder are left alone. Imports torch and torchtune.
     """
-    if "\0" in str(directory):
-        raise TinyAssetsError(
-            "the folder name contains a NUL byte (\\0), which no path can hold",
-            file=repr(str(directory)),
-            fix=f"remove it: {str(directory).replace(chr(0), '')!r}",
-        )
+    refuse_nul(directory, TinyAssetsError)
     root = Path(directory).expanduser().resolve()
     if root.exists() and not root.is_dir():
         raise TinyAssetsError(

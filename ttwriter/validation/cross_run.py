@@ -57,29 +57,31 @@ class CrossRunChecks:
 
     def findings(self) -> dict[str, list[Finding]]:
         """Run id -> what is wrong between it and other runs, in the order the runs were added."""
+        shared = [(runs, _same_output(runs, folder)) for folder, runs in self._output_dirs.items()]
+        shared += [(runs, _same_config(runs)) for runs in self._hashes.values()]
         found: dict[str, list[Finding]] = {}
-        for folder, runs in self._output_dirs.items():
+        for runs, finding in shared:
             if len(runs) > 1:
                 for run_id in runs:
-                    found.setdefault(run_id, []).append(
-                        Finding(
-                            ERROR,
-                            "sweep",
-                            "output_dir",
-                            f"runs {', '.join(runs)} all write to {folder}: checkpoints would overwrite each other",
-                            "leave output_dir to ttwriter, or put {run_id} in it",
-                        )
-                    )
-        for runs in self._hashes.values():
-            if len(runs) > 1:
-                for run_id in runs:
-                    found.setdefault(run_id, []).append(
-                        Finding(
-                            ERROR,
-                            "sweep",
-                            "",
-                            f"runs {', '.join(runs)} have identical configs: the sweep would train the same thing twice",
-                            "check that every variable really changes the config (a key the recipe ignores, or duplicate values)",
-                        )
-                    )
+                    found.setdefault(run_id, []).append(finding)
         return found
+
+
+def _same_output(runs: list[str], folder: str) -> Finding:
+    return Finding(
+        ERROR,
+        "sweep",
+        "output_dir",
+        f"runs {', '.join(runs)} all write to {folder}: checkpoints would overwrite each other",
+        "leave output_dir to ttwriter, or put {run_id} in it",
+    )
+
+
+def _same_config(runs: list[str]) -> Finding:
+    return Finding(
+        ERROR,
+        "sweep",
+        "",
+        f"runs {', '.join(runs)} have identical configs: the sweep would train the same thing twice",
+        "check that every variable really changes the config (a key the recipe ignores, or duplicate values)",
+    )

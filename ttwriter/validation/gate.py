@@ -28,6 +28,20 @@ if TYPE_CHECKING:
 
 IGNORE_FLAG = "--ignore-validation"
 """The one override of the gate, on both `ttwriter submit` and `ttwriter run`."""
+
+
+def typed_command(command: str, folder: str | Path, runs: Sequence[str] | None, failed: bool) -> list[str]:
+    """The command line that chose these runs (`ttwriter submit DIR --runs ...`), for the fix that
+    adds the override to it."""
+    return [
+        "ttwriter",
+        command,
+        str(folder),
+        *(["--runs", ",".join(runs)] if runs is not None else []),
+        *(["--failed"] if failed else []),
+    ]
+
+
 IGNORE_HELP = (
     "start the runs even if they failed validation, and without validating a folder written "
     "with --no-validate (for when you know better)"

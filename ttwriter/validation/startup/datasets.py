@@ -70,30 +70,30 @@ def packed_needs_max_seq_len(cfg: dict[str, Any], recipe: str | None) -> list[Fi
     ]
 
 
-def packed_preference_dataset(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
+def _packing_refused(cfg: dict[str, Any], builders: frozenset[str], raises: str, fix: str) -> list[Finding]:
+    """`packed: true` on a builder that refuses packing; `fix` names the key as `{key}`."""
     return [
         error(
             [join_key(path, "packed")],
             f"{join_key(path, 'packed')} is true on {name}",
-            "Packed is currently not supported for preference datasets.",
-            f"remove {join_key(path, 'packed')}",
+            raises,
+            fix.format(key=join_key(path, "packed")),
         )
-        for path, node, name in _datasets(cfg, _PREFERENCE)
+        for path, node, name in _datasets(cfg, builders)
         if truthy(node.get("packed"))
     ]
+
+
+def packed_preference_dataset(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
+    return _packing_refused(
+        cfg, _PREFERENCE, "Packed is currently not supported for preference datasets.", "remove {key}"
+    )
 
 
 def packed_multimodal_dataset(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
-    return [
-        error(
-            [join_key(path, "packed")],
-            f"{join_key(path, 'packed')} is true on {name}",
-            "Multimodal datasets don't support packing yet.",
-            f"set {join_key(path, 'packed')}: false",
-        )
-        for path, node, name in _datasets(cfg, _MULTIMODAL)
-        if truthy(node.get("packed"))
-    ]
+    return _packing_refused(
+        cfg, _MULTIMODAL, "Multimodal datasets don't support packing yet.", "set {key}: false"
+    )
 
 
 def concat_packed_and_unpacked(cfg: dict[str, Any], recipe: str | None) -> list[Finding]:
