@@ -21,7 +21,7 @@ from typing import TextIO
 from ttwriter._version import __version__
 from ttwriter.cli._output import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
 from ttwriter.errors import ConfigWriterError, Interrupted
-from ttwriter.folder.layout import PLOT_FILE, RESULTS_FILE
+from ttwriter.folder.layout import PLOT_FILE, RESULTS_FILE, SNAPSHOT_FILE
 
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "submit": ("ttwriter.cli.slurm", "submit_command", "submit the runs to SLURM as one job array"),
@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     if path is None:
         print(
             "error: no experiment file given\n  fix: ttwriter PATH, where PATH is a .py experiment, "
-            "an experiment.yaml or an experiment.json (ttwriter --help)",
+            f"an experiment.yaml or an {SNAPSHOT_FILE} (ttwriter --help)",
             file=err,
         )
         return EXIT_BAD_INPUT

@@ -20,6 +20,7 @@ from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.load_python import load_python_experiment
 from ttwriter.experiment.load_yaml import build_experiment, load_yaml_experiment
 from ttwriter.experiment.source_map import SourceMap
+from ttwriter.folder.layout import SNAPSHOT_FILE
 from ttwriter.folder.snapshot import Snapshot, read_snapshot
 from ttwriter.safe_read import sha256_file
 
@@ -61,7 +62,7 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
         raise ExperimentLoadError(
             "no such file" if not path.exists() else "not a file",
             file=path,
-            fix="pass a .py experiment, an experiment.yaml or an experiment.json snapshot",
+            fix=f"pass a .py experiment, an experiment.yaml or an {SNAPSHOT_FILE} snapshot",
         )
     path = path.resolve()
     suffix = path.suffix.lower()
@@ -99,7 +100,7 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
     raise ExperimentLoadError(
         f"unknown experiment file type {suffix or '(none)'!r}",
         file=path,
-        fix="pass a .py experiment, an experiment.yaml (.yaml/.yml) or an experiment.json snapshot",
+        fix=f"pass a .py experiment, an experiment.yaml (.yaml/.yml) or an {SNAPSHOT_FILE} snapshot",
     )
 
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ttwriter.sweep.base_config import BaseConfig
 
 SNAPSHOT_FORMAT = "ttwriter.experiment/1"
-NOT_A_SNAPSHOT_FIX = "pass an experiment.json written by ttwriter, a .py experiment or an experiment.yaml"
+NOT_A_SNAPSHOT_FIX = f"pass an {SNAPSHOT_FILE} written by ttwriter, a .py experiment or an experiment.yaml"
 
 
 @dataclasses.dataclass(frozen=True)
