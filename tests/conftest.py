@@ -1,4 +1,10 @@
-"""Shared test helpers: the repo's example experiments and a CLI runner that captures output."""
+"""Shared fixtures and constants: the repo's example experiments, a CLI runner that captures
+output, the tiny CPU training assets, and the real SLURM cluster.
+
+Tests that need the slow parts are marked, so the fast loop leaves them out:
+`training` (a real `tune run`) and `cluster` (the one-node SLURM of scripts/slurm_local.sh);
+`pytest -m "not training and not cluster"` runs the rest (see the README's Development section).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,13 @@ from ttwriter.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "experiments"
+LLAMA_1B = EXAMPLES / "sft" / "llama_1b"
+"""The example family of Python experiments."""
+PY_EXAMPLE = LLAMA_1B / "lora_rank_02_01.py"
+PY_PARENT = LLAMA_1B / "baseline_01_01.py"
+YAML_EXAMPLE = EXAMPLES / "yaml" / "lora_rank" / "experiment.yaml"
+BASE = "llama3_2/1B_lora_single_device"
+"""The shipped config most tests start from."""
 
 
 class CliResult:
@@ -31,6 +44,8 @@ def run_cli():
 
 
 TINY_FAMILY = EXAMPLES / "tiny" / "cpu"
+"""The tiny CPU family that trains for real on the tiny assets."""
+TINY_BASE = TINY_FAMILY / "tiny_lora.yaml"
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +94,21 @@ def slurm():
             pytest.skip(f"SLURM could not be installed or started here: {reason}")
     if shutil.which("sbatch") is None:
         pytest.skip("SLURM is up but sbatch is not on PATH")
+
+
+_SLOW = {"slurm": "cluster", "tiny_env": "training", "trained": "training"}
+"""Fixtures that only the slow tests use, and the marker each such test must carry."""
+
+
+def pytest_collection_modifyitems(config, items):
+    """Refuse to run a test that needs the cluster or real training without saying so: the fast
+    loop (`-m "not training and not cluster"`) relies on the markers."""
+    unmarked = []
+    for item in items:
+        parametrized = getattr(getattr(item, "callspec", None), "params", {})
+        for fixture, marker in _SLOW.items():
+            used = fixture in getattr(item, "fixturenames", ()) and fixture not in parametrized
+            if used and item.get_closest_marker(marker) is None:
+                unmarked.append(f"{item.nodeid} uses the {fixture!r} fixture but is not marked {marker!r}")
+    if unmarked:
+        raise pytest.UsageError("\n".join(unmarked))

@@ -16,6 +16,7 @@ import yaml
 from omegaconf import OmegaConf
 
 import ttwriter
+from tests.conftest import BASE, LLAMA_1B, PY_EXAMPLE, PY_PARENT, YAML_EXAMPLE
 from ttwriter import (
     Experiment,
     OutputExistsError,
@@ -24,13 +25,9 @@ from ttwriter import (
     ValidationError,
     generate_configs,
 )
+from ttwriter.registry import shipped_configs
 from ttwriter.sweep.base_config import resolve_config_name
 
-REPO = Path(__file__).resolve().parent.parent
-PY_EXAMPLE = REPO / "experiments" / "sft" / "llama_1b" / "lora_rank_02_01.py"
-PY_PARENT = REPO / "experiments" / "sft" / "llama_1b" / "baseline_01_01.py"
-YAML_EXAMPLE = REPO / "experiments" / "yaml" / "lora_rank" / "experiment.yaml"
-BASE = "llama3_2/1B_lora_single_device"
 RUN_IDS = ["run_000", "run_001", "run_002", "run_003"]
 
 
@@ -592,3 +589,43 @@ def test_a_snapshot_uses_the_base_copied_beside_it_when_the_original_is_gone(tmp
         == run_b.split("# base config:")[1].split("\n", 1)[1]
     )
     assert again.base_config == str(tmp_path / "a" / "my_v100.yaml")
+
+
+# --- every config torchtune ships survives ttwriter unchanged, and the examples validate ---------
+
+SHIPPED = shipped_configs()
+INSTALLED = sorted(n for n, c in SHIPPED.items() if c.path.is_file())
+
+
+def as_container(path: Path) -> dict:
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+
+
+@pytest.mark.parametrize("name", INSTALLED)
+def test_an_empty_experiment_reproduces_the_shipped_config(tmp_path, name):
+    experiment_dir = tmp_path / "exp"
+    result = generate_configs(
+        Experiment(name="t", base_config=name), output_dir=experiment_dir, validate=False
+    )
+    (run,) = result.runs
+    generated = as_container(run.config_path)
+    original = as_container(SHIPPED[name].path)
+    assert generated.pop("output_dir") == str(experiment_dir / "runs" / "run_000")
+    original.pop("output_dir", None)
+    assert generated == original
+    assert result.recipe == SHIPPED[name].recipe
+
+
+def test_the_example_family_generates_configs_torchtune_accepts(tmp_path):
+    examples = sorted(LLAMA_1B.glob("*_*_*.py"))
+    assert [p.name for p in examples] == ["baseline_01_01.py", "lora_rank_02_01.py", "rank_x_lr_03_02.py"]
+    summaries = {}
+    for path in examples:
+        result = generate_configs(path, output_dir=tmp_path / path.stem, validate=True)
+        problems = [p for r in result.validation.results for p in r.problems]
+        summaries[path.name] = (result.validation.summary_line(), problems)
+    assert summaries == {
+        "baseline_01_01.py": ("1/1 configs valid", []),
+        "lora_rank_02_01.py": ("4/4 configs valid", []),
+        "rank_x_lr_03_02.py": ("6/6 configs valid", []),
+    }

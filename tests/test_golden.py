@@ -17,13 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import BASE, PY_EXAMPLE, REPO
 from ttwriter import __version__
 
-REPO = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
-PY_EXAMPLE = REPO / "experiments" / "sft" / "llama_1b" / "lora_rank_02_01.py"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
-BASE = "llama3_2/1B_lora_single_device"
 
 
 def normalise(text: str, **tokens: Path) -> str:

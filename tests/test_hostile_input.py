@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-YAML_EXAMPLE = REPO / "experiments" / "yaml" / "lora_rank" / "experiment.yaml"
-BASE = "llama3_2/1B_lora_single_device"
+from tests.conftest import BASE, REPO, YAML_EXAMPLE
+
 RECIPE = "lora_finetune_single_device"
 
 

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from ttwriter.registry import add_tune_to_path, is_distributed, recipe_keys, shipped_recipes, torchtune_root
+from ttwriter.registry import (
+    add_tune_to_path,
+    is_distributed,
+    recipe_keys,
+    shipped_configs,
+    shipped_recipes,
+    torchtune_root,
+)
 
 
 def test_a_shipped_recipe_requires_what_it_reads_without_a_default():
@@ -118,3 +125,10 @@ def test_an_empty_path_gets_the_folder_alone(tmp_path, monkeypatch):
     add_tune_to_path(env)
 
     assert env == {"PATH": str(here)}
+
+
+def test_the_registry_lists_every_config_tune_ls_prints():
+    installed = [c for c in shipped_configs().values() if c.path.is_file()]
+
+    assert len(shipped_configs()) == 156
+    assert len(installed) == 155  # torchtune 0.6.1 does not ship llama2/7B_full_early_exit's YAML

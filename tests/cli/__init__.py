@@ -1,0 +1,1 @@
+"""Tests of the command line: dispatch, exit codes, what each command prints."""

@@ -1,0 +1,1 @@
+"""Tests of loading experiments: the dataclass, both loaders, lineage."""

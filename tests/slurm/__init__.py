@@ -1,0 +1,1 @@
+"""Tests of SLURM: the job script, submission and status, and real clusters."""

@@ -1,0 +1,1 @@
+"""Tests of planning a sweep: base configs, keys, merging, the plan, smoke variants."""

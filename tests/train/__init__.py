@@ -1,0 +1,1 @@
+"""Tests of local training, results and the tiny CPU assets."""

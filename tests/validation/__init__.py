@@ -1,0 +1,1 @@
+"""Tests of validation: the checks, the reports, the gate before runs start."""

@@ -1,0 +1,1 @@
+"""Tests of the start-up constraints, against torchtune's own builders and recipes."""
