@@ -1,7 +1,7 @@
 # The two README commands: `make example` and `make test`. Both set up .venv first (once).
 PY := .venv/bin/python
 
-.PHONY: setup example test lint bench
+.PHONY: setup example test test-fast lint bench
 
 setup:
 	@bash scripts/setup.sh
@@ -15,6 +15,10 @@ test: setup lint
 	@if [ "$$(id -u)" = 0 ]; then bash scripts/slurm_local.sh up \
 		|| echo "make test: SLURM could not be started; the cluster tests will be skipped" >&2; fi
 	$(PY) -m pytest -q
+
+# The tests that need neither real training nor the SLURM cluster (about half a minute).
+test-fast: setup
+	$(PY) -m pytest -q -m "not training and not cluster"
 
 lint: setup
 	$(PY) -m ruff check ttwriter tests bench
