@@ -145,7 +145,7 @@ def generate_configs(
     any file is written. Configs that validation rejects do not raise: they are in
     `result.validation` (and `result.ok` is False). `strict` turns warnings about local data
     paths that do not exist into errors. `smoke` writes a short variant of every run (one epoch
-    of a few steps, see ttwriter.smoke) and marks the snapshot; a smoke snapshot regenerates smoke.
+    of a few steps, see sweep.smoke) and marks the snapshot; a smoke snapshot regenerates smoke.
     """
     loaded = _as_loaded(source)
     smoke = smoke or bool(loaded.snapshot and loaded.snapshot.smoke)

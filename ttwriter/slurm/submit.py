@@ -104,7 +104,7 @@ def submit(
     like `ttwriter run --failed`. A queued run is never submitted again. Raises `SlurmError` when
     sbatch is missing, SLURM refuses the job, a run is still queued or the recipe is unknown,
     `InvalidRunsError` when a run to submit failed validation (a folder never validated is
-    validated first, see validation_state; `ignore_validation` skips that), and
+    validated first, see validation.gate; `ignore_validation` skips that), and
     `ExperimentDirError` for a folder that is not an experiment folder or an unknown run id.
     `announce` is told when a validation starts.
     """

@@ -1,1 +1,1 @@
-"""From an experiment to per-run config dicts: key resolution, merging, placeholders and the plan (pure: writes nothing)."""
+"""From an experiment to per-run config dicts: the base config, key resolution, merging, smoke variants and the plan (pure: writes nothing)."""

@@ -1,6 +1,6 @@
 """`ttwriter run`: train the runs of an experiment folder here, one after another, without SLURM.
 
-Each run is trained the way its SLURM array task would train it (see ttwriter.slurm_script): the
+Each run is trained the way its SLURM array task would train it (see slurm.script): the
 same command template (`slurm.command`, default `tune run {recipe} --config {config}`) run by bash
 from the experiment folder, output appended to `logs/<run id>.out`, and the same completion
 markers: `status/<run id>.running` while it trains, then `.done` only when training exits 0, else
@@ -93,7 +93,7 @@ def plan_local_runs(
     """The runs to train (all, the named ones, and/or those not marked done) and their command.
 
     Runs that failed validation are refused with `InvalidRunsError`, and a folder that was never
-    validated is validated first (see validation_state), unless `ignore_validation`; `announce`
+    validated is validated first (see validation.gate), unless `ignore_validation`; `announce`
     is told when a validation starts.
     """
     folder = read_experiment_folder(experiment_dir)

@@ -6,10 +6,9 @@ queue, and dies with "PackedDataset requires a max_seq_len to be set on the toke
 constraint here is one that torchtune 0.6.1 enforces at start-up and that the config alone
 decides (not the hardware, the files or the data): one function each, registered in a table.
 
-Builder checks (startup_datasets, startup_models) follow the `_component_` paths and apply to
-every recipe, a user's own recipe file included. Recipe checks (startup_recipes,
-startup_quantization) apply to the shipped
-recipes, by `tune ls` name, whose source holds the check; `marker` is that verbatim source
+Builder checks (startup.datasets, startup.models) follow the `_component_` paths and apply to
+every recipe, a user's own recipe file included. Recipe checks (startup.recipes,
+startup.quantization) apply to the shipped recipes, by `tune ls` name, whose source holds the check; `marker` is that verbatim source
 text, and a test pins each table entry to the recipes that contain it. The checks read the
 plain resolved config and import neither torch nor torchtune: builder defaults they need are
 read from torchtune's source.

@@ -3,7 +3,7 @@
 Each function is one constraint a builder raises on when the recipe instantiates the dataset;
 which builder a node is comes from its `_component_` path, and omitted arguments take the
 builder's default (read from torchtune's source). These apply to every recipe, a user's own
-included. See startup_checks for the design and docs/validation.md for the table.
+included. See startup.checks for the design and docs/validation.md for the table.
 """
 
 from __future__ import annotations

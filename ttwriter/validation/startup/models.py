@@ -4,7 +4,7 @@ LoRA builders refuse an empty `lora_attn_modules` and, where the output projecti
 the embeddings, `apply_lora_to_output`; checkpointers refuse model types and file lists they
 cannot read; SymmetricKLLoss refuses a ratio outside [0, 1]. A misspelled LoRA module name is
 worse than an error: torchtune ignores it. These apply to every recipe, a user's own included.
-See startup_checks for the design.
+See startup.checks for the design.
 """
 
 from __future__ import annotations

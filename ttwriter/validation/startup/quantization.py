@@ -3,7 +3,7 @@
 QAT recipes need a QAT quantizer and refuse compile and DoRA; eleuther_eval and generate load
 quantized weights only through the TorchTune checkpointer and refuse QAT quantizers. Which
 quantizer a node is comes from its `_component_` path and torchtune's mode table (pinned by a
-test). See startup_checks for the design.
+test). See startup.checks for the design.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ raise on before the first step, for values the config alone decides.
 
 Each check names the recipes (`tune ls` names) whose source holds it; `marker` is the verbatim
 source text, and a test pins every recipe set to the recipes that contain it. A user's own
-recipe file gets none of these (its checks are its own). See startup_checks for the design.
+recipe file gets none of these (its checks are its own). See startup.checks for the design.
 """
 
 from __future__ import annotations
