@@ -21,9 +21,11 @@ def test_tiny_assets_command_writes_tokenizer_weights_data_and_manifest(run_cli,
     assert f"--controls.tiny-assets {folder}" in result.out
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
         "alpaca_tiny.json",
-        "model/model.pt",
+        "model/config.json",
+        "model/model.safetensors",
+        "model/tokenizer.model",
+        "model/tokenizer_config.json",
         "tiny_assets.json",
-        "tokenizer.model",
     ]
 
 
@@ -37,18 +39,54 @@ def test_tiny_assets_are_the_same_bytes_every_time(tiny_assets, tmp_path, run_cl
 def test_tokenizer_has_320_tokens_and_round_trips_text(tiny_assets):
     from torchtune.models.llama2 import llama2_tokenizer
 
-    tokenizer = llama2_tokenizer(str(tiny_assets / "tokenizer.model"))
+    tokenizer = llama2_tokenizer(str(tiny_assets / "model" / "tokenizer.model"))
     assert tokenizer.vocab_size == 320
     text = "Sort the words alphabetically: violin apple 42 ünïcode"
     assert tokenizer.decode(tokenizer.encode(text, add_bos=False, add_eos=False)) == text
 
 
-def test_weights_load_into_the_tiny_llama2_exactly(tiny_assets):
-    import torch
+def test_weights_load_into_the_tiny_llama2_exactly_through_torchtunes_hf_checkpointer(tiny_assets, tmp_path):
     from torchtune.models.llama2 import llama2
+    from torchtune.training import FullModelHFCheckpointer
 
-    state = torch.load(tiny_assets / "model" / "model.pt", weights_only=True)
-    llama2(**TINY_LLAMA2).load_state_dict(state, strict=True)
+    checkpointer = FullModelHFCheckpointer(
+        checkpoint_dir=str(tiny_assets / "model"),
+        checkpoint_files=["model.safetensors"],
+        model_type="LLAMA2",
+        output_dir=str(tmp_path),
+    )
+    llama2(**TINY_LLAMA2).load_state_dict(checkpointer.load_checkpoint()["model"], strict=True)
+
+
+def test_transformers_loads_the_model_and_computes_torchtunes_logits(tiny_assets):
+    import torch
+    from torchtune.models.llama2 import llama2, llama2_tokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = tiny_assets / "model"
+    text = "Add the two numbers.\n\n### Input:\n12 + 30\n\n### Response:\n"
+    ids = AutoTokenizer.from_pretrained(folder)(text).input_ids
+    assert ids == llama2_tokenizer(str(folder / "tokenizer.model")).encode(text, add_eos=False)
+    torch.manual_seed(0)  # the seed tiny-assets draws the weights with
+    ours = llama2(**TINY_LLAMA2)
+    theirs = AutoModelForCausalLM.from_pretrained(folder)
+    with torch.no_grad():
+        difference = theirs(torch.tensor([ids])).logits - ours(torch.tensor([ids]))
+    assert difference.abs().max() < 1e-4
+
+
+def test_the_chat_template_is_torchtunes_alpaca_prompt(tiny_assets):
+    from torchtune.data import AlpacaToMessages
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_assets / "model")
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Write the word apple twice."}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    sample = {"instruction": "Write the word apple twice.", "input": "", "output": "apple apple"}
+    assert prompt == AlpacaToMessages()(sample)["messages"][0].text_content
 
 
 def test_data_is_alpaca_shaped(tiny_assets):
@@ -67,7 +105,7 @@ def test_data_is_alpaca_shaped(tiny_assets):
 def test_the_family_base_config_builds_the_model_the_weights_are_for():
     base = yaml.safe_load((TINY_FAMILY / "tiny_lora.yaml").read_text())
     assert {k: base["model"][k] for k in TINY_LLAMA2} == TINY_LLAMA2
-    assert base["checkpointer"]["_component_"] == "torchtune.training.FullModelTorchTuneCheckpointer"
+    assert base["checkpointer"]["_component_"] == "torchtune.training.FullModelHFCheckpointer"
     assert (base["device"], base["dtype"], base["compile"]) == ("cpu", "fp32", False)
 
 
@@ -80,7 +118,7 @@ def test_the_tiny_sweep_generates_four_valid_configs_pointing_at_the_assets(run_
     for n, (rank, lr) in enumerate([(4, 0.001), (4, 0.01), (16, 0.001), (16, 0.01)]):
         config = yaml.safe_load((out / "configs" / f"run_00{n}.yaml").read_text())
         assert config["tiny_assets"] == str(tiny_assets)
-        assert config["tokenizer"]["path"] == "${tiny_assets}/tokenizer.model"
+        assert config["tokenizer"]["path"] == "${tiny_assets}/model/tokenizer.model"
         assert (config["model"]["lora_rank"], config["optimizer"]["lr"]) == (rank, lr)
 
 

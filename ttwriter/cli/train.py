@@ -30,11 +30,13 @@ from ttwriter.train.plot import plot_loss_curves
 from ttwriter.train.results import FAILED, collect_results, results_csv, results_table, run_result
 from ttwriter.train.tiny_assets import (
     DATA_FILE,
+    HF_CONFIG_FILE,
     MANIFEST_FILE,
     MODEL_DIR,
     MODEL_FILE,
     N_EXAMPLES,
     TINY_LLAMA2,
+    TOKENIZER_CONFIG_FILE,
     TOKENIZER_FILE,
     build_tiny_assets,
 )
@@ -195,16 +197,19 @@ def tiny_assets_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     assert isinstance(model, dict)
     print(f"Wrote tiny training assets to {root}/", file=out)
     for name, what in (
-        (TOKENIZER_FILE, f"SentencePiece BPE, {TINY_LLAMA2['vocab_size']} tokens"),
         (
-            f"{MODEL_DIR}/{MODEL_FILE}",
-            f"random initial weights of a {TINY_LLAMA2['num_layers']}-layer Llama 2 "
-            f"({model['parameters']:,} parameters)",
+            f"{MODEL_DIR}/",
+            f"a {TINY_LLAMA2['num_layers']}-layer Llama 2 with random initial weights "
+            f"({model['parameters']:,} parameters), in Hugging Face's format",
         ),
+        (f"  {MODEL_FILE}", "the weights"),
+        (f"  {HF_CONFIG_FILE}", "the model's shape, as transformers reads it"),
+        (f"  {TOKENIZER_FILE}", f"SentencePiece BPE tokenizer, {TINY_LLAMA2['vocab_size']} tokens"),
+        (f"  {TOKENIZER_CONFIG_FILE}", "the tokenizer for transformers, with an alpaca chat template"),
         (DATA_FILE, f"{N_EXAMPLES} alpaca-style examples"),
         (MANIFEST_FILE, "what was written, with sha256"),
     ):
-        print(f"  {name:<18} {what}", file=out)
+        print(f"  {name:<24} {what}", file=out)
     where = shlex.quote(str(root))
     print(
         f"Use them: ttwriter experiments/tiny/cpu/lora_rank_lr_02_01.py --controls.tiny-assets {where}\n"

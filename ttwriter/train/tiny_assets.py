@@ -3,8 +3,16 @@
 `ttwriter tiny-assets DIR` writes a SentencePiece tokenizer trained on the data, random initial
 weights of a two-layer Llama 2 (about 0.2M parameters) and a small alpaca-style JSON data set. The
 example family `experiments/tiny/cpu/` trains on them with real `tune run`, in seconds, so the
-whole loop (generate, run, results) can be tried on a laptop and tested in CI. The same inputs
-give the same bytes, so the assets can be rebuilt anywhere.
+whole loop (generate, run, evaluate, results) can be tried on a laptop and tested in CI. The same
+inputs give the same bytes, so the assets can be rebuilt anywhere.
+
+The model folder is in Hugging Face's format, as shipped models are: `config.json`, the weights as
+`model.safetensors` (torchtune's weights converted to HF names, so transformers computes the same
+logits) and the tokenizer files transformers reads (`tokenizer.model`, `tokenizer_config.json`
+with an alpaca chat template, so a harness prompts the model the way it was trained). torchtune's
+`FullModelHFCheckpointer` reads it, and copies every file but the weights into each saved epoch,
+so `epoch_N/` is a model transformers (and so inspect-ai and lm-eval) can load. Writing it needs
+torch, torchtune and safetensors (torchtune's dependencies), not transformers.
 """
 
 from __future__ import annotations
@@ -30,11 +38,14 @@ TINY_LLAMA2 = {
 """Arguments of `torchtune.models.llama2.llama2` (and `lora_llama2`) for the tiny model; the
 example base config `experiments/tiny/cpu/tiny_lora.yaml` repeats them."""
 
-TOKENIZER_FILE = "tokenizer.model"
 MODEL_DIR = "model"
-"""Holds only the weights: torchtune's checkpointer copies every other file of checkpoint_dir
-into each saved epoch."""
-MODEL_FILE = "model.pt"
+"""The model in Hugging Face's format: torchtune's HF checkpointer copies every file here except
+the weights into each saved epoch, so the tokenizer files live here too."""
+TOKENIZER_FILE = "tokenizer.model"
+"""The SentencePiece model, in MODEL_DIR: torchtune's llama2_tokenizer and transformers both read it."""
+MODEL_FILE = "model.safetensors"
+HF_CONFIG_FILE = "config.json"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 DATA_FILE = "alpaca_tiny.json"
 MANIFEST_FILE = "tiny_assets.json"
 N_EXAMPLES = 128
@@ -117,16 +128,79 @@ def _train_tokenizer(rows: list[dict[str, str]]) -> bytes:
     return model.getvalue()
 
 
+ALPACA_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'user' %}"
+    "{{ 'Below is an instruction that describes a task. Write a response that appropriately "
+    "completes the request.\n\n### Instruction:\n' + message['content'] + '\n\n### Response:\n' }}"
+    "{% endif %}{% endfor %}"
+)
+"""torchtune's alpaca prompt (without input) as a chat template: what a harness sends the model
+is what it was fine-tuned on."""
+
+
+def hf_config() -> dict[str, object]:
+    """config.json of the tiny Llama 2: the numbers torchtune's `llama2(**TINY_LLAMA2)` builds
+    (RMSNorm eps 1e-5, RoPE base 10000, untied output), as transformers' LlamaForCausalLM reads them."""
+    return {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "vocab_size": TINY_LLAMA2["vocab_size"],
+        "hidden_size": TINY_LLAMA2["embed_dim"],
+        "intermediate_size": TINY_LLAMA2["intermediate_dim"],
+        "num_hidden_layers": TINY_LLAMA2["num_layers"],
+        "num_attention_heads": TINY_LLAMA2["num_heads"],
+        "num_key_value_heads": TINY_LLAMA2["num_kv_heads"],
+        "max_position_embeddings": TINY_LLAMA2["max_seq_len"],
+        "rms_norm_eps": 1e-05,
+        "rope_theta": 10000.0,
+        "hidden_act": "silu",
+        "tie_word_embeddings": False,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "torch_dtype": "float32",
+    }
+
+
+def tokenizer_config() -> dict[str, object]:
+    """tokenizer_config.json: transformers' Llama tokenizer over tokenizer.model (the SentencePiece
+    trainer's <unk>=0, <s>=1, </s>=2), BOS added as torchtune adds it, the alpaca chat template."""
+    return {
+        "tokenizer_class": "LlamaTokenizer",
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "add_bos_token": True,
+        "add_eos_token": False,
+        "legacy": False,
+        "model_max_length": TINY_LLAMA2["max_seq_len"],
+        "chat_template": ALPACA_CHAT_TEMPLATE,
+    }
+
+
 def _save_initial_weights(path: Path) -> int:
-    """Random initial weights of the tiny Llama 2, as torchtune's own checkpointer reads them."""
+    """Random initial weights of the tiny Llama 2 in HF's names and layout (torchtune's own
+    conversion, the one its HF checkpointer reverses when it loads them)."""
     logging.getLogger("torchao").setLevel(logging.ERROR)
     import torch
+    from safetensors.torch import save_file
+    from torchtune.models.convert_weights import tune_to_hf
     from torchtune.models.llama2 import llama2
 
     torch.manual_seed(SEED)
     model = llama2(**TINY_LLAMA2)
-    torch.save(model.state_dict(), path)
+    state = tune_to_hf(
+        model.state_dict(),
+        num_heads=TINY_LLAMA2["num_heads"],
+        num_kv_heads=TINY_LLAMA2["num_kv_heads"],
+        dim=TINY_LLAMA2["embed_dim"],
+    )
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path), metadata={"format": "pt"})
+    path.chmod(0o644)  # safetensors writes 0600; the folder is shared with the jobs that read it
     return sum(p.numel() for p in model.parameters())
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
 def build_tiny_assets(directory: str | Path) -> dict[str, object]:
@@ -150,16 +224,20 @@ def build_tiny_assets(directory: str | Path) -> dict[str, object]:
     rows = tiny_examples()
     data = root / DATA_FILE
     data.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
-    tokenizer = root / TOKENIZER_FILE
+    model_dir = root / MODEL_DIR
+    tokenizer = model_dir / TOKENIZER_FILE
     tokenizer.write_bytes(_train_tokenizer(rows))
-    weights = root / MODEL_DIR / MODEL_FILE
+    _write_json(model_dir / HF_CONFIG_FILE, hf_config())
+    _write_json(model_dir / TOKENIZER_CONFIG_FILE, tokenizer_config())
+    weights = model_dir / MODEL_FILE
     n_params = _save_initial_weights(weights)
+    written = (tokenizer, model_dir / HF_CONFIG_FILE, model_dir / TOKENIZER_CONFIG_FILE, weights, data)
     manifest: dict[str, object] = {
         "what": "tiny CPU training assets written by `ttwriter tiny-assets`",
         "model": {"component": "torchtune.models.llama2.llama2", **TINY_LLAMA2, "parameters": n_params},
         "checkpointer": {
-            "_component_": "torchtune.training.FullModelTorchTuneCheckpointer",
-            "checkpoint_dir": str(root / MODEL_DIR),
+            "_component_": "torchtune.training.FullModelHFCheckpointer",
+            "checkpoint_dir": str(model_dir),
             "checkpoint_files": [MODEL_FILE],
             "model_type": "LLAMA2",
         },
@@ -171,7 +249,7 @@ def build_tiny_assets(directory: str | Path) -> dict[str, object]:
             "split": "train",
             "examples": len(rows),
         },
-        "sha256": {str(p.relative_to(root)): sha256_file(p) for p in (tokenizer, weights, data)},
+        "sha256": {p.relative_to(root).as_posix(): sha256_file(p) for p in written},
     }
-    (root / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    _write_json(root / MANIFEST_FILE, manifest)
     return manifest
