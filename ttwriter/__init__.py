@@ -19,6 +19,7 @@ from ttwriter.errors import (
     UnknownKeyError,
     ValidationError,
 )
+from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.loading import LoadedExperiment, load_experiment
 from ttwriter.experiment.slurm_config import SlurmConfig
@@ -32,6 +33,7 @@ __all__ = [
     "BaseConfigNotFoundError",
     "ConfigWriterError",
     "EmptyVariableError",
+    "Evaluation",
     "Experiment",
     "ExperimentDirError",
     "ExperimentLoadError",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ttwriter.errors import EmptyVariableError, ExperimentSchemaError, key_path
+from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.frozen import FrozenDict, freeze, thaw
 from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.safe_read import data_problem
@@ -76,6 +77,9 @@ class Experiment:
     slurm: SlurmConfig = dataclasses.field(default_factory=SlurmConfig)
     """How the runs are scheduled on SLURM (partition, time, GPUs, setup lines, ...)."""
 
+    evaluation: Evaluation | None = None
+    """How each run is evaluated after training (harness, tasks, checkpoints, ...); None: it is not."""
+
     def __post_init__(self) -> None:
         _check_str(self.name, "name")
         if not _SAFE_NAME.fullmatch(self.name) or self.name in (".", ".."):
@@ -134,6 +138,7 @@ class Experiment:
                 key="slurm",
                 fix="e.g. slurm=SlurmConfig(partition='gpu', time='04:00:00')",
             )
+        _check_evaluation(self)
         object.__setattr__(self, "delete", _str_tuple(self.delete, "delete"))
         for section, values, example in (
             ("controls", "value", "controls={'learning_rate': 3e-4, 'epochs': 1}"),
@@ -151,6 +156,27 @@ class Experiment:
         _check_variable_lists(self.variables, "variables")
         object.__setattr__(self, "controls", freeze(_plain(self.controls, "controls")))
         object.__setattr__(self, "variables", freeze(_plain(self.variables, "variables")))
+
+
+def _check_evaluation(experiment: Experiment) -> None:
+    """`evaluation` is an Evaluation (a mapping becomes one) with at least one task, or None."""
+    value = experiment.evaluation
+    if isinstance(value, Mapping):
+        value = Evaluation.from_mapping(value)
+        object.__setattr__(experiment, "evaluation", value)
+    if value is not None and not isinstance(value, Evaluation):
+        raise ExperimentSchemaError(
+            f"evaluation must be an Evaluation, a mapping or None, got {type(value).__name__}",
+            key="evaluation",
+            fix="e.g. evaluation=Evaluation(harness='inspect', tasks=['tasks/my_task.py@my_task'])",
+        )
+    if value is not None and not value.tasks:
+        example = "tasks/my_task.py@my_task" if value.harness == "inspect" else "hellaswag"
+        raise ExperimentSchemaError(
+            "evaluation has no tasks, so there would be nothing to evaluate",
+            key="evaluation.tasks",
+            fix=f"name at least one, e.g. evaluation.tasks: [{example}], or leave evaluation out",
+        )
 
 
 def _check_data(mapping: Mapping[str, Any], section: str) -> None:

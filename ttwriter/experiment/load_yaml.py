@@ -18,7 +18,7 @@ from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.source_map import SourceMap
 from ttwriter.yaml_io import read_yaml
 
-_COMMON = {"variables", "controls", "delete", "output", "slurm"}
+_COMMON = {"variables", "controls", "delete", "output", "slurm", "evaluation"}
 _FLAT = _COMMON | {
     "experiment_name",
     "framework",
@@ -144,6 +144,8 @@ def experiment_from_yaml_data(data: Any, source: SourceMap) -> tuple[Experiment,
             fields[key] = _mapping(data[key], key, source, (key,))
     if "slurm" in data:
         fields["slurm"] = _mapping(data["slurm"], "slurm", source, ("slurm",))
+    if data.get("evaluation") is not None:
+        fields["evaluation"] = _mapping(data["evaluation"], "evaluation", source, ("evaluation",))
     if "delete" in data:
         fields["delete"] = data["delete"] if data["delete"] is not None else ()
     output = _mapping(data.get("output"), "output", source, ("output",))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ttwriter._version import __version__
 from ttwriter.errors import ConfigWriterError, ExperimentDirError, ExperimentLoadError, ValidationError
+from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
 from ttwriter.experiment.slurm_config import SlurmConfig
@@ -80,6 +81,22 @@ class Snapshot:
                 f"the slurm settings in {SNAPSHOT_FILE} are not valid: {exc.message}",
                 file=self.path,
                 key=f"experiment.{exc.key}" if exc.key else "experiment.slurm",
+                fix="regenerate the folder from its experiment file",
+            ) from None
+
+    def evaluation_config(self) -> Evaluation | None:
+        """The experiment's evaluation settings (None when it has none); invalid ones are an
+        `ExperimentDirError` naming the key under `experiment.evaluation`."""
+        settings = self.experiment.get("evaluation")
+        if settings is None:
+            return None
+        try:
+            return Evaluation.from_mapping(settings)
+        except ConfigWriterError as exc:
+            raise ExperimentDirError(
+                f"the evaluation settings in {SNAPSHOT_FILE} are not valid: {exc.message}",
+                file=self.path,
+                key=f"experiment.{exc.key}" if exc.key else "experiment.evaluation",
                 fix="regenerate the folder from its experiment file",
             ) from None
 
@@ -155,6 +172,8 @@ def read_snapshot(
     normalized = {k: checked[k] if k in checked else v for k, v in provenance.data.items()}
     slurm = experiment.mapping("slurm", default={})
     fields = {**experiment.data, **({"slurm": dict(slurm.data)} if "slurm" in experiment.data else {})}
+    if experiment.data.get("evaluation") is not None:
+        fields["evaluation"] = dict(experiment.mapping("evaluation").data)
     return _snapshot(path, dict(top.data), fields, normalized)
 
 
