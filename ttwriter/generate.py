@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import ConfigWriterError, ValidationError
+from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, ValidationError
+from ttwriter.evaluate.check import check_evaluation, check_runs
+from ttwriter.evaluate.plan import for_smoke, resolve_paths
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.load_yaml import experiment_from_yaml_data
 from ttwriter.experiment.loading import LoadedExperiment, from_experiment, load_experiment
@@ -27,6 +29,7 @@ from ttwriter.folder.layout import FOLDER_ENTRIES, config_rel
 from ttwriter.folder.runs import RunRecord, RunRecords
 from ttwriter.folder.snapshot import build_snapshot
 from ttwriter.folder.target import check_output_dir, resolve_experiment_dir, template_dir
+from ttwriter.slurm.eval_script import eval_sbatch_chunks
 from ttwriter.slurm.script import idle_gpus, sbatch_chunks
 from ttwriter.sweep.base_config import load_base_config
 from ttwriter.sweep.plan import SweepPlan, expand_sweep
@@ -86,6 +89,14 @@ def _script_chunks(plan: SweepPlan, records: RunRecords) -> Iterator[str]:
     )
 
 
+def _eval_script_chunks(plan: SweepPlan, records: RunRecords) -> Iterator[str]:
+    evaluation = plan.experiment.evaluation
+    assert evaluation is not None
+    return eval_sbatch_chunks(
+        plan.experiment_dir, plan.experiment.name, records, plan.experiment.slurm, evaluation.base_model
+    )
+
+
 def plan_sweep(
     loaded: LoadedExperiment,
     output_dir: str | Path | None = None,
@@ -99,23 +110,47 @@ def plan_sweep(
             experiment.base_config, experiment.base_config_file, experiment.recipe, loaded.relative_to
         )
     except ValidationError as exc:
-        if exc.key and exc.file is None:
-            section, _, rest = exc.key.partition(".")
-            exc.file, exc.line = loaded.locate(section, tuple(rest.split(".")) if rest else ())
-            exc.args = (exc.render(),)
-        raise
+        raise _located(exc, loaded) from None
     if loaded.snapshot is not None:
         loaded.snapshot.check_base(base)
     experiment_dir = resolve_experiment_dir(experiment, output_dir, now or dt.datetime.now(), smoke)
-    locate = loaded.locate
     try:
-        return expand_sweep(experiment, base, experiment_dir, locate)
+        plan = expand_sweep(experiment, base, experiment_dir, loaded.locate)
+        return _plan_evaluation(loaded, plan, smoke)
     except ConfigWriterError as exc:
-        if exc.key and exc.file is None:
-            section, _, rest = exc.key.partition(".")
-            exc.file, exc.line = locate(section, tuple(rest.split(".")) if rest else ())
-            exc.args = (exc.render(),)
-        raise
+        raise _located(exc, loaded) from None
+
+
+def _located(exc: ConfigWriterError, loaded: LoadedExperiment) -> ConfigWriterError:
+    """The error at the file and line of its key, when it has a key but no place yet."""
+    if exc.key and exc.file is None:
+        section, _, rest = exc.key.partition(".")
+        exc.file, exc.line = loaded.locate(section, tuple(rest.split(".")) if rest else ())
+        exc.args = (exc.render(),)
+    return exc
+
+
+def _plan_evaluation(loaded: LoadedExperiment, plan: SweepPlan, smoke: bool) -> SweepPlan:
+    """The plan with its evaluation's paths made absolute (smoke: cut short), once it is known
+    to start: the harness installed, the tasks there, the checkpoints loadable. Every problem
+    found is reported together."""
+    written = plan.experiment.evaluation
+    if written is None:
+        return plan
+    evaluation = resolve_paths(written, loaded.relative_to)
+    if smoke:
+        evaluation = for_smoke(evaluation)
+    problems = [
+        _located(p, loaded) for p in (*check_evaluation(evaluation, written), *check_runs(evaluation, plan))
+    ]
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ExperimentSchemaError(
+            f"{len(problems)} problems keep the evaluation from starting:\n"
+            + "\n".join("  " + p.render().replace("\n", "\n  ") for p in problems),
+        )
+    return dataclasses.replace(plan, experiment=dataclasses.replace(plan.experiment, evaluation=evaluation))
 
 
 def validation_context(plan: SweepPlan, strict: bool = False) -> ValidationContext:
@@ -164,6 +199,9 @@ def generate_configs(
         records = RunRecords(plan, plan.experiment_dir)
         for _ in _script_chunks(plan, records):  # what the job script refuses, the dry run does too
             pass
+        if plan.experiment.evaluation is not None:
+            for _ in _eval_script_chunks(plan, records):
+                pass
         return GenerationResult(
             plan.experiment_dir,
             records,
@@ -188,8 +226,12 @@ def generate_configs(
             tmp, plan, smoke, (lambda done, n: progress("write", done, n)) if progress else None
         )
         writer.write_job_script(tmp, _script_chunks(plan, records))
+        if plan.experiment.evaluation is not None:
+            writer.write_eval_script(tmp, _eval_script_chunks(plan, records))
         writer.copy_sources(tmp, sources)
-        writer.write_snapshot(tmp, build_snapshot(loaded, plan.base, final, sources, total, smoke))
+        # The snapshot records the plan's experiment: its evaluation with the paths made absolute.
+        planned = dataclasses.replace(loaded, experiment=plan.experiment)
+        writer.write_snapshot(tmp, build_snapshot(planned, plan.base, final, sources, total, smoke))
 
         summary = None
         context = validation_context(plan, strict)

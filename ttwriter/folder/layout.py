@@ -9,6 +9,7 @@ Completion markers inside status/ are named by folder.markers.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,22 +27,38 @@ SNAPSHOT_FILE = "experiment.json"
 """Every field of the experiment and its provenance; it regenerates the folder."""
 SCRIPT_FILE = "submit.sbatch"
 """The SLURM job array: task i trains run i."""
+EVAL_SCRIPT_FILE = "eval.sbatch"
+"""The SLURM job array that evaluates: task i evaluates run i (the task after the last run, the
+base model); written only for an experiment with `evaluation`."""
 SUBMISSIONS_FILE = "submissions.jsonl"
 """One JSON line per `ttwriter submit`: the job id and the runs it queued."""
 VALIDATION_REPORT = "validation_report.txt"
 VALIDATION_REPORT_JSON = "validation_report.json"
 RESULTS_FILE = "results.csv"
 PLOT_FILE = "loss_curves.png"
+SCORES_PLOT_FILE = "eval_scores.png"
+"""The main evaluation metric against the swept variables, beside loss_curves.png."""
+EVAL_DIR = "eval"
+"""Evaluation results: `<run output_dir>/eval/epoch_N/` per evaluated checkpoint, and
+`<experiment folder>/eval/base_model/` for the base model."""
+BASE_MODEL = "base_model"
+"""The id of the base model's evaluation (the untrained control), beside the run ids."""
+STAGED_MODEL_DIR = "model"
+"""In a checkpoint's results folder: links to the checkpoint's files without torchtune's adapter
+files, which the harnesses would otherwise try to load as a PEFT adapter."""
+SCORES_FILE = "scores.json"
+"""In a checkpoint's results folder: the scores the harness reported, as `ttwriter results` reads them."""
 CONFIG_SUFFIX = ".yaml"
 LOG_SUFFIX = ".out"
+EVAL_LOG_SUFFIX = ".eval.out"
 
 SIGNATURE_FILES = (SNAPSHOT_FILE, MAPPING_FILE)
 """A folder with one of these was written by ttwriter."""
-RESULT_DIRS = (RUNS_DIR, LOGS_DIR, STATUS_DIR)
+RESULT_DIRS = (RUNS_DIR, LOGS_DIR, STATUS_DIR, EVAL_DIR)
 """Subfolders where training writes results and run states; a folder with anything in them is
 never replaced."""
-GENERATED_FILES = (*SIGNATURE_FILES, VALIDATION_REPORT, VALIDATION_REPORT_JSON, SCRIPT_FILE)
-DERIVED_FILES = (RESULTS_FILE, PLOT_FILE)
+GENERATED_FILES = (*SIGNATURE_FILES, VALIDATION_REPORT, VALIDATION_REPORT_JSON, SCRIPT_FILE, EVAL_SCRIPT_FILE)
+DERIVED_FILES = (RESULTS_FILE, PLOT_FILE, SCORES_PLOT_FILE)
 """Written by `ttwriter results` from the logs, so they can be made again."""
 FOLDER_ENTRIES = frozenset({*GENERATED_FILES, CONFIGS_DIR, *RESULT_DIRS, SUBMISSIONS_FILE, *DERIVED_FILES})
 """Every name ttwriter or a later command (submit, run, results, training) writes in the folder."""
@@ -65,6 +82,28 @@ def log_path(folder: Path, run_id: str) -> Path:
 
 LOG_PATTERN = f"{LOGS_DIR}/<run id>{LOG_SUFFIX}"
 """How messages and help texts name a run's log."""
+
+
+def eval_log_path(folder: Path, target: str) -> Path:
+    """Where a run's (or the base model's) evaluation logs: logs/<run id>.eval.out."""
+    return folder / LOGS_DIR / f"{target}{EVAL_LOG_SUFFIX}"
+
+
+EVAL_LOG_PATTERN = f"{LOGS_DIR}/<run id>{EVAL_LOG_SUFFIX}"
+
+
+def epoch_folder(epoch: int) -> str:
+    """What torchtune's checkpointers name a saved epoch inside checkpointer.output_dir."""
+    return f"epoch_{epoch}"
+
+
+def checkpoint_results(output_dir: str, epoch: int) -> str:
+    """Where a run's checkpoint of `epoch` is evaluated into: <output_dir>/eval/epoch_N."""
+    return os.path.join(output_dir, EVAL_DIR, epoch_folder(epoch))
+
+
+def base_model_results(experiment_dir: Path | str) -> str:
+    return os.path.join(experiment_dir, EVAL_DIR, BASE_MODEL)
 
 
 def copy_names(files: Iterable[Path]) -> dict[str, Path]:

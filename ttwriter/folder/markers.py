@@ -12,9 +12,10 @@ A marker's content is `key=value` lines: the run, the job that wrote it (`<array
 code and, when it failed, the stage it stopped in ('setup line N', 'config', 'recipe',
 'training').
 
-Every function takes a `phase`: the step of a run the marker is about. Training, today's only
-phase, has the marker names above; a later phase (say evaluation) gets `<run id>.<phase>.<state>`
-without any caller of the training markers changing.
+Every function takes a `phase`: the step of a run the marker is about. Training has the marker
+names above; evaluation (`EVALUATION`) has `status/<run id>.eval.<state>`, written by the eval job
+(eval.sbatch, `ttwriter evaluate`) and `ttwriter run`, and for the base model's evaluation
+`status/base_model.eval.<state>`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ _PRECEDENCE = (DONE, FAILED, RUNNING)
 """A finished marker wins over a stale 'running' one."""
 
 TRAINING = ""
-"""The phase of today's markers: training (status/<run id>.<state>)."""
+"""The phase of training's markers (status/<run id>.<state>)."""
+EVALUATION = "eval"
+"""The phase of evaluation's markers (status/<run id>.eval.<state>)."""
+PHASES = (TRAINING, EVALUATION)
 
 RUN, JOB, HOST, TIME, EXIT_CODE, STAGE = "run", "job", "host", "time", "exit_code", "stage"
 """The keys of a marker's `key=value` lines."""
@@ -118,7 +122,7 @@ def write_marker(
     if stage is not None:
         lines.append(f"{STAGE}={stage}")
     final = marker_path(folder, run_id, state, phase)
-    tmp = final.with_name(f".{run_id}.{state}.{os.getpid()}")
+    tmp = final.with_name(f".{final.name}.{os.getpid()}")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.replace(final)
 
@@ -128,10 +132,10 @@ def shell_status_dir(experiment_dir_variable: str = "EXPERIMENT_DIR") -> str:
     return f'STATUS="${experiment_dir_variable}/{STATUS_DIR}"'
 
 
-def shell_mark_function() -> str:
+def shell_mark_function(phase: str = TRAINING) -> str:
     """The job script's `mark STATE [KEY=VALUE...]`: from bash, the marker `write_marker` writes
     (it reads $STATUS, $RUN_ID and $JOB)."""
-    stale = " ".join(f'"$STATUS/{marker_name("$RUN_ID", state)}"' for state in STATES)
+    stale = " ".join(f'"$STATUS/{marker_name("$RUN_ID", state, phase)}"' for state in STATES)
     fields = " ".join(
         f'"{key}={value}"'
         for key, value in (
@@ -141,13 +145,15 @@ def shell_mark_function() -> str:
             (TIME, f"$(date -u +{UTC_FORMAT})"),
         )
     )
+    shown = marker_name("<run id>", "STATE", phase)
+    final = marker_name("$RUN_ID", "$state", phase)
     return (
-        f"# mark STATE [KEY=VALUE...]: {STATUS_DIR}/<run id>.STATE becomes the run's only marker.\n"
+        f"# mark STATE [KEY=VALUE...]: {STATUS_DIR}/{shown} becomes the run's only marker.\n"
         "mark() {\n"
         '    local state="$1" tmp="$STATUS/.$RUN_ID.$1.$$"\n'
         "    shift\n"
         f"    rm -f {stale}\n"
         f"    printf '%s\\n' {fields} \"$@\" \\\n"
-        '        >"$tmp" && mv -f "$tmp" "$STATUS/$RUN_ID.$state"\n'
+        f'        >"$tmp" && mv -f "$tmp" "$STATUS/{final}"\n'
         "}\n"
     )

@@ -22,9 +22,19 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ttwriter.errors import ConfigWriterError, ExperimentDirError, did_you_mean
+from ttwriter.evaluate.plan import EvalCheckpoint, EvalRecord
+from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.folder.fields import Fields
-from ttwriter.folder.layout import CONFIGS_DIR, MAPPING_FILE, SCRIPT_FILE, SNAPSHOT_FILE, log_path
+from ttwriter.folder.layout import (
+    BASE_MODEL,
+    CONFIGS_DIR,
+    EVAL_SCRIPT_FILE,
+    MAPPING_FILE,
+    SCRIPT_FILE,
+    SNAPSHOT_FILE,
+    log_path,
+)
 from ttwriter.folder.runs import FolderRun
 from ttwriter.folder.snapshot import Snapshot, read_snapshot
 from ttwriter.registry import is_distributed
@@ -33,6 +43,9 @@ from ttwriter.yaml_io import read_yaml
 
 DISTRIBUTED, TRAINING_COMMAND, MAX_PARALLEL = "distributed", "training_command", "max_parallel"
 """The keys of run_mapping.yaml's header that record how the runs are started (besides `recipe`)."""
+EVALUATION, RUN_EVAL = "evaluation", "eval"
+"""An experiment with evaluation: the header's `evaluation` (harness, the base model's record) and
+each run's `eval` (its checkpoints, results folders and harness commands; see evaluate.plan)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,9 +92,39 @@ class ExperimentFolder:
             return recorded if isinstance(recorded, int) else None
         return self.slurm.max_parallel
 
+    base_eval: EvalRecord | None = None
+    """The base model's evaluation, when the experiment asks for it."""
+
+    @functools.cached_property
+    def evaluation(self) -> Evaluation | None:
+        """The experiment's evaluation settings (experiment.json), None when it has none."""
+        return self.snapshot.evaluation_config() if self.snapshot else None
+
+    @property
+    def evaluates(self) -> bool:
+        """Whether the runs are evaluated after training (their eval records are there)."""
+        return bool(self.runs) and all(r.evaluation is not None for r in self.runs)
+
+    def eval_record(self, target: str) -> EvalRecord:
+        """The evaluation of a run, or of the base model (`base_model`)."""
+        if target == BASE_MODEL and self.base_eval is not None:
+            return self.base_eval
+        (run,) = self.select([target])
+        if run.evaluation is None:
+            raise ExperimentDirError(
+                f"{run.id} has no evaluation: the experiment has no `evaluation` section",
+                file=self.path / MAPPING_FILE,
+                fix="add evaluation to the experiment and regenerate the folder",
+            )
+        return run.evaluation
+
     @property
     def script(self) -> Path:
         return self.path / SCRIPT_FILE
+
+    @property
+    def eval_script(self) -> Path:
+        return self.path / EVAL_SCRIPT_FILE
 
     def log(self, run_id: str) -> Path:
         return log_path(self.path, run_id)
@@ -138,6 +181,9 @@ def _runs(mapping: Fields, folder: Path) -> tuple[FolderRun, ...]:
             )
         seen[run_id] = index
         config = Path(entry.path_str("config"))
+        record = (
+            _eval_record(entry.mapping(RUN_EVAL), run_id) if entry.data.get(RUN_EVAL) is not None else None
+        )
         runs.append(
             FolderRun(
                 id=run_id,
@@ -145,9 +191,32 @@ def _runs(mapping: Fields, folder: Path) -> tuple[FolderRun, ...]:
                 output_dir=entry.path_str("output_dir"),
                 params=dict(entry.mapping("params", default={}).data),
                 task=index,
+                evaluation=record,
             )
         )
     return tuple(runs)
+
+
+def _eval_record(fields: Fields, target: str) -> EvalRecord:
+    """A run's (or the base model's) evaluation as run_mapping.yaml records it, every field checked."""
+    checkpoints = []
+    for item in fields.mappings("checkpoints"):
+        epoch = item.get("epoch", int, None, what="an epoch number, or null for the base model")
+        command = item.text("command")
+        try:
+            argv = tuple(shlex.split(command))
+        except ValueError as exc:
+            raise item.error(f"is not a command line: {exc}", "command") from None
+        if not argv:
+            raise item.error("is empty", "command")
+        checkpoints.append(
+            EvalCheckpoint(
+                epoch, item.path_str("checkpoint"), item.path_str("results"), argv, item.path_str("cwd")
+            )
+        )
+    if not checkpoints:
+        raise fields.error("lists no checkpoints", "checkpoints")
+    return EvalRecord(target, tuple(checkpoints))
 
 
 def _recorded(mapping: Fields) -> dict[str, object]:
@@ -189,6 +258,11 @@ def read_experiment_folder(path: str | Path) -> ExperimentFolder:
             ExperimentDirError,
             fix="restore it from a copy, or regenerate the folder from the experiment file it was made from",
         )
+    base_eval = None
+    if mapping.data.get(EVALUATION) is not None:
+        header = mapping.mapping(EVALUATION)
+        if header.data.get(BASE_MODEL) is not None:
+            base_eval = _eval_record(header.mapping(BASE_MODEL), BASE_MODEL)
     return ExperimentFolder(
         path=folder,
         experiment=mapping.text("experiment", default=folder.name),
@@ -197,6 +271,7 @@ def read_experiment_folder(path: str | Path) -> ExperimentFolder:
         runs=runs,
         snapshot=snapshot,
         recorded=_recorded(mapping),
+        base_eval=base_eval,
     )
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ttwriter.folder.layout import config_rel
 
 if TYPE_CHECKING:
+    from ttwriter.evaluate.plan import EvalRecord
     from ttwriter.sweep.plan import SweepPlan
 
 
@@ -34,6 +35,8 @@ class FolderRun(RunRecord):
     """A run read back from a written folder, with its array task index (its place in the sweep)."""
 
     task: int
+    evaluation: EvalRecord | None = None
+    """What the run's evaluation does (run_mapping.yaml's `eval`); None without evaluation."""
 
 
 class RunRecords(Sequence[RunRecord]):

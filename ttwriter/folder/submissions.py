@@ -21,6 +21,10 @@ from ttwriter.formats import utc_now
 from ttwriter.safe_read import parse_json, read_text
 
 _MAX_ID = 2**63
+TRAIN, EVAL = "train", "eval"
+"""The stage a submission is for: the training array (submit.sbatch) or the eval array (eval.sbatch).
+A record without a stage is from before evaluation existed: training."""
+STAGES = (TRAIN, EVAL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +35,9 @@ class SubmissionRecord:
     runs: tuple[str, ...]
     array: str
     submitted_utc: str
+    stage: str = TRAIN
+    after: int | None = None
+    """The training job an eval array waits for (--dependency=aftercorr), if any."""
 
 
 def read_submissions(folder: Path) -> list[SubmissionRecord]:
@@ -51,9 +58,18 @@ def read_submissions(folder: Path) -> list[SubmissionRecord]:
         job_id = record.get("job_id", int, what="a job id (a whole number)")
         if not 0 < job_id < _MAX_ID:
             raise record.error(f"{job_id} is not a SLURM job id", "job_id")
+        stage = record.text("stage", default=TRAIN)
+        if stage not in STAGES:
+            raise record.error(f"is not a stage ({' or '.join(STAGES)}): {stage!r}", "stage")
+        after = record.get("after", int, None, what="a job id (a whole number), or null")
         records.append(
             SubmissionRecord(
-                job_id, tuple(record.str_list("runs")), record.text("array"), record.text("submitted_utc")
+                job_id,
+                tuple(record.str_list("runs")),
+                record.text("array"),
+                record.text("submitted_utc"),
+                stage,
+                after,
             )
         )
     return records
@@ -67,10 +83,14 @@ def append_submission(
     runs: Sequence[str],
     command: Sequence[str],
     path_added: str | None,
+    stage: str = TRAIN,
+    after: int | None = None,
 ) -> None:
-    """Record one sbatch call: its job id, array, runs, when, by whom and with what command."""
+    """Record one sbatch call: its job id, stage, array, runs, when, by whom and with what command."""
     record = {
         "job_id": job_id,
+        "stage": stage,
+        "after": after,
         "array": array,
         "runs": list(runs),
         "submitted_utc": utc_now(),

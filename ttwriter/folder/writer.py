@@ -14,13 +14,17 @@ import contextlib
 import os
 import shlex
 import shutil
+import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ttwriter._version import __version__
+from ttwriter.evaluate.plan import EvalRecord, base_record, run_record
 from ttwriter.folder.layout import (
+    BASE_MODEL,
     CONFIGS_DIR,
+    EVAL_SCRIPT_FILE,
     LOGS_DIR,
     MAPPING_FILE,
     SCRIPT_FILE,
@@ -28,7 +32,7 @@ from ttwriter.folder.layout import (
     config_rel,
     copy_names,
 )
-from ttwriter.folder.read import DISTRIBUTED, MAX_PARALLEL, TRAINING_COMMAND
+from ttwriter.folder.read import DISTRIBUTED, EVALUATION, MAX_PARALLEL, RUN_EVAL, TRAINING_COMMAND
 from ttwriter.folder.run_text import RunText
 from ttwriter.folder.snapshot import Snapshot, dump_snapshot
 from ttwriter.formats import params_text
@@ -108,28 +112,36 @@ def naming(path: Path) -> Iterator[None]:
 
 
 def mapping_header(plan: SweepPlan) -> str:
-    return (
-        dump_yaml(
-            {
-                "experiment": plan.experiment.name,
-                "base_config": plan.base.name,
-                "recipe": plan.base.recipe,
-                DISTRIBUTED: plan.base.distributed,
-                TRAINING_COMMAND: plan.experiment.slurm.training_command(plan.base.distributed),
-                "experiment_dir": str(plan.experiment_dir),
-                "variables": [a.written for a in plan.variables],
-                "n_runs": plan.n_runs,
-                MAX_PARALLEL: plan.experiment.slurm.max_parallel,
-            }
-        )
-        + "runs:\n"
-    )
+    header: dict[str, object] = {
+        "experiment": plan.experiment.name,
+        "base_config": plan.base.name,
+        "recipe": plan.base.recipe,
+        DISTRIBUTED: plan.base.distributed,
+        TRAINING_COMMAND: plan.experiment.slurm.training_command(plan.base.distributed),
+        "experiment_dir": str(plan.experiment_dir),
+        "variables": [a.written for a in plan.variables],
+        "n_runs": plan.n_runs,
+        MAX_PARALLEL: plan.experiment.slurm.max_parallel,
+    }
+    evaluation = plan.experiment.evaluation
+    if evaluation is not None:
+        base = base_record(evaluation, plan.common, plan.experiment_dir) if evaluation.base_model else None
+        header[EVALUATION] = {"harness": evaluation.harness, BASE_MODEL: base.as_data() if base else None}
+    return dump_yaml(header) + "runs:\n"
 
 
-def mapping_entry(run: Run, config: str, text: RunText | None = None) -> str:
+def mapping_entry(
+    run: Run, config: str, text: RunText | None = None, evaluation: EvalRecord | None = None
+) -> str:
     if text:
-        return text.mapping_entry(run.id, config, run.output_dir, run.params)
-    return dump_yaml([{"id": run.id, "config": config, "output_dir": run.output_dir, "params": run.params}])
+        entry = text.mapping_entry(run.id, config, run.output_dir, run.params)
+    else:
+        entry = dump_yaml(
+            [{"id": run.id, "config": config, "output_dir": run.output_dir, "params": run.params}]
+        )
+    if evaluation is None:
+        return entry
+    return entry + textwrap.indent(dump_yaml({RUN_EVAL: evaluation.as_data()}), "  ")
 
 
 def source_names(loaded: LoadedExperiment, base: BaseConfig) -> dict[str, Path]:
@@ -150,6 +162,7 @@ def write_runs(
     text = RunText(plan)
     smoke_missing: set[str] = set()
     smoke_reads = recipe_reads(plan.base.recipe) if smoke else frozenset()
+    evaluation = plan.experiment.evaluation
     (folder / CONFIGS_DIR).mkdir()
     with naming(folder / MAPPING_FILE), open(folder / MAPPING_FILE, "w", encoding="utf-8") as mapping:
         mapping.write(mapping_header(plan))
@@ -160,7 +173,8 @@ def write_runs(
                 smoke_missing.update(apply_smoke(run.config, smoke_reads))
             config = render_run_config(run, plan, os.path.join(final, rel), smoke, text)
             write_file(os.path.join(folder, rel), config)
-            mapping.write(mapping_entry(run, rel, text))
+            record = run_record(evaluation, run.id, run.config, run.output_dir) if evaluation else None
+            mapping.write(mapping_entry(run, rel, text, record))
             if progress:
                 progress(run.index + 1, plan.n_runs)
     return smoke_missing
@@ -172,6 +186,12 @@ def write_job_script(folder: Path, chunks: Iterable[str]) -> None:
     with naming(folder / SCRIPT_FILE), open(folder / SCRIPT_FILE, "w", encoding="utf-8") as script:
         script.writelines(chunks)
     (folder / LOGS_DIR).mkdir()
+
+
+def write_eval_script(folder: Path, chunks: Iterable[str]) -> None:
+    """eval.sbatch from its pieces (an experiment with `evaluation` only)."""
+    with naming(folder / EVAL_SCRIPT_FILE), open(folder / EVAL_SCRIPT_FILE, "w", encoding="utf-8") as script:
+        script.writelines(chunks)
 
 
 def copy_sources(folder: Path, sources: dict[str, Path]) -> None:

@@ -92,7 +92,7 @@ def shell_command(template: str) -> str:
     return substitute(template, {name: f'"${variable}"' for name, variable in _VARIABLE.items()})
 
 
-def _one_line(value: str, what: str) -> str:
+def one_line(value: str, what: str) -> str:
     """A value for a `#SBATCH` line or a comment: a line break there would start shell code."""
     if _CONTROL.search(value):
         raise SlurmError(
@@ -103,11 +103,30 @@ def _one_line(value: str, what: str) -> str:
     return value
 
 
-def _sbatch(option: str, value: str | int) -> str:
-    return f"#SBATCH --{option}={shlex.quote(_one_line(str(value), option))}"
+def sbatch_line(option: str, value: str | int) -> str:
+    return f"#SBATCH --{option}={shlex.quote(one_line(str(value), option))}"
 
 
-def _log_pattern(experiment_dir: Path, run_ids: Iterable[str]) -> str:
+def resource_lines(slurm: SlurmConfig, gpus: int) -> list[str]:
+    """The `#SBATCH` lines of what each task asks for (partition, time, `gpus` GPUs, ...) and the
+    experiment's own sbatch_lines."""
+    lines = []
+    for option, value in (
+        ("partition", slurm.partition),
+        ("account", slurm.account),
+        ("qos", slurm.qos),
+        ("time", slurm.time),
+        ("gres", f"gpu:{gpus}" if gpus else None),
+        ("cpus-per-task", slurm.cpus_per_task),
+        ("mem", slurm.mem),
+        ("constraint", slurm.constraint),
+    ):
+        if value is not None:
+            lines.append(sbatch_line(option, value))
+    return lines + [f"#SBATCH {one_line(line.strip(), 'sbatch line')}" for line in slurm.sbatch_lines]
+
+
+def log_pattern(experiment_dir: Path, run_ids: Iterable[str], suffix: str = LOG_SUFFIX) -> str:
     """`<dir>/logs/run_%3a.out`: SLURM pads the task id to the run id's width, so it names the run."""
     widths: set[int] = set()
     for run_id in run_ids:  # one pass, nothing kept per run
@@ -124,7 +143,7 @@ def _log_pattern(experiment_dir: Path, run_ids: Iterable[str]) -> str:
             file=experiment_dir,
             fix="choose an --output-dir without a backslash",
         )
-    return folder.replace("%", "%%") + f"/run_%{widths.pop()}a{LOG_SUFFIX}"
+    return folder.replace("%", "%%") + f"/run_%{widths.pop()}a{suffix}"
 
 
 def sbatch_chunks(
@@ -140,7 +159,7 @@ def sbatch_chunks(
     if not runs:
         raise ValueError("a sweep has at least one run")
     experiment_dir = Path(experiment_dir)
-    folder = _one_line(str(experiment_dir), "experiment folder")
+    folder = one_line(str(experiment_dir), "experiment folder")
     template = slurm.training_command(distributed)
     needs_recipe = "recipe" in names(template)
     last = len(runs) - 1
@@ -155,27 +174,15 @@ def sbatch_chunks(
         f"# Task i trains run i of {MAPPING_FILE} and logs to {LOG_PATTERN}. {STATUS_DIR}/<run id>.{markers.DONE}",
         f"# is written only when training exits 0; otherwise {STATUS_DIR}/<run id>.{markers.FAILED} holds the exit code.",
         f"# Debug one run without SLURM: SLURM_ARRAY_TASK_ID=0 bash {SCRIPT_FILE}",
-        _sbatch("job-name", slurm.job_name or experiment_name),
-        _sbatch("array", array_spec(range(len(runs)), slurm.max_parallel)),
-        _sbatch("output", _log_pattern(experiment_dir, (r.id for r in runs))),
-        _sbatch("open-mode", "append"),
-        _sbatch("chdir", folder),
-        _sbatch("nodes", 1),
-        _sbatch("ntasks", 1),
+        sbatch_line("job-name", slurm.job_name or experiment_name),
+        sbatch_line("array", array_spec(range(len(runs)), slurm.max_parallel)),
+        sbatch_line("output", log_pattern(experiment_dir, (r.id for r in runs))),
+        sbatch_line("open-mode", "append"),
+        sbatch_line("chdir", folder),
+        sbatch_line("nodes", 1),
+        sbatch_line("ntasks", 1),
     ]
-    for option, value in (
-        ("partition", slurm.partition),
-        ("account", slurm.account),
-        ("qos", slurm.qos),
-        ("time", slurm.time),
-        ("gres", f"gpu:{slurm.gpus_per_run}" if slurm.gpus_per_run else None),
-        ("cpus-per-task", slurm.cpus_per_task),
-        ("mem", slurm.mem),
-        ("constraint", slurm.constraint),
-    ):
-        if value is not None:
-            lines.append(_sbatch(option, value))
-    lines += [f"#SBATCH {_one_line(line.strip(), 'sbatch line')}" for line in slurm.sbatch_lines]
+    lines += resource_lines(slurm, slurm.gpus_per_run)
 
     lines += [
         "",

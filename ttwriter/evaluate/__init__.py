@@ -1,0 +1,1 @@
+"""Evaluating a sweep's checkpoints: the harness commands, the checks before anything starts, the eval job and its scores."""
