@@ -41,6 +41,11 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "results_command",
         f"join every run's loss log with its params: table, {RESULTS_FILE}, {PLOT_FILE}",
     ),
+    "evaluate": (
+        "ttwriter.cli.evaluate",
+        "evaluate_command",
+        "evaluate runs' checkpoints with the experiment's harness (what each eval job runs)",
+    ),
 }
 """name -> (module, function, one-line help). Each function takes (argv, out, err) and returns
 an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""
@@ -73,13 +78,17 @@ overrides, e.g.:
   (--set KEY=VALUE reaches keys the experiment does not name yet; values are read as YAML)
 
 on SLURM (docs/slurm.md):
-  ttwriter submit DIR [--runs run_000,run_003 | --failed] [--dry-run] [--ignore-validation]
+  ttwriter submit DIR [--runs run_000,run_003 | --failed] [--dry-run] [--ignore-validation] [--no-eval]
   ttwriter status DIR
 
 here, without SLURM, and the results (docs/training.md):
   ttwriter run DIR [--runs run_000,run_003 | --failed] [--dry-run] [--ignore-validation]
+                   [--no-eval | --eval-only]
   ttwriter results DIR [--no-plot]
   ttwriter tiny-assets DIR      (assets for the tiny CPU family experiments/tiny/cpu/)
+
+evaluation (docs/evaluation.md): an experiment's `evaluation` makes submit and run evaluate
+every run after training; `ttwriter evaluate DIR [--runs IDS]` is what each eval job runs
 
 exit codes: 0 ok, 1 some configs failed validation, 2 invalid input (nothing written),
             3 internal error

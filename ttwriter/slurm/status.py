@@ -1,9 +1,13 @@
-"""What happened to each run of a submitted sweep.
+"""What happened to each run of a submitted sweep, per stage: training, then evaluation.
 
 Completion markers (status/<run id>.done or .failed, written by the job script) say how a run
 ended; squeue says which runs are still pending or running, which no marker can; and for a run
 whose job ended without writing a marker (killed, cancelled before it started, a failed node) the
 final state comes from sacct, or from scontrol where SLURM keeps no accounting.
+
+Evaluation is the same question asked of the eval markers (status/<run id>.eval.done) and the
+eval array's submissions; its targets are the runs and, when the experiment asks for it, the base
+model (a pseudo-run `base_model`, the eval array's task after the last run).
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from pathlib import Path
 
 from ttwriter.errors import SlurmError
 from ttwriter.folder import markers
-from ttwriter.folder.markers import Marker, read_marker
+from ttwriter.folder.layout import BASE_MODEL
+from ttwriter.folder.markers import EVALUATION, TRAINING, Marker, read_marker
 from ttwriter.folder.read import ExperimentFolder
 from ttwriter.folder.runs import FolderRun
-from ttwriter.folder.submissions import SubmissionRecord, read_submissions
+from ttwriter.folder.submissions import EVAL, TRAIN, SubmissionRecord, read_submissions
 
 NOT_SUBMITTED, PENDING, UNKNOWN = "not submitted", "pending", "unknown"
 """Run states only the scheduler can tell (or that it could not); the others are the markers'."""
@@ -51,6 +56,11 @@ class SweepStatus:
     runs: tuple[RunStatus, ...]
     scheduler_problem: str | None
     """Why squeue could not be asked (runs whose state needed it are `unknown`); None when it was."""
+    phase: str = TRAINING
+    """markers.TRAINING or markers.EVALUATION: which stage of the runs this is the state of."""
+
+    def of(self, run_id: str) -> RunStatus | None:
+        return next((s for s in self.runs if s.run.id == run_id), None)
 
     def counts(self) -> dict[str, int]:
         found = Counter(r.state for r in self.runs)
@@ -156,13 +166,33 @@ def _exit_detail(code: int | None, stage: str | None) -> str:
     return text
 
 
-def sweep_status(folder: ExperimentFolder) -> SweepStatus:
-    """The state of every run: markers, then squeue for active jobs, then sacct/scontrol."""
+def eval_targets(folder: ExperimentFolder) -> tuple[FolderRun, ...]:
+    """What the eval array evaluates: every run, then the base model when asked for (a pseudo-run
+    with the task after the last run and no params)."""
+    if not folder.evaluates:
+        return ()
+    targets = folder.runs
+    if folder.base_eval is not None:
+        base = FolderRun(BASE_MODEL, folder.path, "", {}, len(folder.runs), folder.base_eval)
+        targets = (*targets, base)
+    return targets
+
+
+STAGE_OF_PHASE = {TRAINING: TRAIN, EVALUATION: EVAL}
+
+
+def sweep_status(folder: ExperimentFolder, phase: str = TRAINING) -> SweepStatus:
+    """The state of every run in one phase (training, by default, or evaluation): markers, then
+    squeue for active jobs, then sacct/scontrol."""
+    targets = folder.runs if phase == TRAINING else eval_targets(folder)
+    stage = STAGE_OF_PHASE[phase]
     latest: dict[str, SubmissionRecord] = {}
     for record in read_submissions(folder.path):
+        if record.stage != stage:
+            continue
         for run_id in record.runs:
             latest[run_id] = record
-    found = {run.id: read_marker(folder.path, run.id) for run in folder.runs}
+    found = {run.id: read_marker(folder.path, run.id, phase) for run in targets}
     jobs = {record.job_id for record in latest.values()}
     jobs |= {m.job_id for m in found.values() if m and m.state == RUNNING and m.job_id is not None}
     problem: str | None = None
@@ -175,7 +205,7 @@ def sweep_status(folder: ExperimentFolder) -> SweepStatus:
 
     # Final states are asked only for runs whose job ended without saying how.
     unexplained: set[int] = set()
-    for run in folder.runs:
+    for run in targets:
         marker, last = found[run.id], latest.get(run.id)
         keys = _keys(run, marker, last)
         finished = marker is not None and _current(marker, last) and marker.state != RUNNING
@@ -185,9 +215,9 @@ def sweep_status(folder: ExperimentFolder) -> SweepStatus:
     finals = final_states(unexplained) if unexplained and problem is None else {}
 
     statuses = []
-    for run in folder.runs:
+    for run in targets:
         statuses.append(_run_status(run, found[run.id], latest.get(run.id), active, finals, problem))
-    return SweepStatus(folder, tuple(statuses), problem)
+    return SweepStatus(folder, tuple(statuses), problem, phase)
 
 
 def _keys(run: FolderRun, marker: Marker | None, record: SubmissionRecord | None) -> list[TaskKey]:

@@ -1,8 +1,10 @@
-"""Submitting a sweep's job array with sbatch, and recording what was submitted.
+"""Submitting a sweep's job arrays with sbatch, and recording what was submitted.
 
 `submit` chooses the runs (all of them, the ones named, or those that did not complete), never
 queues a run twice, calls `sbatch --array=<their task ids> submit.sbatch`, and appends
-the job id and runs to submissions.jsonl, which `ttwriter status` reads.
+the job id and runs to submissions.jsonl, which `ttwriter status` reads. For an experiment with
+evaluation it then submits the eval array (slurm.chain), each task waiting for its own training
+task, and records it the same way with its stage.
 """
 
 from __future__ import annotations
@@ -14,13 +16,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ttwriter.errors import SlurmError
-from ttwriter.folder.layout import LOGS_DIR, MAPPING_FILE, SCRIPT_FILE
+from ttwriter.folder.layout import BASE_MODEL, LOGS_DIR, MAPPING_FILE, SCRIPT_FILE
+from ttwriter.folder.markers import EVALUATION, TRAINING
 from ttwriter.folder.read import ExperimentFolder, read_job_folder
 from ttwriter.folder.runs import FolderRun
 from ttwriter.folder.submissions import append_submission
 from ttwriter.formats import listed
 from ttwriter.placeholders import names
 from ttwriter.registry import add_tune_to_path
+from ttwriter.slurm.chain import (
+    EvalPlan,
+    EvalSubmission,
+    add_ttwriter_to_path,
+    plan_evaluations,
+    submit_evaluations,
+)
 from ttwriter.slurm.script import array_spec
 from ttwriter.slurm.status import (
     DONE,
@@ -54,11 +64,15 @@ class Submission:
     """A folder put first on the jobs' PATH because `tune` was not on this one (see `registry.add_tune_to_path`)."""
     validation: GateResult | None = None
     """What the validation gate did (None when nothing was to be submitted)."""
+    evaluations: tuple[EvalSubmission, ...] = ()
+    """The eval arrays submitted (or, for a dry run, to submit) after or without training."""
+    eval_skipped: tuple[RunStatus, ...] = ()
+    """With `failed`: evaluations left out because they are done or still queued."""
 
 
-def _status(folder: ExperimentFolder) -> SweepStatus:
+def _status(folder: ExperimentFolder, phase: str = TRAINING) -> SweepStatus:
     """The sweep's state; refused when squeue is needed and cannot answer (a run could be queued)."""
-    status = sweep_status(folder)
+    status = sweep_status(folder, phase)
     if status.scheduler_problem is not None:
         raise SlurmError(
             f"cannot tell which runs are still queued: {status.scheduler_problem}",
@@ -70,9 +84,10 @@ def _status(folder: ExperimentFolder) -> SweepStatus:
 
 def _job_environment() -> tuple[dict[str, str], str | None]:
     """sbatch's environment, which the jobs inherit (--export=ALL, SLURM's default), with `tune`
-    findable (see registry.add_tune_to_path; setup lines run later and can still change it)."""
+    and `ttwriter` findable (see registry.add_tune_to_path; setup lines run later and can still
+    change it)."""
     env = dict(os.environ)
-    return env, add_tune_to_path(env)
+    return env, add_tune_to_path(env) or add_ttwriter_to_path(env)
 
 
 def _check_recipe(folder: ExperimentFolder) -> None:
@@ -96,6 +111,7 @@ def submit(
     dry_run: bool = False,
     ignore_validation: bool = False,
     announce: Callable[[str], None] | None = None,
+    evaluate: bool = True,
 ) -> Submission:
     """Submit runs of the experiment folder at `path` as one job array.
 
@@ -107,12 +123,28 @@ def submit(
     validated first, see validation.gate; `ignore_validation` skips that), and
     `ExperimentDirError` for a folder that is not an experiment folder or an unknown run id.
     `announce` is told when a validation starts.
+
+    With evaluation (unless `evaluate` is False), every run trained is evaluated after its
+    training, and `base_model` among `runs` (or a submit of every run) evaluates the base model;
+    with `failed`, an evaluation that did not complete is submitted again, alone when its run is
+    trained (see slurm.chain).
     """
     folder = read_job_folder(path)
     if runs is not None and failed:
         raise SlurmError("--runs and --failed choose runs in two ways", fix="use one of them")
+    evaluate = evaluate and folder.evaluates
+    base = evaluate and folder.base_eval is not None and (runs is None or BASE_MODEL in runs)
+    if runs is not None and BASE_MODEL in runs:
+        if not (folder.evaluates and folder.base_eval is not None):
+            raise SlurmError(
+                f"{BASE_MODEL} is evaluated only when the experiment sets evaluation.base_model",
+                file=folder.path,
+                fix="leave it out of --runs, or set evaluation.base_model: true and regenerate",
+            )
+        runs = [r for r in runs if r != BASE_MODEL]
     _check_recipe(folder)
-    states = _status(folder).runs
+    status = _status(folder)
+    states = status.runs
     skipped: tuple[RunStatus, ...] = ()
     retrained: tuple[str, ...] = ()
     if failed:
@@ -120,7 +152,7 @@ def submit(
         left_out = {s.run.id for s in skipped}
         chosen = tuple(r for r in folder.runs if r.id not in left_out)
     else:
-        chosen = folder.runs if runs is None else folder.select(runs)
+        chosen = folder.runs if runs is None else folder.select(runs) if runs else ()
         wanted = {r.id for r in chosen}
         queued = [s for s in states if s.run.id in wanted and s.state in (PENDING, RUNNING)]
         if queued:
@@ -145,13 +177,34 @@ def submit(
     array = array_spec([r.task for r in chosen], limit) if chosen else ""
     sbatch = shutil.which("sbatch")
     command = (sbatch or "sbatch", "--parsable", f"--array={array}", str(folder.script))
-    if not chosen:
-        return Submission(folder, chosen, array, command, None, dry_run, skipped, retrained)
+    plans: list[EvalPlan] = []
+    eval_skipped: tuple[RunStatus, ...] = ()
+    if evaluate:
+        eval_status = _status(folder, EVALUATION)
+        plans, eval_skipped = plan_evaluations(folder, chosen, status, eval_status, failed=failed, base=base)
+    if not chosen and not plans:
+        return Submission(
+            folder, chosen, array, command, None, dry_run, skipped, retrained, eval_skipped=eval_skipped
+        )
     if sbatch is None and not dry_run:
         raise SlurmError(
             "sbatch is not on PATH, so the runs cannot be submitted",
             fix="run this on a login node of your SLURM cluster (or load its module); for a local "
             "one-node test cluster run scripts/slurm_local.sh up as root; --dry-run shows the command",
+        )
+    if not chosen:  # evaluations only: no training, so no validation gate
+        evals = submit_evaluations(folder, plans, None, sbatch or "sbatch", dry_run, _job_environment)
+        return Submission(
+            folder,
+            chosen,
+            array,
+            command,
+            None,
+            dry_run,
+            skipped,
+            retrained,
+            evaluations=evals,
+            eval_skipped=eval_skipped,
         )
     gate = check_runs(
         folder,
@@ -162,7 +215,20 @@ def submit(
         announce=announce,
     )
     if dry_run:
-        return Submission(folder, chosen, array, command, None, True, skipped, retrained, validation=gate)
+        evals = submit_evaluations(folder, plans, None, sbatch or "sbatch", True, _job_environment)
+        return Submission(
+            folder,
+            chosen,
+            array,
+            command,
+            None,
+            True,
+            skipped,
+            retrained,
+            validation=gate,
+            evaluations=evals,
+            eval_skipped=eval_skipped,
+        )
     (folder.path / LOGS_DIR).mkdir(exist_ok=True)
     env, tune_path = _job_environment()
     proc = slurm_command(list(command), env)
@@ -188,4 +254,18 @@ def submit(
         command=command,
         path_added=tune_path,
     )
-    return Submission(folder, chosen, array, command, int(job), False, skipped, retrained, tune_path, gate)
+    evals = submit_evaluations(folder, plans, int(job), sbatch or "sbatch", False, _job_environment)
+    return Submission(
+        folder,
+        chosen,
+        array,
+        command,
+        int(job),
+        False,
+        skipped,
+        retrained,
+        tune_path,
+        gate,
+        evals,
+        eval_skipped,
+    )

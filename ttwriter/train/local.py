@@ -7,6 +7,10 @@ markers: `status/<run id>.running` while it trains, then `.done` only when train
 `.failed` with the exit code. `ttwriter status` and `ttwriter results` read them alike.
 The experiment's `slurm.setup` lines are not run: they prepare a cluster node, and a local run
 uses the environment it is started from.
+
+For an experiment with evaluation, each run is evaluated right after its training succeeds
+(evaluate.run, the same as an eval job: logs/<run id>.eval.out, status/<run id>.eval.<state>),
+and the base model once at the end when the experiment asks for it.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ttwriter.errors import ExperimentDirError
 from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.folder import markers
-from ttwriter.folder.layout import LOGS_DIR, STATUS_DIR, log_path
+from ttwriter.folder.layout import BASE_MODEL, LOGS_DIR, STATUS_DIR, log_path
 from ttwriter.folder.read import ExperimentFolder, FolderRun, read_experiment_folder
 from ttwriter.formats import utc_now
 from ttwriter.placeholders import names, substitute
@@ -55,6 +60,11 @@ class LocalPlan:
     runs: tuple[FolderRun, ...]
     validation: GateResult | None = None
     """What the validation gate did (None when there is nothing to run)."""
+    evaluations: tuple[str, ...] = ()
+    """What is evaluated (run ids, `base_model`), in order: a run being trained only if its
+    training succeeds."""
+    not_trained: tuple[str, ...] = ()
+    """With eval_only: selected runs left out because their training is not done."""
 
     @property
     def template(self) -> str:
@@ -82,6 +92,16 @@ def _word(value: str) -> str:
     return value if value == "<RECIPE>" else shlex.quote(value)
 
 
+def _evaluations(
+    folder: ExperimentFolder, selected: Sequence[FolderRun], base: bool, failed_only: bool
+) -> tuple[str, ...]:
+    """The evaluations of the selected runs (and the base model): with failed_only, those not done."""
+    targets = [r.id for r in selected] + ([BASE_MODEL] if base else [])
+    if failed_only:
+        targets = [t for t in targets if not markers.is_done(folder.path, t, markers.EVALUATION)]
+    return tuple(targets)
+
+
 def plan_local_runs(
     experiment_dir: str | Path,
     run_ids: Sequence[str] | None = None,
@@ -89,15 +109,37 @@ def plan_local_runs(
     *,
     ignore_validation: bool = False,
     announce: Callable[[str], None] | None = None,
+    evaluate: bool = True,
+    eval_only: bool = False,
 ) -> LocalPlan:
-    """The runs to train (all, the named ones, and/or those not marked done) and their command.
+    """The runs to train (all, the named ones, and/or those not marked done) and their command,
+    and, for an experiment with evaluation, what to evaluate (unless `evaluate` is False; with
+    `eval_only`, evaluations only, of runs whose training is done). `base_model` among `run_ids`
+    names the base model's evaluation.
 
     Runs that failed validation are refused with `InvalidRunsError`, and a folder that was never
     validated is validated first (see validation.gate), unless `ignore_validation`; `announce`
     is told when a validation starts.
     """
     folder = read_experiment_folder(experiment_dir)
-    runs = folder.select(run_ids)
+    evaluate = (evaluate or eval_only) and folder.evaluates
+    base = evaluate and folder.base_eval is not None and (run_ids is None or BASE_MODEL in run_ids)
+    if run_ids is not None and BASE_MODEL in run_ids:
+        folder.eval_record(BASE_MODEL)  # refused when the experiment does not evaluate it
+        run_ids = [r for r in run_ids if r != BASE_MODEL]
+    selected = folder.select(run_ids) if run_ids != [] else ()
+    if eval_only:
+        if not folder.evaluates:
+            raise ExperimentDirError(
+                "--eval-only: this experiment has no evaluation",
+                file=folder.path,
+                fix="add an evaluation section to the experiment and regenerate the folder (docs/evaluation.md)",
+            )
+        trained = tuple(r for r in selected if markers.is_done(folder.path, r.id))
+        untrained = tuple(r.id for r in selected if r not in trained)
+        return LocalPlan(folder, (), None, _evaluations(folder, trained, base, failed_only), untrained)
+    runs = selected
+    evaluations = _evaluations(folder, selected, base, failed_only) if evaluate else ()
     if failed_only:
         runs = tuple(r for r in runs if not markers.is_done(folder.path, r.id))
     _ = folder.slurm  # read now: invalid settings in experiment.json stop here, before any validation
@@ -111,7 +153,7 @@ def plan_local_runs(
             ignore=ignore_validation,
             announce=announce,
         )
-    return LocalPlan(folder, runs, gate)
+    return LocalPlan(folder, runs, gate, evaluations)
 
 
 def _environment(plan: LocalPlan, run: FolderRun, shell: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""loss_curves.png: one loss curve per run, labelled by the params that made it.
+"""loss_curves.png: one loss curve per run, labelled by the params that made it; and for an
+experiment with evaluation, eval_scores.png: the main metric against the swept variables.
 
 matplotlib is imported here only, when a plot is asked for, with the file-only Agg backend (no
 display needed on a cluster login node).
@@ -7,9 +8,12 @@ display needed on a cluster login node).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from ttwriter.folder.layout import PLOT_FILE
+from ttwriter.folder.layout import PLOT_FILE, SCORES_PLOT_FILE
+from ttwriter.formats import params_text
 from ttwriter.train.results import ExperimentResults, run_label
+from ttwriter.train.scores import main_metric
 
 
 def plot_loss_curves(results: ExperimentResults, path: Path | None = None) -> tuple[Path | None, str | None]:
@@ -47,3 +51,78 @@ def plot_loss_curves(results: ExperimentResults, path: Path | None = None) -> tu
     finally:
         plt.close(fig)
     return path, None
+
+
+def _numeric(values: list[Any]) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def plot_scores(results: ExperimentResults, path: Path | None = None) -> tuple[Path | None, str | None]:
+    """eval_scores.png: the main metric (evaluation.metric, else the first) against the first
+    swept variable, one line per value of the others, the base model as a dashed line.
+
+    Returns (path, None), or (None, why not) when there is nothing to draw.
+    """
+    evaluation = results.folder.evaluation
+    metric, note = main_metric(results.metric_names, evaluation.metric if evaluation else None)
+    if metric is None:
+        return None, note or f"no evaluation has scores yet, so no {SCORES_PLOT_FILE} was written"
+    scored = [
+        (run, results.evaluations[run.run_id].scores[metric])
+        for run in results.runs
+        if run.run_id in results.evaluations and metric in results.evaluations[run.run_id].scores
+    ]
+    base = results.base_model
+    if not scored and (base is None or metric not in base.scores):
+        return None, f"no evaluation has a {metric} score yet, so no {SCORES_PLOT_FILE} was written"
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return (
+            None,
+            f"matplotlib is not installed, so no {SCORES_PLOT_FILE} was written (pip install matplotlib)",
+        )
+
+    variables = list(results.folder.variables) or [n for n in results.param_names]
+    x_name = variables[0] if variables else None
+    x_values: list[Any] = (
+        [run.params.get(x_name) for run, _ in scored] if x_name else [r.run_id for r, _ in scored]
+    )
+    numeric = _numeric(x_values)
+    positions = {v: i for i, v in enumerate(dict.fromkeys(map(str, x_values)))}
+    lines: dict[str, list[tuple[Any, float]]] = {}
+    for (run, value), x in zip(scored, x_values, strict=True):
+        others = {k: v for k, v in run.params.items() if k != x_name}
+        label = params_text(others, ", ") or metric
+        lines.setdefault(label, []).append((x if numeric else positions[str(x)], value))
+    path = path or results.folder.path / SCORES_PLOT_FILE
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
+    try:
+        for label, points in lines.items():
+            points.sort()
+            ax.plot(
+                [p[0] for p in points], [p[1] for p in points], marker="o", label=label.replace("$", r"\$")
+            )
+        if base is not None and metric in base.scores:
+            ax.axhline(base.scores[metric], color="grey", linestyle="--", label="base model (not fine-tuned)")
+        spread = [float(v) for v in x_values] if numeric else []
+        if spread and min(spread) > 0 and max(spread) / min(spread) >= 10:  # learning rates
+            ax.set_xscale("log")
+        if not numeric:
+            ax.set_xticks(list(positions.values()), list(positions.keys()))
+        title = f"{results.folder.experiment}: {metric}"
+        if results.folder.smoke:
+            title += " (smoke runs)"
+        ax.set_title(title.replace("$", r"\$"))
+        ax.set_xlabel((x_name or "run").replace("$", r"\$"))
+        ax.set_ylabel(metric.replace("$", r"\$"))
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small", loc="best")
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path, note

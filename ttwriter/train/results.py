@@ -3,8 +3,9 @@
 torchtune's `DiskLogger` writes `log_<unix time>.txt` into the run's log_dir (by default
 `<output_dir>/logs`), one line per logged step: `Step 12 | loss:1.23 lr:0.0003 ...`. Each run of
 run_mapping.yaml becomes one row: its params, its status, how many steps it logged, its final and
-best loss. Missing, empty or cut-off logs are reported as such; reading results never fails
-because a run did.
+best loss, and for an experiment with evaluation its eval status and one column per metric
+(train.scores), with the base model's evaluation as a last row of its own. Missing, empty or
+cut-off logs are reported as such; reading results never fails because a run did.
 """
 
 from __future__ import annotations
@@ -17,15 +18,19 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ttwriter.folder.layout import BASE_MODEL, epoch_folder
 from ttwriter.folder.markers import DONE, FAILED, RUNNING, read_marker
 from ttwriter.folder.read import ExperimentFolder, FolderRun, read_experiment_folder
 from ttwriter.formats import params_text
+from ttwriter.train.scores import EVAL_STATUSES, EvalResult, collect_evaluations, metric_names
 from ttwriter.yaml_io import dump_scalar, read_yaml
 
 PARTIAL, NO_LOG = "partial", "no log"
 """Result states besides the markers' done, failed and running: training stopped before its
 end without a marker saying so, or no loss log at all."""
 STATUSES = (DONE, FAILED, RUNNING, PARTIAL, NO_LOG)
+BASE_MODEL_STATUS = "base model"
+"""The training status of the base model's row in results.csv: the control, never trained."""
 
 _STEP_LINE = re.compile(r"^Step ([0-9]{1,18}) \| (.*)$")  # a longer step number is not a record
 
@@ -95,6 +100,20 @@ class RunResult:
 class ExperimentResults:
     folder: ExperimentFolder
     runs: tuple[RunResult, ...]
+    evaluations: dict[str, EvalResult] = dataclasses.field(default_factory=dict)
+    """Run id (and `base_model`) -> its evaluation; empty for an experiment without evaluation."""
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return metric_names(self.evaluations.values())
+
+    @property
+    def base_model(self) -> EvalResult | None:
+        return self.evaluations.get(BASE_MODEL)
+
+    def eval_counts(self) -> dict[str, int]:
+        found = [e.status for e in self.evaluations.values()]
+        return {s: n for s in EVAL_STATUSES if (n := found.count(s))}
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -169,7 +188,7 @@ def _final_checkpoint(run: FolderRun, output_dir: Path) -> bool:
         epochs = int(config["epochs"])
     except Exception:  # no config, no epochs key: this signal is simply not available
         return False
-    return (output_dir / f"epoch_{epochs - 1}").is_dir()
+    return (output_dir / epoch_folder(epochs - 1)).is_dir()
 
 
 def run_result(folder: ExperimentFolder, run: FolderRun) -> RunResult:
@@ -195,21 +214,42 @@ def run_result(folder: ExperimentFolder, run: FolderRun) -> RunResult:
 
 
 def collect_results(experiment_dir: str | Path) -> ExperimentResults:
-    """One `RunResult` per run of the folder's run_mapping.yaml, in sweep order."""
+    """One `RunResult` per run of the folder's run_mapping.yaml, in sweep order, with the
+    evaluations when the experiment has them."""
     folder = read_experiment_folder(experiment_dir)
-    return ExperimentResults(folder, tuple(run_result(folder, run) for run in folder.runs))
+    return ExperimentResults(
+        folder, tuple(run_result(folder, run) for run in folder.runs), collect_evaluations(folder)
+    )
 
 
 def _number(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
+def _eval_cells(results: ExperimentResults, target: str, empty: str, number) -> list[str]:
+    """The eval status and one cell per metric (`empty` where there is no score)."""
+    if not results.evaluations:
+        return []
+    found = results.evaluations.get(target)
+    if found is None:
+        return [empty] * (1 + len(results.metric_names))
+    return [
+        found.status,
+        *(number(found.scores[m]) if m in found.scores else empty for m in results.metric_names),
+    ]
+
+
 def results_csv(results: ExperimentResults) -> str:
-    """The table as CSV: run_id, one column per param, status, steps, final/best loss, log."""
+    """The table as CSV: run_id, one column per param, status, steps, final/best loss, log; then,
+    with evaluation, eval_status and one column per metric, and a `base_model` row (status
+    `base model`: it is not trained)."""
     names = results.param_names
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["run_id", *names, "status", "steps", "final_loss", "best_loss", "best_step", "log"])
+    evaluated = ["eval_status", *results.metric_names] if results.evaluations else []
+    writer.writerow(
+        ["run_id", *names, "status", "steps", "final_loss", "best_loss", "best_step", "log", *evaluated]
+    )
     for run in results.runs:
         writer.writerow(
             [
@@ -221,7 +261,13 @@ def results_csv(results: ExperimentResults) -> str:
                 _number(run.best_loss),
                 "" if run.best_step is None else run.best_step,
                 str(run.log.path) if run.log else "",
+                *_eval_cells(results, run.run_id, "", _number),
             ]
+        )
+    if results.base_model is not None:
+        writer.writerow(
+            [BASE_MODEL, *([""] * len(names)), BASE_MODEL_STATUS, "", "", "", "", ""]
+            + _eval_cells(results, BASE_MODEL, "", _number)
         )
     return buffer.getvalue()
 
@@ -230,10 +276,16 @@ def _loss(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
 def results_table(results: ExperimentResults) -> list[str]:
     """The table as aligned text lines, for the terminal."""
     names = results.param_names
-    header = ["run", *names, "status", "steps", "final loss", "best loss"]
+    metrics = results.metric_names
+    evaluated = ["eval", *metrics] if results.evaluations else []
+    header = ["run", *names, "status", "steps", "final loss", "best loss", *evaluated]
     rows = [
         [
             run.run_id,
@@ -242,10 +294,17 @@ def results_table(results: ExperimentResults) -> list[str]:
             "-" if run.steps is None else str(run.steps),
             _loss(run.final_loss),
             _loss(run.best_loss),
+            *_eval_cells(results, run.run_id, "-", _score),
         ]
         for run in results.runs
     ]
-    numeric = {len(header) - 3, len(header) - 2, len(header) - 1}
+    if results.base_model is not None:
+        rows.append(
+            ["base model", *(["-"] * len(names)), "not trained", "-", "-", "-"]
+            + _eval_cells(results, BASE_MODEL, "-", _score)
+        )
+    first = len(names) + 2  # steps; then final loss, best loss, eval status, the metrics
+    numeric = {first, first + 1, first + 2, *range(first + 4, first + 4 + len(metrics))}
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = []
     for row in [header, *rows]:
