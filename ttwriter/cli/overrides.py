@@ -8,18 +8,17 @@ showing its current value in `--help`. Values are read as YAML, exactly like exp
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import functools
-import inspect
 import keyword
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import tyro
 from tyro.constructors import PrimitiveConstructorSpec
 
+from ttwriter.cli._parser import field_docs as docs_of
+from ttwriter.cli._parser import parse
 from ttwriter.errors import ExperimentSchemaError, KeyPath
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import freeze, thaw
@@ -47,22 +46,9 @@ _TOOL_FIELDS = {
 _DICT_FIELDS = ("controls", "variables")
 
 
-@functools.lru_cache(maxsize=1)
 def field_docs() -> dict[str, str]:
     """Experiment field docstrings (the string right after each field), the --help text."""
-    tree = ast.parse(inspect.getsource(Experiment))
-    docs: dict[str, str] = {}
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    for node, following in zip(body, body[1:], strict=False):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(following, ast.Expr)
-            and isinstance(following.value, ast.Constant)
-            and isinstance(following.value.value, str)
-        ):
-            docs[node.target.id] = " ".join(following.value.value.split())
-    return docs
+    return docs_of(Experiment)
 
 
 def _metavar(value: Any) -> str:
@@ -254,10 +240,19 @@ TOOL_FLAGS = frozenset(
 """The switches of how ttwriter runs (--dry-run, --no-validate, ...), not of what it generates."""
 
 
+def switch_fields() -> list[tuple[str, Any, Any]]:
+    """The switches of how ttwriter runs, as fields of an options class (with their help)."""
+    return [
+        (name, Annotated[annotation, tyro.conf.arg(help=help_text)], dataclasses.field(default=default))
+        for name, (annotation, default, help_text) in _TOOL_FIELDS.items()
+    ]
+
+
 def parse_overrides(
-    experiment: Experiment, argv: Sequence[str], prog: str, description: str
+    experiment: Experiment, argv: Sequence[str], prog: str, description: str, out: TextIO | None = None
 ) -> ParsedOptions:
-    """Apply command-line overrides to `experiment`. tyro exits (SystemExit) on --help or bad flags."""
+    """Apply command-line overrides to `experiment`. --help prints to `out` (cli._parser.HelpShown);
+    a flag it does not have or a value tyro rejects is a cli._parser.ArgumentError."""
     docs = field_docs()
     fields: list[tuple[str, Any, Any]] = []
     defaults: dict[str, Any] = {}
@@ -287,10 +282,7 @@ def parse_overrides(
             )
         )
         defaults[field.name] = default
-    for name, (annotation, default, help_text) in _TOOL_FIELDS.items():
-        fields.append(
-            (name, Annotated[annotation, tyro.conf.arg(help=help_text)], dataclasses.field(default=default))
-        )
+    fields += switch_fields()
     cli_cls = dataclasses.make_dataclass("GenerateOptions", fields, frozen=True)
     raw_argv = list(argv)
     settings, argv = split_set_flags(argv)
@@ -298,7 +290,16 @@ def parse_overrides(
         " Keys the experiment does not name yet: --set KEY=VALUE (repeatable) adds a control, "
         "e.g. --set epochs=1 --set optimizer.weight_decay=0.1 (values read as YAML)."
     )
-    parsed: Any = tyro.cli(cli_cls, args=list(argv), prog=prog, description=description)
+    parsed: Any = parse(
+        cli_cls,
+        argv,
+        prog=prog,
+        description=description,
+        out=out,
+        config=(),
+        extra_flags=(SET_FLAG,),
+        typed=raw_argv,
+    )
 
     changes: dict[str, Any] = {}
     set_keys: set[str] = set()

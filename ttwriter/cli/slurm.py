@@ -1,70 +1,67 @@
 """`ttwriter submit` and `ttwriter status`: their arguments and what they print.
 
-The work is in slurm/ (submit, status), which raises `SlurmError`; the dispatcher (cli.main) turns
-those into `error: ...` and exit code 2.
+Their options are frozen dataclasses parsed by cli._parser (the field docstrings are their
+--help). The work is in slurm/ (submit, status), which raises `SlurmError`; the dispatcher
+(cli.main) turns those into `error: ...` and exit code 2.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import shlex
-import sys
-from typing import TextIO
+from typing import Annotated, TextIO
 
-from ttwriter.cli._output import EXIT_OK, pasteable, print_gate
-from ttwriter.errors import ConfigWriterError
+import tyro
+
+from ttwriter.cli._output import pasteable, print_choice, print_gate
+from ttwriter.cli._parser import Dir, RunChoice, Switch, parse
+from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
 from ttwriter.folder.layout import SCRIPT_FILE, STATUS_DIR, SUBMISSIONS_FILE
-from ttwriter.folder.read import parse_run_ids, read_job_folder
+from ttwriter.folder.read import read_job_folder
 from ttwriter.formats import counted, listed, params_text
 from ttwriter.slurm.status import FAILED, NOT_SUBMITTED, SweepStatus, sweep_status
 from ttwriter.slurm.submit import submit
-from ttwriter.validation.gate import IGNORE_FLAG, IGNORE_HELP
+from ttwriter.validation.gate import IGNORE_HELP
+
+IgnoreValidation = Annotated[
+    bool, tyro.conf.arg(help=f"{IGNORE_HELP[0].upper()}{IGNORE_HELP[1:]}.", help_behavior_hint="")
+]
+"""The validation gate's one override, as `submit` and `run` take it (validation.gate)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse writing to the given streams, its usage errors raised as ttwriter errors."""
-
-    def __init__(self, out: TextIO, err: TextIO, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._out, self._err = out, err
-
-    def _print_message(self, message: str, file=None) -> None:
-        if message:
-            (self._err if file is sys.stderr else self._out).write(message)
-
-    def error(self, message: str):
-        raise ConfigWriterError(message, fix=f"see '{self.prog} --help'")
+@dataclasses.dataclass(frozen=True)
+class SubmitOptions(RunChoice):
+    dry_run: Switch = False
+    """Print the sbatch command and submit nothing."""
+    ignore_validation: IgnoreValidation = False
 
 
-def _parse_runs(text: str) -> list[str]:
-    ids = parse_run_ids(text) or []
-    if not ids:
-        raise ConfigWriterError("--runs needs run ids", fix="e.g. --runs run_001,run_004")
-    return ids
+@dataclasses.dataclass(frozen=True)
+class StatusOptions:
+    dir: Dir
+    """The experiment folder ttwriter wrote (outputs/<name>_<timestamp>)."""
+
+
+SUBMIT_DESCRIPTION = (
+    f"Submit an experiment folder's runs to SLURM as one job array ({SCRIPT_FILE}): all of them, "
+    "the ones named with --runs, or with --failed those that did not complete. A plain submit is "
+    "refused once a run is done; a run that is still queued is never submitted twice, and a run "
+    "that failed validation is not submitted (a folder written with --no-validate is validated "
+    f"first).\n\n{exit_codes_text('submit')}"
+)
+STATUS_DESCRIPTION = (
+    "Print the state of every run of an experiment folder: not submitted, pending, running, done "
+    f"or failed (from its {STATUS_DIR}/ markers, squeue, and sacct or scontrol).\n\n"
+    f"{exit_codes_text('status')}"
+)
 
 
 def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter submit DIR [--runs IDS | --failed] [--dry-run] [--ignore-validation]`."""
-    parser = _Parser(
-        out,
-        err,
-        prog="ttwriter submit",
-        description=f"Submit an experiment folder's runs to SLURM as one job array ({SCRIPT_FILE}): "
-        "all of them, the ones named with --runs, or with --failed those that did not complete. "
-        "A run that is still queued is never submitted twice, and a run that failed validation "
-        "is not submitted (a folder written with --no-validate is validated first).",
-    )
-    parser.add_argument("folder", help="experiment folder written by ttwriter")
-    parser.add_argument("--runs", type=_parse_runs, help="only these runs, e.g. run_001,run_004")
-    parser.add_argument(
-        "--failed", action="store_true", help="only runs that did not complete (neither done nor queued)"
-    )
-    parser.add_argument("--dry-run", action="store_true", help="print the sbatch command, submit nothing")
-    parser.add_argument(IGNORE_FLAG, action="store_true", help=IGNORE_HELP)
-    args = parser.parse_args(argv)
+    args = parse(SubmitOptions, argv, prog="ttwriter submit", description=SUBMIT_DESCRIPTION, out=out)
     result = submit(
-        args.folder,
-        args.runs,
+        args.dir,
+        args.run_ids("submit"),
         failed=args.failed,
         dry_run=args.dry_run,
         ignore_validation=args.ignore_validation,
@@ -73,11 +70,7 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
     folder = result.folder
     where = pasteable(folder.path)
     print_gate(result.validation, out, pasteable)
-    if result.skipped:
-        reasons = [
-            f"{s.run.id} ({s.state}{f', job {s.job}' if s.state != 'done' else ''})" for s in result.skipped
-        ]
-        print(f"Leaving out {counted(len(reasons))}: {listed(reasons)}", file=out)
+    print_choice(result.skipped, result.retrained, out)
     if not result.runs:
         print(
             f"Nothing to submit: every run is done or still queued (see: ttwriter status {where})", file=out
@@ -85,8 +78,6 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         return EXIT_OK
     n = len(result.runs)
     runs = f"{counted(n)} of {folder.experiment}"
-    for run_id in result.retrained:
-        print(f"note: {run_id} had finished; it trains again and its result is replaced", file=out)
     if result.dry_run:
         print(f"Dry run: would submit {runs} ({listed([r.id for r in result.runs])}) with:", file=out)
         print(f"  {shlex.join(result.command)}", file=out)
@@ -126,15 +117,8 @@ def print_status(status: SweepStatus, out: TextIO) -> None:
 
 
 def status_command(argv: list[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter status DIR`."""
-    parser = _Parser(
-        out,
-        err,
-        prog="ttwriter status",
-        description="Print the state of every run of a submitted experiment folder: not submitted, "
-        f"pending, running, done or failed (from {STATUS_DIR}/ markers, squeue and sacct or scontrol).",
-    )
-    parser.add_argument("folder", help="experiment folder written by ttwriter")
-    args = parser.parse_args(argv)
-    print_status(sweep_status(read_job_folder(args.folder)), out)
-    return EXIT_OK
+    """`ttwriter status DIR`: exit code 1 when a run failed (see cli.exit_codes)."""
+    args = parse(StatusOptions, argv, prog="ttwriter status", description=STATUS_DESCRIPTION, out=out)
+    status = sweep_status(read_job_folder(args.dir))
+    print_status(status, out)
+    return EXIT_SOME_FAILED if status.with_state(FAILED) else EXIT_OK

@@ -1,18 +1,23 @@
 """`ttwriter run`, `ttwriter results` and `ttwriter tiny-assets`: their arguments and what they print.
 
-The work is in train/ (local, results, plot, tiny_assets), which raises ttwriter's errors; the
-dispatcher (cli.main) turns those into `error: ...` and exit code 2.
+Their options are frozen dataclasses parsed by cli._parser (the field docstrings are their
+--help); `run` chooses runs as `submit` does (cli._parser.RunChoice, slurm.choose). The work is in
+train/ (local, results, plot, tiny_assets), which raises ttwriter's errors; the dispatcher
+(cli.main) turns those into `error: ...` and exit code 2.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ttwriter.cli._output import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, print_gate
+from ttwriter.cli._output import pasteable, print_choice, print_gate
+from ttwriter.cli._parser import Dir, RunChoice, Switch, parse
+from ttwriter.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
+from ttwriter.cli.slurm import IgnoreValidation
 from ttwriter.errors import ExperimentDirError
 from ttwriter.folder.layout import (
     LOG_PATTERN,
@@ -23,7 +28,6 @@ from ttwriter.folder.layout import (
     STATUS_DIR,
     log_path,
 )
-from ttwriter.folder.read import parse_run_ids
 from ttwriter.formats import counted, params_text
 from ttwriter.train.local import plan_local_runs, train_one
 from ttwriter.train.plot import plot_loss_curves
@@ -38,39 +42,68 @@ from ttwriter.train.tiny_assets import (
     TOKENIZER_FILE,
     build_tiny_assets,
 )
-from ttwriter.validation.gate import IGNORE_FLAG, IGNORE_HELP
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions(RunChoice):
+    dry_run: Switch = False
+    """Print each run's command and train nothing."""
+    ignore_validation: IgnoreValidation = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultsOptions:
+    dir: Dir
+    """The experiment folder ttwriter wrote (outputs/<name>_<timestamp>)."""
+    no_plot: Switch = False
+    """Do not write the loss curve PNG."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TinyAssetsOptions:
+    dir: Dir
+    """The folder to write the assets into (created if missing)."""
+
+
+RUN_DESCRIPTION = (
+    "Train the runs of an experiment folder on this machine, one after another, with each run's "
+    f"command (slurm.command); logs go to {LOG_PATTERN} and completion markers to {STATUS_DIR}/, "
+    "as on SLURM. Runs are chosen as by 'ttwriter submit': all of them (refused once a run is "
+    "done), the ones named with --runs, or with --failed those that did not complete. A run that "
+    "failed validation is not trained (a folder written with --no-validate is validated first)."
+    f"\n\n{exit_codes_text('run')}"
+)
+RESULTS_DESCRIPTION = (
+    "Join every run's torchtune loss log (DiskLogger log_*.txt under its output_dir) with its "
+    f"params: a table on the terminal, {RESULTS_FILE} and {PLOT_FILE} in the folder.\n\n"
+    f"{exit_codes_text('results')}"
+)
+TINY_ASSETS_DESCRIPTION = (
+    "Build a tokenizer, initial weights of a tiny Llama 2 and a small alpaca-style data set for "
+    "CPU training with the example family experiments/tiny/cpu/. Nothing is downloaded; the same "
+    f"files come out every time.\n\n{exit_codes_text('tiny-assets')}"
+)
 
 
 def run_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter run <experiment dir> [--runs run_000,run_002] [--failed] [--dry-run] [--ignore-validation]`."""
-    parser = argparse.ArgumentParser(
-        prog="ttwriter run",
-        description="Train the runs of an experiment folder on this machine, one after another, "
-        f"with each run's command (slurm.command); logs go to {LOG_PATTERN} and completion "
-        f"markers to {STATUS_DIR}/, as on SLURM. A run that failed validation is not trained (a folder "
-        "written with --no-validate is validated first).",
-    )
-    parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
-    parser.add_argument("--runs", metavar="IDS", help="only these runs, comma-separated: run_000,run_002")
-    parser.add_argument(
-        "--failed", action="store_true", help="only runs not marked done (failed or never run)"
-    )
-    parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
-    parser.add_argument(IGNORE_FLAG, action="store_true", help=IGNORE_HELP)
-    args = parser.parse_args(list(argv))
-
+    """`ttwriter run DIR [--runs run_000,run_002 | --failed] [--dry-run] [--ignore-validation]`."""
+    args = parse(RunOptions, argv, prog="ttwriter run", description=RUN_DESCRIPTION, out=out)
     plan = plan_local_runs(
-        args.experiment_dir,
-        parse_run_ids(args.runs),
+        args.dir,
+        args.run_ids("run"),
         args.failed,
         ignore_validation=args.ignore_validation,
         announce=lambda line: print(line, file=out, flush=True),
     )
     folder = plan.folder
     print_gate(plan.validation, out)
+    print_choice(plan.skipped, plan.retrained, out)
     n = len(plan.runs)
     if n == 0:
-        print(f"Nothing to run: every selected run of {folder.experiment} is marked done.", file=out)
+        print(
+            f"Nothing to train: every run is done or still queued (see: ttwriter status {pasteable(folder.path)})",
+            file=out,
+        )
         return EXIT_OK
     if args.dry_run:
         print(
@@ -128,18 +161,11 @@ def _tail(path: Path, n: int) -> list[str]:
 
 
 def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter results <experiment dir> [--no-plot]`."""
-    parser = argparse.ArgumentParser(
-        prog="ttwriter results",
-        description="Join every run's torchtune loss log (DiskLogger log_*.txt under its output_dir) "
-        f"with its params: a table on the terminal, {RESULTS_FILE} and {PLOT_FILE} in the folder.",
-    )
-    parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
-    parser.add_argument("--no-plot", action="store_true", help="do not write the loss curve PNG")
-    args = parser.parse_args(list(argv))
+    """`ttwriter results DIR [--no-plot]`."""
+    args = parse(ResultsOptions, argv, prog="ttwriter results", description=RESULTS_DESCRIPTION, out=out)
 
     # Everything that can fail comes before results.csv is written.
-    results = collect_results(args.experiment_dir)
+    results = collect_results(args.dir)
     folder = results.folder
     csv_path = folder.path / RESULTS_FILE
     csv_text = results_csv(results)
@@ -181,14 +207,9 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
 
 def tiny_assets_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter tiny-assets DIR`."""
-    parser = argparse.ArgumentParser(
-        prog="ttwriter tiny-assets",
-        description="Build a tokenizer, initial weights of a tiny Llama 2 and a small alpaca-style "
-        "data set for CPU training with the example family experiments/tiny/cpu/. Nothing is "
-        "downloaded; the same files come out every time.",
+    args = parse(
+        TinyAssetsOptions, argv, prog="ttwriter tiny-assets", description=TINY_ASSETS_DESCRIPTION, out=out
     )
-    parser.add_argument("dir", metavar="DIR", help="folder to write the assets into (created if missing)")
-    args = parser.parse_args(list(argv))
     manifest = build_tiny_assets(args.dir)
     root = Path(args.dir).expanduser().resolve()
     model = manifest["model"]

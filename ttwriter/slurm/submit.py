@@ -18,19 +18,11 @@ from ttwriter.folder.layout import LOGS_DIR, MAPPING_FILE, SCRIPT_FILE
 from ttwriter.folder.read import ExperimentFolder, read_job_folder
 from ttwriter.folder.runs import FolderRun
 from ttwriter.folder.submissions import append_submission
-from ttwriter.formats import listed
 from ttwriter.placeholders import names
 from ttwriter.registry import add_tune_to_path
+from ttwriter.slurm.choose import choose_runs
 from ttwriter.slurm.script import array_spec
-from ttwriter.slurm.status import (
-    DONE,
-    PENDING,
-    RUNNING,
-    RunStatus,
-    SweepStatus,
-    slurm_command,
-    sweep_status,
-)
+from ttwriter.slurm.status import RunStatus, slurm_command
 from ttwriter.validation.gate import GateResult, check_runs, typed_command
 
 
@@ -54,18 +46,6 @@ class Submission:
     """A folder put first on the jobs' PATH because `tune` was not on this one (see `registry.add_tune_to_path`)."""
     validation: GateResult | None = None
     """What the validation gate did (None when nothing was to be submitted)."""
-
-
-def _status(folder: ExperimentFolder) -> SweepStatus:
-    """The sweep's state; refused when squeue is needed and cannot answer (a run could be queued)."""
-    status = sweep_status(folder)
-    if status.scheduler_problem is not None:
-        raise SlurmError(
-            f"cannot tell which runs are still queued: {status.scheduler_problem}",
-            file=folder.path,
-            fix="run this where squeue works, so that no run is submitted twice",
-        )
-    return status
 
 
 def _job_environment() -> tuple[dict[str, str], str | None]:
@@ -99,46 +79,19 @@ def submit(
 ) -> Submission:
     """Submit runs of the experiment folder at `path` as one job array.
 
-    By default every run, which is refused once any run is done or queued; `runs` names runs (a
-    done one trains again); `failed` takes the runs that did not complete: neither done nor queued,
-    like `ttwriter run --failed`. A queued run is never submitted again. Raises `SlurmError` when
-    sbatch is missing, SLURM refuses the job, a run is still queued or the recipe is unknown,
-    `InvalidRunsError` when a run to submit failed validation (a folder never validated is
-    validated first, see validation.gate; `ignore_validation` skips that), and
-    `ExperimentDirError` for a folder that is not an experiment folder or an unknown run id.
+    Which runs: every run, the ones named in `runs`, or with `failed` those that did not complete,
+    as slurm.choose decides for `ttwriter run` too (a plain submit is refused once a run is done;
+    a queued run is never submitted again). Raises `SlurmError` when sbatch is missing, SLURM
+    refuses the job, a run is still queued or the recipe is unknown, `InvalidRunsError` when a
+    run to submit failed validation (a folder never validated is validated first, see
+    validation.gate; `ignore_validation` skips that), and `ExperimentDirError` for a folder that
+    is not an experiment folder, an unknown run id, or a choice slurm.choose refuses.
     `announce` is told when a validation starts.
     """
     folder = read_job_folder(path)
-    if runs is not None and failed:
-        raise SlurmError("--runs and --failed choose runs in two ways", fix="use one of them")
     _check_recipe(folder)
-    states = _status(folder).runs
-    skipped: tuple[RunStatus, ...] = ()
-    retrained: tuple[str, ...] = ()
-    if failed:
-        skipped = tuple(s for s in states if s.state in (DONE, PENDING, RUNNING))
-        left_out = {s.run.id for s in skipped}
-        chosen = tuple(r for r in folder.runs if r.id not in left_out)
-    else:
-        chosen = folder.runs if runs is None else folder.select(runs)
-        wanted = {r.id for r in chosen}
-        queued = [s for s in states if s.run.id in wanted and s.state in (PENDING, RUNNING)]
-        if queued:
-            raise SlurmError(
-                "already queued: " + listed([f"{s.run.id} ({s.state} as job {s.job})" for s in queued]),
-                file=folder.path,
-                fix="wait for them (ttwriter status), or cancel them with scancel first; "
-                "--failed submits only the runs that are neither done nor queued",
-            )
-        done = tuple(s.run.id for s in states if s.run.id in wanted and s.state == DONE)
-        if done and runs is None:
-            raise SlurmError(
-                f"{len(done)} of {len(folder.runs)} runs are already done: {listed(list(done))}",
-                file=folder.path,
-                fix="--failed submits only the runs that did not complete; to train done runs "
-                "again, name them with --runs",
-            )
-        retrained = done
+    choice = choose_runs(folder, runs, failed, command="submit", typed_dir=path)
+    chosen, skipped, retrained = choice.runs, choice.skipped, choice.retrained
 
     limit = folder.max_parallel
     limit = limit if limit is not None and limit < len(chosen) else None

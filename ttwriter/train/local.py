@@ -27,7 +27,9 @@ from ttwriter.folder.read import ExperimentFolder, FolderRun, read_experiment_fo
 from ttwriter.formats import utc_now
 from ttwriter.placeholders import names, substitute
 from ttwriter.registry import add_tune_to_path
+from ttwriter.slurm.choose import choose_runs
 from ttwriter.slurm.script import shell_command
+from ttwriter.slurm.status import RunStatus
 from ttwriter.validation.gate import GateResult, check_runs, typed_command
 
 
@@ -55,6 +57,10 @@ class LocalPlan:
     runs: tuple[FolderRun, ...]
     validation: GateResult | None = None
     """What the validation gate did (None when there is nothing to run)."""
+    skipped: tuple[RunStatus, ...] = ()
+    """With --failed: the runs left out because they are done or still queued."""
+    retrained: tuple[str, ...] = ()
+    """Runs named with --runs that had finished successfully: they train again."""
 
     @property
     def template(self) -> str:
@@ -90,28 +96,28 @@ def plan_local_runs(
     ignore_validation: bool = False,
     announce: Callable[[str], None] | None = None,
 ) -> LocalPlan:
-    """The runs to train (all, the named ones, and/or those not marked done) and their command.
+    """The runs to train and their command: every run, the ones named in `run_ids`, or with
+    `failed_only` those that did not complete, chosen as `ttwriter submit` chooses them (see
+    slurm.choose: a plain run is refused once a run is done or queued on SLURM).
 
     Runs that failed validation are refused with `InvalidRunsError`, and a folder that was never
     validated is validated first (see validation.gate), unless `ignore_validation`; `announce`
     is told when a validation starts.
     """
     folder = read_experiment_folder(experiment_dir)
-    runs = folder.select(run_ids)
-    if failed_only:
-        runs = tuple(r for r in runs if not markers.is_done(folder.path, r.id))
     _ = folder.slurm  # read now: invalid settings in experiment.json stop here, before any validation
+    choice = choose_runs(folder, run_ids, failed_only, command="run", typed_dir=experiment_dir)
     gate = None
-    if runs:
+    if choice.runs:
         gate = check_runs(
             folder,
-            [r.id for r in runs],
+            [r.id for r in choice.runs],
             verb="train",
             command=typed_command("run", experiment_dir, run_ids, failed_only),
             ignore=ignore_validation,
             announce=announce,
         )
-    return LocalPlan(folder, runs, gate)
+    return LocalPlan(folder, choice.runs, gate, choice.skipped, choice.retrained)
 
 
 def _environment(plan: LocalPlan, run: FolderRun, shell: str) -> dict[str, str]:
