@@ -12,14 +12,13 @@ import pytest
 
 from ttwriter.cli import _parser
 from ttwriter.cli._parser import ArgumentError, HelpShown, flags_of, parse
-from ttwriter.cli.slurm import StatusOptions, SubmitOptions
-from ttwriter.cli.train import ResultsOptions, RunOptions, TinyAssetsOptions
+from ttwriter.cli.options import FolderOptions, ResultsOptions, StartOptions, TinyAssetsOptions
 
-CLASSES = [SubmitOptions, StatusOptions, RunOptions, ResultsOptions, TinyAssetsOptions]
+CLASSES = [StartOptions, FolderOptions, ResultsOptions, TinyAssetsOptions]
 
 
-def submit(*argv: str) -> SubmitOptions:
-    return parse(SubmitOptions, argv, prog="ttwriter submit", description="Submit.", out=io.StringIO())
+def submit(*argv: str) -> StartOptions:
+    return parse(StartOptions, argv, prog="ttwriter submit", description="Submit.", out=io.StringIO())
 
 
 def help_text(cls: type) -> str:
@@ -46,7 +45,7 @@ def test_help_goes_to_the_given_stream_wrapped_and_without_trailing_blanks(capsy
     out = io.StringIO()
 
     with pytest.raises(HelpShown):
-        parse(SubmitOptions, ["DIR", "--help"], prog="ttwriter submit", description="word " * 30, out=out)
+        parse(StartOptions, ["DIR", "--help"], prog="ttwriter submit", description="word " * 30, out=out)
 
     lines = out.getvalue().splitlines()
     assert (
@@ -86,8 +85,7 @@ def test_an_unknown_option_names_the_closest_and_fixes_the_command_line():
         submit("outputs/my sweep", "--rnus=run_001", "--dryrun")
 
     assert caught.value.message == (
-        "ttwriter submit has no option '--rnus'; did you mean '--runs'?; "
-        "ttwriter submit has no option '--dryrun'; did you mean '--dry-run'?"
+        "ttwriter submit has no options '--rnus' (did you mean '--runs'?), '--dryrun' (did you mean '--dry-run'?)"
     )
     assert caught.value.fix == (
         "ttwriter submit 'outputs/my sweep' --runs=run_001 --dry-run ('ttwriter submit --help' lists its options)"

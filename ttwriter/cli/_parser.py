@@ -3,7 +3,7 @@ problem with the arguments is an `ArgumentError` in ttwriter's shape (`error: ..
 exit 2), never tyro's box on the process's stderr.
 
 Each command declares its options as a frozen dataclass whose field docstrings are its --help
-(generate's class is built per experiment, see cli.overrides) and calls `parse`. What tyro would
+(cli.options; generate's class is built per experiment, see cli.overrides) and calls `parse`. What tyro would
 print goes to the streams the command was given: --help to `out` (raising `HelpShown`), and a value
 tyro rejects is captured and reworded. Unknown options come back from tyro
 (`return_unknown_args`) and are reported with "did you mean" against the class's own flags, with
@@ -30,20 +30,10 @@ from typing import Annotated, Any, TextIO, TypeVar
 
 import tyro
 
-from ttwriter.errors import ConfigWriterError, close_matches, suggestion
-from ttwriter.folder.read import parse_run_ids
+from ttwriter.cli._arguments import ArgumentError, HelpShown, normal, unexpected, unknown_flags
 from ttwriter.formats import listed
 
 T = TypeVar("T")
-
-
-class HelpShown(Exception):
-    """--help was printed; the command is done (exit 0)."""
-
-
-class ArgumentError(ConfigWriterError):
-    """The command line itself is wrong: an unknown command or option, a missing or malformed
-    value, options that contradict each other."""
 
 
 # --- the pieces commands declare their options with ----------------------------------------------
@@ -60,36 +50,6 @@ so the folder after it is never taken for a run id."""
 
 SWITCHES = (tyro.conf.FlagCreatePairsOff,)
 """The tyro settings of every command but generate (whose flags are `--x` / `--no-x` pairs)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class RunChoice:
-    """Which runs of an experiment folder a command starts; the same for `submit` and `run`."""
-
-    dir: Dir
-    """The experiment folder ttwriter wrote (outputs/<name>_<timestamp>)."""
-    runs: RunIds = ()
-    """Only these runs, by id: --runs run_000,run_003 (or --runs repeated); a done run trains again."""
-    failed: Switch = False
-    """Only the runs that did not complete: neither done nor still queued (failed, lost, never run)."""
-
-    def run_ids(self, command: str) -> list[str] | None:
-        """The run ids given with --runs, None for none; --runs with --failed is an error."""
-        if not self.runs:
-            return None
-        if self.failed:
-            raise ArgumentError(
-                "--runs and --failed choose runs in two ways",
-                fix=f"use one: ttwriter {command} {shlex.quote(self.dir)} --failed, or "
-                f"ttwriter {command} {shlex.quote(self.dir)} --runs {','.join(self.runs)}",
-            )
-        ids = [i for value in self.runs for i in parse_run_ids(value) or []]
-        if not ids:
-            raise ArgumentError(
-                f"--runs needs run ids, got {' '.join(repr(v) for v in self.runs)}",
-                fix=f"e.g. ttwriter {command} {shlex.quote(self.dir)} --runs run_000,run_003",
-            )
-        return list(dict.fromkeys(ids))
 
 
 # --- parsing ---------------------------------------------------------------------------------------
@@ -136,7 +96,7 @@ def parse(
     except SystemExit:  # a rejection the hook did not reword (or no hook in this tyro)
         raise unknown_flags(argv, known, prog, shown) or _from_text(captured.getvalue(), prog) from None
     if unknown:
-        raise unknown_flags(argv, known, prog, shown) or _unexpected(unknown, prog)
+        raise unknown_flags(argv, known, prog, shown) or unexpected(unknown, prog)
     return parsed
 
 
@@ -270,56 +230,6 @@ def flags_of(cls: type, *, pairs: bool = True, prefix: str = "") -> dict[str, bo
 
 # --- what is wrong, in ttwriter's words ------------------------------------------------------------
 
-_FLAG = re.compile(r"(--?[A-Za-z][\w.-]*)(=.*)?", re.S)
-
-
-def _normal(flag: str) -> str:
-    return flag.replace("_", "-")
-
-
-def unknown_flags(
-    argv: list[str], known: dict[str, bool], prog: str, shown: list[str]
-) -> ArgumentError | None:
-    """Options `prog` does not have (and switches given a value), each with the closest flag; the
-    fix is the command line with each replaced, when every one has a close flag."""
-    by_normal = {_normal(flag): flag for flag in known}
-    problems, fixed, replaced = [], list(shown), True
-    takes_value = False
-    for token in argv:
-        match = _FLAG.fullmatch(token)
-        if match is None or takes_value:  # a word, or the value of the option before it
-            takes_value = False
-            continue
-        flag, value = match.groups()
-        real = by_normal.get(_normal(flag))
-        if real is not None:
-            takes_value = known[real] and value is None
-            if value is not None and not known[real]:
-                problems.append(f"{real} takes no value (got {token!r})")
-                fixed = [real if t == token else t for t in fixed]
-            continue
-        close = close_matches(_normal(flag), by_normal, n=1)
-        hint = suggestion([by_normal[c] for c in close])
-        problems.append(f"{prog} has no option {flag!r}" + (f"; {hint}" if hint else ""))
-        if close:
-            fixed = [by_normal[close[0]] + (value or "") if t == token else t for t in fixed]
-        else:
-            replaced = False
-    if not problems:
-        return None
-    see = f"'{prog} --help' lists its options"
-    fix = f"{prog} {shlex.join(fixed)} ({see})" if replaced else see
-    return ArgumentError("; ".join(problems), fix=fix)
-
-
-def _unexpected(unknown: list[str], prog: str) -> ArgumentError:
-    """Words left over: a second folder, a value after a switch."""
-    return ArgumentError(
-        f"{prog} does not take {listed([repr(w) for w in unknown])}",
-        fix=f"remove {'it' if len(unknown) == 1 else 'them'}, or quote a value that has spaces "
-        f"('{prog} --help' shows what it takes)",
-    )
-
 
 def _flag_name(argument: Any) -> tuple[str, bool]:
     """The flag (or metavar, for a positional) of a tyro argument, and whether it is positional."""
@@ -333,9 +243,9 @@ def _typed_value(flag: str, argv: list[str]) -> str | None:
     """The value the user gave `flag` (last occurrence wins, as in parsing)."""
     value = None
     for i, token in enumerate(argv):
-        if _normal(token) == _normal(flag) and i + 1 < len(argv):
+        if normal(token) == normal(flag) and i + 1 < len(argv):
             value = argv[i + 1]
-        elif _normal(token).startswith(_normal(flag) + "="):
+        elif normal(token).startswith(normal(flag) + "="):
             value = token.split("=", 1)[1]
     return value
 

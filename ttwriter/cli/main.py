@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ttwriter._version import __version__
-from ttwriter.cli._parser import ArgumentError, HelpShown, unknown_flags
+from ttwriter.cli._arguments import ArgumentError, HelpShown, unknown_flags
 from ttwriter.cli.exit_codes import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, exit_codes_table, interrupted
 from ttwriter.errors import ConfigWriterError, Interrupted, close_matches, suggestion
 from ttwriter.folder.layout import PLOT_FILE, RESULTS_FILE, SNAPSHOT_FILE

@@ -1,46 +1,23 @@
 """`ttwriter submit` and `ttwriter status`: their arguments and what they print.
 
-Their options are frozen dataclasses parsed by cli._parser (the field docstrings are their
---help). The work is in slurm/ (submit, status), which raises `SlurmError`; the dispatcher
+Their options are cli.options' dataclasses, parsed by cli._parser. The work is in slurm/ (submit, status), which raises `SlurmError`; the dispatcher
 (cli.main) turns those into `error: ...` and exit code 2.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
-from typing import Annotated, TextIO
-
-import tyro
+from typing import TextIO
 
 from ttwriter.cli._output import pasteable, print_choice, print_gate
-from ttwriter.cli._parser import Dir, RunChoice, Switch, parse
+from ttwriter.cli._parser import parse
 from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
+from ttwriter.cli.options import FolderOptions, StartOptions
 from ttwriter.folder.layout import SCRIPT_FILE, STATUS_DIR, SUBMISSIONS_FILE
 from ttwriter.folder.read import read_job_folder
 from ttwriter.formats import counted, listed, params_text
 from ttwriter.slurm.status import FAILED, NOT_SUBMITTED, SweepStatus, sweep_status
 from ttwriter.slurm.submit import submit
-from ttwriter.validation.gate import IGNORE_HELP
-
-IgnoreValidation = Annotated[
-    bool, tyro.conf.arg(help=f"{IGNORE_HELP[0].upper()}{IGNORE_HELP[1:]}.", help_behavior_hint="")
-]
-"""The validation gate's one override, as `submit` and `run` take it (validation.gate)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class SubmitOptions(RunChoice):
-    dry_run: Switch = False
-    """Print the sbatch command and submit nothing."""
-    ignore_validation: IgnoreValidation = False
-
-
-@dataclasses.dataclass(frozen=True)
-class StatusOptions:
-    dir: Dir
-    """The experiment folder ttwriter wrote (outputs/<name>_<timestamp>)."""
-
 
 SUBMIT_DESCRIPTION = (
     f"Submit an experiment folder's runs to SLURM as one job array ({SCRIPT_FILE}): all of them, "
@@ -58,7 +35,7 @@ STATUS_DESCRIPTION = (
 
 def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter submit DIR [--runs IDS | --failed] [--dry-run] [--ignore-validation]`."""
-    args = parse(SubmitOptions, argv, prog="ttwriter submit", description=SUBMIT_DESCRIPTION, out=out)
+    args = parse(StartOptions, argv, prog="ttwriter submit", description=SUBMIT_DESCRIPTION, out=out)
     result = submit(
         args.dir,
         args.run_ids("submit"),
@@ -118,7 +95,7 @@ def print_status(status: SweepStatus, out: TextIO) -> None:
 
 def status_command(argv: list[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter status DIR`: exit code 1 when a run failed (see cli.exit_codes)."""
-    args = parse(StatusOptions, argv, prog="ttwriter status", description=STATUS_DESCRIPTION, out=out)
+    args = parse(FolderOptions, argv, prog="ttwriter status", description=STATUS_DESCRIPTION, out=out)
     status = sweep_status(read_job_folder(args.dir))
     print_status(status, out)
     return EXIT_SOME_FAILED if status.with_state(FAILED) else EXIT_OK

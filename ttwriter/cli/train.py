@@ -1,23 +1,22 @@
 """`ttwriter run`, `ttwriter results` and `ttwriter tiny-assets`: their arguments and what they print.
 
-Their options are frozen dataclasses parsed by cli._parser (the field docstrings are their
---help); `run` chooses runs as `submit` does (cli._parser.RunChoice, slurm.choose). The work is in
+Their options are cli.options' dataclasses, parsed by cli._parser; `run` takes the same options
+as `submit` and chooses runs the same way (slurm.choose). The work is in
 train/ (local, results, plot, tiny_assets), which raises ttwriter's errors; the dispatcher
 (cli.main) turns those into `error: ...` and exit code 2.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from ttwriter.cli._output import pasteable, print_choice, print_gate
-from ttwriter.cli._parser import Dir, RunChoice, Switch, parse
+from ttwriter.cli._parser import parse
 from ttwriter.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
-from ttwriter.cli.slurm import IgnoreValidation
+from ttwriter.cli.options import ResultsOptions, StartOptions, TinyAssetsOptions
 from ttwriter.errors import ExperimentDirError
 from ttwriter.folder.layout import (
     LOG_PATTERN,
@@ -43,28 +42,6 @@ from ttwriter.train.tiny_assets import (
     build_tiny_assets,
 )
 
-
-@dataclasses.dataclass(frozen=True)
-class RunOptions(RunChoice):
-    dry_run: Switch = False
-    """Print each run's command and train nothing."""
-    ignore_validation: IgnoreValidation = False
-
-
-@dataclasses.dataclass(frozen=True)
-class ResultsOptions:
-    dir: Dir
-    """The experiment folder ttwriter wrote (outputs/<name>_<timestamp>)."""
-    no_plot: Switch = False
-    """Do not write the loss curve PNG."""
-
-
-@dataclasses.dataclass(frozen=True)
-class TinyAssetsOptions:
-    dir: Dir
-    """The folder to write the assets into (created if missing)."""
-
-
 RUN_DESCRIPTION = (
     "Train the runs of an experiment folder on this machine, one after another, with each run's "
     f"command (slurm.command); logs go to {LOG_PATTERN} and completion markers to {STATUS_DIR}/, "
@@ -87,7 +64,7 @@ TINY_ASSETS_DESCRIPTION = (
 
 def run_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter run DIR [--runs run_000,run_002 | --failed] [--dry-run] [--ignore-validation]`."""
-    args = parse(RunOptions, argv, prog="ttwriter run", description=RUN_DESCRIPTION, out=out)
+    args = parse(StartOptions, argv, prog="ttwriter run", description=RUN_DESCRIPTION, out=out)
     plan = plan_local_runs(
         args.dir,
         args.run_ids("run"),

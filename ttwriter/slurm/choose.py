@@ -41,6 +41,16 @@ class Choice:
     """Runs named with --runs that had finished successfully: they train again."""
 
 
+def check_choice(runs: Sequence[str] | None, failed: bool, *, command: str, typed_dir: str | Path) -> None:
+    """`--runs` and `--failed` together are refused (before the folder is read, by the CLI too)."""
+    if runs is not None and failed:
+        where = f"ttwriter {command} {shlex.quote(str(typed_dir))}"
+        raise ExperimentDirError(
+            "--runs and --failed choose runs in two ways",
+            fix=f"use one: {where} --failed, or {where} --runs {','.join(runs)}",
+        )
+
+
 def choose_runs(
     folder: ExperimentFolder,
     runs: Sequence[str] | None,
@@ -55,11 +65,7 @@ def choose_runs(
     run is done; `SlurmError` for a run still queued or when squeue cannot say which are.
     """
     where = f"ttwriter {command} {shlex.quote(str(typed_dir))}"
-    if runs is not None and failed:
-        raise ExperimentDirError(
-            "--runs and --failed choose runs in two ways",
-            fix=f"use one: {where} --failed, or {where} --runs {','.join(runs)}",
-        )
+    check_choice(runs, failed, command=command, typed_dir=typed_dir)
     status = sweep_status(folder)
     if status.scheduler_problem is not None:
         raise SlurmError(
