@@ -3,11 +3,12 @@ problem with the arguments is an `ArgumentError` in ttwriter's shape (`error: ..
 exit 2), never tyro's box on the process's stderr.
 
 Each command declares its options as a frozen dataclass whose field docstrings are its --help
-(cli.options; generate's class is built per experiment, see cli.overrides) and calls `parse`. What tyro would
-print goes to the streams the command was given: --help to `out` (raising `HelpShown`), and a value
-tyro rejects is captured and reworded. Unknown options come back from tyro
-(`return_unknown_args`) and are reported with "did you mean" against the class's own flags, with
-the corrected command line as the fix.
+(cli.options; generate's class is built per experiment, see cli.overrides) and calls `parse`.
+What tyro would print goes to the streams the command was given: --help to `out` (raising
+`HelpShown`), and a value tyro rejects is captured and reworded (through tyro's parse-error hook,
+else from its captured text). Unknown options come back from tyro (`return_unknown_args`) and
+are reported with "did you mean" against the class's own flags, with the corrected command line
+as the fix.
 """
 
 from __future__ import annotations
