@@ -1,9 +1,10 @@
-"""Golden files for what users read: generated configs, the run mapping, --help and key errors.
+"""Golden files for what users read: generated configs, the run mapping and key errors (every
+command's --help and argument errors: tests/cli/test_goldens.py).
 
 The expected texts live in tests/golden/. After an intended change to any of them, regenerate
 them all and review the diff before committing:
 
-    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py tests/cli/test_goldens.py
 
 Machine-specific parts are replaced by tokens before comparing: the experiment folder by
 <EXPERIMENT_DIR>, a test's temporary folder by <TMP>, this repository by <REPO> and the ttwriter
@@ -74,13 +75,6 @@ def test_example_terminal_output(example_output):
     out_dir, stdout = example_output
 
     check_golden("lora_rank_02_01/stdout.txt", normalise(stdout, EXPERIMENT_DIR=out_dir, REPO=REPO))
-
-
-def test_top_level_help(run_cli):
-    result = run_cli("--help")
-
-    assert result.code == 0
-    check_golden("help.txt", normalise(result.out))
 
 
 # --- error messages ------------------------------------------------------------------------------

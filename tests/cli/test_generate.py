@@ -212,11 +212,59 @@ def test_overrides_of_nested_controls_and_metadata(tmp_path, run_cli):
 
 
 def test_a_misspelled_override_flag_exits_2_and_names_the_real_flag(tmp_path, run_cli, capsys):
-    result = run_cli(str(PY_EXAMPLE), "--controls.learning-rat", "1e-4", "--output-dir", str(tmp_path / "o"))
+    out = str(tmp_path / "o")
+
+    result = run_cli(str(PY_EXAMPLE), "--controls.learning-rat", "1e-4", "--output-dir", out)
 
     assert result.code == 2
-    assert "--controls.learning-rate" in collapse(capsys.readouterr().err)
+    assert result.err == (
+        f"error: ttwriter {PY_EXAMPLE} has no option '--controls.learning-rat'; did you mean "
+        "'--controls.learning-rate'?\n"
+        f"  fix: ttwriter {PY_EXAMPLE} --controls.learning-rate 1e-4 --output-dir {out} "
+        f"('ttwriter {PY_EXAMPLE} --help' lists its options)\n"
+    )
+    assert capsys.readouterr() == ("", "")  # tyro printed nothing to the process's streams
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, message, fix",
+    [
+        (
+            ["--slurm.gpus-per-run", "two"],
+            "--slurm.gpus-per-run takes a whole number, not 'two'",
+            "give --slurm.gpus-per-run a whole number, e.g. --slurm.gpus-per-run 1 (its value now)",
+        ),
+        (
+            ["--name"],
+            "--name needs a value",
+            "give --name a value ('ttwriter {path} --help' says what it takes)",
+        ),
+        (
+            ["--dry-run=yes"],
+            "--dry-run takes no value (got '--dry-run=yes')",
+            "ttwriter {path} --dry-run ('ttwriter {path} --help' lists its options)",
+        ),
+        (
+            ["stray"],
+            "ttwriter {path} does not take 'stray'",
+            "remove it, or quote a value that has spaces ('ttwriter {path} --help' shows what it takes)",
+        ),
+        (
+            ["--sett", "epochs=1"],
+            "ttwriter {path} has no option '--sett'; did you mean '--set'?",
+            "ttwriter {path} --set epochs=1 ('ttwriter {path} --help' lists its options)",
+        ),
+    ],
+    ids=["not an int", "no value", "switch with a value", "stray word", "misspelled --set"],
+)
+def test_a_flag_tyro_rejects_is_an_error_line_with_a_fix(tmp_path, run_cli, capsys, flags, message, fix):
+    result = run_cli(str(PY_EXAMPLE), *flags)
+
+    assert result.code == 2
+    path = PY_EXAMPLE
+    assert result.err == f"error: {message.format(path=path)}\n  fix: {fix.format(path=path)}\n"
+    assert capsys.readouterr() == ("", "")
 
 
 def test_a_variable_overridden_with_no_values_exits_2(tmp_path, run_cli):
@@ -249,8 +297,9 @@ def test_path_help_lists_the_experiments_fields_with_docstrings_and_current_valu
 
     result = run_cli(str(PY_EXAMPLE), "--help")
 
-    help_text = collapse(capsys.readouterr().out)
+    help_text = collapse(result.out)
     assert result.code == 0
+    assert (result.err, capsys.readouterr()) == ("", ("", ""))
     for expected in [
         "--name STR Experiment name; names the output folder",
         "(default: lora_rank)",
@@ -266,12 +315,12 @@ def test_path_help_lists_the_experiments_fields_with_docstrings_and_current_valu
     assert list(tmp_path.iterdir()) == []
 
 
-def test_path_help_for_a_yaml_experiment(run_cli, capsys, monkeypatch):
+def test_path_help_for_a_yaml_experiment(run_cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
 
     result = run_cli(str(YAML_EXAMPLE), "--help")
 
-    help_text = collapse(capsys.readouterr().out)
+    help_text = collapse(result.out)
     assert result.code == 0
     assert "--controls.lora-alpha INT control 'lora_alpha' (default: 16)" in help_text
     assert "--base-config {None}|STR" in help_text

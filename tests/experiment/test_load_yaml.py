@@ -219,13 +219,13 @@ SCHEMA_ERRORS = {
     "unknown top-level key": (
         f"experiment_name: a\nbase_config: {BASE}\ncontrolls:\n  epochs: 1\n",
         "3: controlls: unknown key 'controlls' in experiment.yaml; did you mean 'controls'?\n"
-        "  fix: allowed keys here: base_config, base_config_file, controls, date, delete, experiment_name, "
+        "  fix: allowed keys here: base_config, base_config_file, controls, date, delete, evaluation, experiment_name, "
         "framework, hypothesis, notes, output, question, recipe, researcher, slurm, tags, variables",
     ),
     "unknown top-level key, nested shape": (
         f"experiment:\n  name: a\nframework_config:\n  base_config: {BASE}\nvariabels:\n  lora_rank: [8]\n",
         "5: variabels: unknown key 'variabels' in experiment.yaml; did you mean 'variables'?\n"
-        "  fix: allowed keys here: controls, delete, experiment, framework_config, output, slurm, variables",
+        "  fix: allowed keys here: controls, delete, evaluation, experiment, framework_config, output, slurm, variables",
     ),
     "unknown key under experiment:": (
         f"experiment:\n  name: a\n  hypothesys: h\nframework_config:\n  base_config: {BASE}\n",

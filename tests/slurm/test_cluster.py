@@ -75,7 +75,7 @@ def test_a_submitted_sweep_runs_every_run_and_failed_runs_are_resubmitted_alone(
     wait_for(folder, finished, "the first submission")
 
     status = run_cli("status", str(folder))
-    assert status.code == 0, status.err
+    assert status.code == 1, status.err  # run_002 failed
     rows = [line.split()[:3] for line in status.out.splitlines()[1:5]]
     assert rows == [
         ["run_000", "done", f"{job}_0"],
@@ -118,7 +118,8 @@ def test_a_submitted_sweep_runs_every_run_and_failed_runs_are_resubmitted_alone(
         f"Nothing to submit: every run is done or still queued (see: ttwriter status {folder})\n"
     )
     assert everything.code == 2
-    assert everything.err.startswith(f"error: {folder}: 4 of 4 runs are already done: run_000, run_001,")
+    assert everything.err.startswith(f"error: {folder}: all 4 runs are already done\n")
+    assert run_cli("status", str(folder)).code == 0
     assert len(records(folder)) == 2
 
 
@@ -133,6 +134,8 @@ def test_queued_runs_show_as_pending_or_running_and_are_never_queued_twice(slurm
     twice = run_cli("submit", folder, "--runs", "run_001")
     everything = run_cli("submit", folder)
     failed = run_cli("submit", folder, "--failed")
+    here = run_cli("run", folder, "--runs", "run_001")  # `run` never trains a queued run either
+    here_failed = run_cli("run", folder, "--failed", "--dry-run")
 
     assert states(status) == {"run_000": "running", "run_001": "pending"}
     assert twice.code == 2
@@ -145,6 +148,13 @@ def test_queued_runs_show_as_pending_or_running_and_are_never_queued_twice(slurm
         f"Leaving out 2 runs: run_000 (running, job {job}_0), run_001 (pending, job {job}_1)\n"
         f"Nothing to submit: every run is done or still queued (see: ttwriter status {folder})\n"
     )
+    assert here.code == 2
+    assert here.err.startswith(f"error: {folder}: already queued: run_001 (pending as job {job}_1)\n")
+    assert here_failed.out == (
+        f"Leaving out 2 runs: run_000 (running, job {job}_0), run_001 (pending, job {job}_1)\n"
+        f"Nothing to train: every run is done or still queued (see: ttwriter status {folder})\n"
+    )
+    assert not (result.experiment_dir / "status" / "run_001.running").exists()
 
     subprocess.run(["scancel", str(job)], check=True, timeout=30)
     cancelled = wait_for(folder, finished, "the cancelled job to end")

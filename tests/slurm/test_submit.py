@@ -88,7 +88,7 @@ def test_status_reads_the_markers_of_tasks_that_ran(run_cli, sweep, tmp_path, no
 
     result = run_cli("status", str(folder))
 
-    assert result.code == 0, result.err
+    assert result.code == 1, result.err  # run_002 failed
     rows = [line.split()[:3] for line in result.out.splitlines()[1:5]]
     assert rows == [
         ["run_000", "done", "-"],
@@ -122,8 +122,8 @@ def test_failed_means_every_run_that_did_not_complete_and_a_plain_submit_refuses
     assert everything.code == 2
     assert everything.err == (
         f"error: {folder}: 1 of 4 runs are already done: run_000\n"
-        "  fix: --failed submits only the runs that did not complete; to train done runs again, "
-        "name them with --runs\n"
+        f"  fix: ttwriter submit {folder} --failed for the 3 runs that did not complete; to train "
+        "done ones again, name them: --runs run_000\n"
     )
     assert (
         named.out.splitlines()[0] == "note: run_000 had finished; it trains again and its result is replaced"
@@ -177,10 +177,15 @@ def test_unknown_run_ids_are_refused_with_a_suggestion(run_cli, sweep):
 
 
 def test_runs_and_failed_together_are_refused(run_cli, sweep):
-    result = run_cli("submit", str(sweep.experiment_dir), "--runs", "run_001", "--failed")
+    folder = sweep.experiment_dir
+
+    result = run_cli("submit", str(folder), "--runs", "run_001", "--failed")
 
     assert result.code == 2
-    assert result.err == "error: --runs and --failed choose runs in two ways\n  fix: use one of them\n"
+    assert result.err == (
+        "error: --runs and --failed choose runs in two ways\n"
+        f"  fix: use one: ttwriter submit {folder} --failed, or ttwriter submit {folder} --runs run_001\n"
+    )
 
 
 @pytest.mark.parametrize("command", ["submit", "status"])
@@ -228,11 +233,30 @@ def test_unknown_recipe_is_refused_before_sbatch(run_cli, tmp_path):
     )
 
 
-def test_usage_errors_and_help_go_to_the_given_streams(run_cli, sweep):
+def test_usage_errors_and_help_go_to_the_given_streams(run_cli, sweep, capsys):
     bad = run_cli("submit", str(sweep.experiment_dir), "--fialed")
     helped = run_cli("status", "--help")
 
     assert bad.code == 2
-    assert bad.err.startswith("error: unrecognized arguments: --fialed\n")
+    assert bad.err == (
+        "error: ttwriter submit has no option '--fialed'; did you mean '--failed'?\n"
+        f"  fix: ttwriter submit {sweep.experiment_dir} --failed ('ttwriter submit --help' lists its options)\n"
+    )
     assert helped.code == 0
-    assert helped.out.startswith("usage: ttwriter status [-h] folder")
+    assert helped.out.startswith("usage: ttwriter status [-h] DIR\n")
+    assert capsys.readouterr() == ("", "")  # nothing reached the process's own streams
+
+
+def test_status_exits_1_when_a_run_failed_and_0_while_runs_are_only_pending(
+    run_cli, sweep, tmp_path, no_slurm
+):
+    folder = sweep.experiment_dir
+    run_task(folder, 0, tmp_path)  # done
+
+    pending = run_cli("status", str(folder))
+    run_task(folder, 2, tmp_path)  # fails
+    failed = run_cli("status", str(folder))
+
+    assert (pending.code, failed.code) == (0, 1)
+    assert "1 done, 3 not submitted" in pending.out
+    assert "1 done, 1 failed, 2 not submitted" in failed.out

@@ -14,6 +14,7 @@ import pytest
 
 from tests.train.tiny_training import PARAMS, RUN_IDS, SWEEP, check_every_run_trained, check_results, losses
 from ttwriter.cli.main import main
+from ttwriter.folder import markers
 
 
 def _cli(*argv: str) -> tuple[int, str, str]:
@@ -129,6 +130,81 @@ def test_failed_reruns_only_runs_not_marked_done(fake_sweep):
         "run_001",
     ]
     assert (fake_sweep / "logs" / "run_000.out").read_text().count("=== ttwriter: run_000 FAILED") == 2
+
+
+def test_a_plain_run_is_refused_once_a_run_is_done_as_submit_is(fake_sweep):
+    _cli("run", str(fake_sweep), "--runs", "run_002")
+
+    code, out, err = _cli("run", str(fake_sweep))
+
+    assert code == 2
+    assert err == (
+        f"error: {fake_sweep}: 1 of 4 runs are already done: run_002\n"
+        f"  fix: ttwriter run {fake_sweep} --failed for the 3 runs that did not complete; to train done "
+        "ones again, name them: --runs run_002\n"
+    )
+    assert out == ""
+    assert (fake_sweep / "logs" / "run_002.out").read_text().count("=== ttwriter: run_002 (ttwriter run") == 1
+
+
+def test_a_folder_whose_runs_are_all_done_is_refused_and_failed_has_nothing_to_train(fake_sweep):
+    _cli("run", str(fake_sweep), "--runs", "run_002,run_003")
+    for run_id in ("run_000", "run_001"):  # trained elsewhere (the stand-in trains rank 16 only)
+        markers.write_marker(fake_sweep, run_id, markers.DONE, job="local_0", exit_code=0)
+
+    everything = _cli("run", str(fake_sweep))
+    failed = _cli("run", str(fake_sweep), "--failed")
+
+    assert everything[0] == 2
+    assert everything[2] == (
+        f"error: {fake_sweep}: all 4 runs are already done\n"
+        f"  fix: to train them again, name them: ttwriter run {fake_sweep} --runs run_000\n"
+    )
+    assert failed[0] == 0
+    assert failed[1] == (
+        "Leaving out 4 runs: run_000 (done), run_001 (done), run_002 (done), run_003 (done)\n"
+        f"Nothing to train: every run is done or still queued (see: ttwriter status {fake_sweep})\n"
+    )
+
+
+def test_naming_a_done_run_trains_it_again_with_a_note(fake_sweep):
+    _cli("run", str(fake_sweep), "--runs", "run_002")
+
+    code, out, _ = _cli("run", str(fake_sweep), "--runs", "run_002")
+
+    assert code == 0
+    assert out.splitlines()[0] == "note: run_002 had finished; it trains again and its result is replaced"
+    assert "1/1 runs done" in out
+    assert (fake_sweep / "logs" / "run_002.out").read_text().count("=== ttwriter: run_002 (ttwriter run") == 2
+
+
+def test_failed_leaves_out_the_done_runs_and_says_so(fake_sweep):
+    _cli("run", str(fake_sweep), "--runs", "run_002")
+
+    code, out, _ = _cli("run", str(fake_sweep), "--failed", "--dry-run")
+
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        "Leaving out 1 run: run_002 (done)",
+        f"Dry run: would train 3 runs of tiny_rank_x_lr (cwd {fake_sweep}):",
+    ]
+
+
+def test_runs_may_be_repeated_and_comma_separated(fake_sweep):
+    code, out, _ = _cli("run", str(fake_sweep), "--runs", "run_003", "--runs", "run_000,run_003", "--dry-run")
+
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["run_000", "run_003"]
+
+
+def test_runs_and_failed_together_are_refused_as_by_submit(fake_sweep):
+    code, _, err = _cli("run", str(fake_sweep), "--runs", "run_001", "--failed")
+
+    assert code == 2
+    assert err == (
+        "error: --runs and --failed choose runs in two ways\n"
+        f"  fix: use one: ttwriter run {fake_sweep} --failed, or ttwriter run {fake_sweep} --runs run_001\n"
+    )
 
 
 def test_runs_selects_runs_by_id(fake_sweep):

@@ -8,23 +8,19 @@ which the library's own messages use too.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from ttwriter.formats import listed
+from ttwriter.formats import counted, listed
+from ttwriter.slurm.status import DONE
 
 if TYPE_CHECKING:
+    from ttwriter.slurm.status import RunStatus
     from ttwriter.validation.gate import GateResult
 
 TABLE_LIMIT = 20
 """Most rows a table on the terminal shows before `... and N more (see FILE)`."""
-
-EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-"""0: done; 1: done, but some configs failed validation (generate) or some runs failed (run);
-2: invalid input or arguments, nothing done; 3: an internal error, a bug in ttwriter."""
-EXIT_INTERRUPTED = 130
-"""Ctrl-C (128 + SIGINT); another stop signal gives 128 + its number."""
 
 
 def relative(path: Path) -> str:
@@ -56,3 +52,13 @@ def print_gate(gate: GateResult | None, out: TextIO, show: Callable[[Path], str]
     """What the validation gate did before runs were started, naming its report as `show` shows it."""
     for line in gate.lines(show(gate.report)) if gate else []:
         print(line, file=out)
+
+
+def print_choice(skipped: Sequence[RunStatus], retrained: Sequence[str], out: TextIO) -> None:
+    """What `submit` and `run` say about the runs slurm.choose left out (--failed) or starts again
+    (--runs naming done runs)."""
+    if skipped:
+        reasons = [f"{s.run.id} ({s.state}{f', job {s.job}' if s.state != DONE else ''})" for s in skipped]
+        print(f"Leaving out {counted(len(reasons))}: {listed(reasons)}", file=out)
+    for run_id in retrained:
+        print(f"note: {run_id} had finished; it trains again and its result is replaced", file=out)

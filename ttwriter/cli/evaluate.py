@@ -8,19 +8,36 @@ one line per evaluation.
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ttwriter.cli._output import EXIT_OK, EXIT_SOME_FAILED
+from ttwriter.cli._parser import parse
+from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
+from ttwriter.cli.options import EvaluateOptions
 from ttwriter.errors import ExperimentDirError
 from ttwriter.evaluate.run import EvalOutcome, evaluate_target
 from ttwriter.folder import markers
 from ttwriter.folder.layout import BASE_MODEL, EVAL_LOG_PATTERN, STATUS_DIR, eval_log_path
 from ttwriter.folder.read import ExperimentFolder, parse_run_ids, read_experiment_folder
-from ttwriter.formats import counted
+from ttwriter.formats import counted, listed
+from ttwriter.slurm.status import DONE, RunStatus
+
+DESCRIPTION = (
+    "Evaluate runs of an experiment folder with the harness of its evaluation settings: each "
+    f"checkpoint run_mapping.yaml lists, the harness output in {EVAL_LOG_PATTERN}, the scores in "
+    f"<results>/scores.json, the eval marker in {STATUS_DIR}/. This is what each task of "
+    "eval.sbatch runs; 'ttwriter run' and 'ttwriter submit' evaluate after training by themselves."
+    f"\n\n{exit_codes_text('evaluate')}"
+)
+
+
+def print_eval_skipped(skipped: Sequence[RunStatus], out: TextIO) -> None:
+    """The evaluations submit or run leave out because they are done or still queued."""
+    if skipped:
+        reasons = [f"{s.run.id} ({s.state}{f', job {s.job}' if s.state != DONE else ''})" for s in skipped]
+        print(f"Leaving out {counted(len(reasons), 'evaluation')}: {listed(reasons)}", file=out)
 
 
 def scores_text(outcome: EvalOutcome) -> str:
@@ -66,24 +83,11 @@ def eval_targets_of(folder: ExperimentFolder, ids: Sequence[str] | None) -> list
 
 
 def evaluate_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter evaluate <experiment dir> [--runs run_000,base_model]`."""
-    parser = argparse.ArgumentParser(
-        prog="ttwriter evaluate",
-        description="Evaluate runs of an experiment folder with the harness of its evaluation "
-        f"settings: each checkpoint run_mapping.yaml lists, the harness output in {EVAL_LOG_PATTERN}, "
-        f"the scores in <results>/scores.json, the eval marker in {STATUS_DIR}/. This is what each "
-        "task of eval.sbatch runs; `ttwriter run` evaluates after training by itself.",
-    )
-    parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
-    parser.add_argument(
-        "--runs",
-        metavar="IDS",
-        help=f"only these, comma-separated (run_000,{BASE_MODEL}); default: every run whose "
-        f"training is done, and {BASE_MODEL} when the experiment evaluates it",
-    )
-    args = parser.parse_args(list(argv))
-    folder = read_experiment_folder(args.experiment_dir)
-    targets = eval_targets_of(folder, parse_run_ids(args.runs))
+    """`ttwriter evaluate DIR [--runs run_000,base_model]`."""
+    args = parse(EvaluateOptions, argv, prog="ttwriter evaluate", description=DESCRIPTION, out=out)
+    folder = read_experiment_folder(args.dir)
+    ids = [i for value in args.runs for i in parse_run_ids(value) or []] if args.runs else None
+    targets = eval_targets_of(folder, ids)
     if not targets:
         print("Nothing to evaluate: no run's training is done yet (ttwriter status).", file=out)
         return EXIT_OK

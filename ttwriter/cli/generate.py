@@ -8,11 +8,16 @@ stays readable; a progress bar shows on a terminal for sweeps big enough to wait
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
-from ttwriter.cli._output import EXIT_OK, EXIT_SOME_FAILED, TABLE_LIMIT, more_rows, relative, runs_label
-from ttwriter.cli.overrides import parse_overrides
+import tyro
+
+from ttwriter.cli._output import TABLE_LIMIT, more_rows, relative, runs_label
+from ttwriter.cli._parser import ArgumentError, flags_of, parse
+from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
+from ttwriter.cli.overrides import SET_FLAG, field_docs, parse_overrides, switch_fields
 from ttwriter.errors import COMMAND_LINE, ConfigWriterError
+from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.loading import load_experiment
 from ttwriter.folder.layout import MAPPING_FILE, SNAPSHOT_FILE, VALIDATION_REPORT
 from ttwriter.folder.writer import run_command
@@ -59,6 +64,65 @@ def _print_findings(summary: ValidationSummary, out: TextIO) -> None:
         print(more_rows(len(groups) - TABLE_LIMIT, VALIDATION_REPORT), file=out)
 
 
+PATH_HELP = (
+    f"The experiment: a Python experiment (<name>_<id>_<parent>.py), an experiment.yaml, or an "
+    f"{SNAPSHOT_FILE} snapshot written by an earlier run."
+)
+
+
+def _generic_options() -> type:
+    """The options class of `ttwriter generate` without an experiment: PATH, --output-dir and the
+    switches (an experiment's own fields, controls and variables come with it)."""
+    fields: list[Any] = [
+        (
+            "path",
+            Annotated[
+                tyro.conf.Positional[str],
+                tyro.conf.arg(metavar="PATH", help=PATH_HELP, help_behavior_hint=""),
+            ],
+        ),
+        (
+            "output_dir",
+            Annotated[str | None, tyro.conf.arg(metavar="DIR", help=field_docs()["output_dir"])],
+            dataclasses.field(default=None),
+        ),
+        *switch_fields(),
+    ]
+    return dataclasses.make_dataclass("GenerateOptions", fields, frozen=True)
+
+
+def generic_flags() -> dict[str, bool]:
+    """The flags every experiment takes (-> whether each takes a value), for "did you mean" before
+    there is an experiment; `--controls.*`, `--variables.*` and `--slurm.*` depend on it."""
+    flags = flags_of(_generic_options())
+    nested = ("controls", "variables", "slurm")
+    flags.update(
+        {
+            f"--{field.name.replace('_', '-')}": True
+            for field in dataclasses.fields(Experiment)
+            if field.name not in nested
+        }
+    )
+    return {**flags, SET_FLAG: True}
+
+
+def generate_help(out: TextIO) -> None:
+    """`ttwriter generate --help` without a PATH: the flags every experiment has (the experiment's
+    own fields, controls and variables are listed by `ttwriter PATH --help`)."""
+    description = (
+        "Generate an experiment's sweep: one torchtune config per run, the SLURM job script and "
+        f"{MAPPING_FILE}, each config validated. Every field, control and variable of the experiment "
+        "is a flag too (--name NAME, --controls.KEY VALUE, --variables.KEY VALUE [VALUE ...], "
+        "--slurm.FIELD VALUE): 'ttwriter PATH --help' lists them with their current values. "
+        f"{SET_FLAG} KEY=VALUE (repeatable) sets a key the experiment does not name yet, e.g. "
+        f"{SET_FLAG} epochs=1 (values are read as YAML). 'generate' may be left out: "
+        f"ttwriter PATH.\n\n{exit_codes_text('generate')}"
+    )
+    parse(
+        _generic_options(), ["--help"], prog="ttwriter generate", description=description, out=out, config=()
+    )
+
+
 def generate_command(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter [generate] PATH [overrides] [--dry-run] [--no-validate] [--force] ...`."""
     loaded = load_experiment(path)
@@ -68,7 +132,9 @@ def generate_command(path: str, flags: list[str], out: TextIO, err: TextIO) -> i
         "flag; defaults are its current values."
     )
     try:
-        options = parse_overrides(loaded.experiment, flags, prog, description)
+        options = parse_overrides(loaded.experiment, flags, prog, description, out)
+    except ArgumentError:  # the flags themselves are wrong: it says which, and the fixed command
+        raise
     except ConfigWriterError as exc:  # an override made the experiment invalid
         if exc.file is None:
             exc.file = COMMAND_LINE

@@ -1,9 +1,10 @@
-"""The command line's entry point: `ttwriter [generate] PATH ...` and `ttwriter COMMAND ...`.
+"""The command line's entry point: `ttwriter [generate] PATH ...` and `ttwriter COMMAND DIR ...`.
 
 This module only dispatches, each command to its module (cli.generate, cli.slurm, cli.train),
 imported when used so that `--help` stays fast, and turns what a command raises into a message
-and an exit code (cli._output: 0 done, 1 some configs failed validation or some runs failed,
-2 invalid input, 3 an internal error, 128 + N a stop signal). Nothing here prints a traceback.
+and an exit code (cli.exit_codes). Every command parses its arguments with cli._parser, so
+`--help` works at every level and a misspelled command or option gets "did you mean". Nothing
+here prints a traceback, and everything is printed to the streams `main` is given.
 """
 
 from __future__ import annotations
@@ -11,30 +12,30 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import shlex
 import signal
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from ttwriter._version import __version__
-from ttwriter.cli._output import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
-from ttwriter.errors import ConfigWriterError, Interrupted
+from ttwriter.cli._arguments import ArgumentError, HelpShown, unknown_flags
+from ttwriter.cli.exit_codes import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, exit_codes_table, interrupted
+from ttwriter.errors import ConfigWriterError, Interrupted, close_matches, suggestion
 from ttwriter.folder.layout import PLOT_FILE, RESULTS_FILE, SNAPSHOT_FILE
 
+GENERATE = "generate"
+GENERATE_HELP = "write the sweep: one torchtune config per run and the job script; validate it"
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "submit": ("ttwriter.cli.slurm", "submit_command", "submit the runs to SLURM as one job array"),
     "status": ("ttwriter.cli.slurm", "status_command", "each run's state: pending, running, done, failed"),
-    "tiny-assets": (
-        "ttwriter.cli.train",
-        "tiny_assets_command",
-        "build a tokenizer, weights and data for tiny CPU training",
-    ),
     "run": (
         "ttwriter.cli.train",
         "run_command",
-        "train the runs of an experiment folder here, one after another (no SLURM)",
+        "train the runs here, one after another (no SLURM)",
     ),
     "results": (
         "ttwriter.cli.train",
@@ -44,25 +45,49 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": (
         "ttwriter.cli.evaluate",
         "evaluate_command",
-        "evaluate runs' checkpoints with the experiment's harness (what each eval job runs)",
+        "evaluate runs' checkpoints with the experiment's harness (what an eval job runs)",
+    ),
+    "tiny-assets": (
+        "ttwriter.cli.train",
+        "tiny_assets_command",
+        "build a tokenizer, weights and data for tiny CPU training",
     ),
 }
 """name -> (module, function, one-line help). Each function takes (argv, out, err) and returns
 an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""
 _SUFFIXES = (".py", ".yaml", ".yml", ".json")
+_VERSION_FLAGS = ("-V", "--version")
+_HELP_FLAGS = ("-h", "--help")
+_NEEDS_EXPERIMENT = ("--controls.", "--variables.", "--slurm.", "--evaluation.")
+"""Flags whose names only an experiment knows: never "unknown" before there is one."""
+
+
+def _commands() -> str:
+    rows = [(f"{GENERATE} PATH", GENERATE_HELP), ("", "(the default command: 'ttwriter PATH' is the same)")]
+    for name, (_, _, summary) in SUBCOMMANDS.items():
+        rows.append((f"{name} DIR", summary))
+    return "\n".join(f"  {left:<17} {right}".rstrip() for left, right in rows)
+
 
 USAGE = f"""\
 usage: ttwriter [generate] PATH [OVERRIDES] [--output-dir DIR] [--dry-run] [--no-validate] [--force]
+       ttwriter COMMAND DIR [OPTIONS]
 
 ttwriter {__version__}: turn one experiment into a validated sweep of torchtune configs.
 
 PATH is a Python experiment (<name>_<id>_<parent>.py), an experiment.yaml, or an
-experiment.json snapshot written by an earlier run.
+{SNAPSHOT_FILE} snapshot written by an earlier run. DIR is the experiment folder it writes.
+
+commands:
+{_commands()}
 
 options:
-  -h, --help         show this message; 'ttwriter PATH --help' lists that experiment's
-                     fields, controls and variables as override flags with current values
-  --version          print the version
+  -h, --help         show this message; 'ttwriter COMMAND --help' shows a command's options, and
+                     'ttwriter PATH --help' lists that experiment's fields, controls and
+                     variables as override flags with current values
+  -V, --version      print the version
+
+generate options (ttwriter generate --help):
   --output-dir DIR   experiment folder (default: outputs/<name>_<YYYYmmdd_HHMMSS>)
   --dry-run          print the run table, write nothing
   --no-validate      skip torchtune validation (torch is then never imported; submit and
@@ -87,19 +112,71 @@ here, without SLURM, and the results (docs/training.md):
   ttwriter results DIR [--no-plot]
   ttwriter tiny-assets DIR      (assets for the tiny CPU family experiments/tiny/cpu/)
 
-evaluation (docs/evaluation.md): an experiment's `evaluation` makes submit and run evaluate
-every run after training; `ttwriter evaluate DIR [--runs IDS]` is what each eval job runs
+evaluation (docs/evaluation.md): with an experiment's `evaluation`, submit and run evaluate every
+run after its training; `ttwriter evaluate DIR [--runs IDS]` is what each eval job runs
 
-exit codes: 0 ok, 1 some configs failed validation, 2 invalid input (nothing written),
-            3 internal error
+choosing runs, the same for submit and run:
+  --runs run_000,run_003   only these runs (or --runs repeated); a run that is done trains again
+  --failed                 only the runs that did not complete: neither done nor still queued
+  (with neither, every run: refused once a run is done or queued)
+
+exit codes:
+{chr(10).join(exit_codes_table())}
 docs: docs/README.md
 """
 
 
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit code instead of exiting, so tests can call it directly."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = list(sys.argv[1:] if argv is None else argv)
+    return _guarded(lambda: _dispatch(args, out, err), out, err)
+
+
+def _dispatch(args: list[str], out: TextIO, err: TextIO) -> int:
+    if not args:
+        print(USAGE, file=err, end="")
+        return EXIT_BAD_INPUT
+    first, rest = args[0], args[1:]
+    if first in _HELP_FLAGS or (first == "help" and not rest):
+        print(USAGE, file=out, end="")
+        return EXIT_OK
+    if first == "help":  # `ttwriter help submit` is `ttwriter submit --help`
+        return _dispatch([rest[0], "--help"], out, err)
+    if first in _VERSION_FLAGS:
+        print(f"ttwriter {__version__}", file=out)
+        return EXIT_OK
+    if first in SUBCOMMANDS:
+        module_name, function_name, _ = SUBCOMMANDS[first]
+        command = getattr(importlib.import_module(module_name), function_name)
+        return command(rest, out, err)
+    if first == GENERATE:
+        return _generate(rest, out, err)
+    _check_command(first, rest)
+    return _generate(args, out, err)
+
+
+def _check_command(word: str, rest: list[str]) -> None:
+    """A first word that is neither a command nor a file: a misspelled command, most likely."""
+    if word.startswith("-") or "/" in word or "." in word or Path(word).exists():
+        return
+    commands = [GENERATE, *SUBCOMMANDS]
+    close = close_matches(word, commands, n=1)
+    if close:
+        raise ArgumentError(
+            f"ttwriter has no command {word!r}; {suggestion(close)}",
+            fix=shlex.join(["ttwriter", close[0], *rest]),
+        )
+    raise ArgumentError(
+        f"{word!r} is neither a command nor an experiment file",
+        fix=f"the commands are {', '.join(commands)}; an experiment is a .py file, an experiment.yaml or "
+        f"an {SNAPSHOT_FILE} (ttwriter --help)",
+    )
+
+
 def _split_argv(argv: list[str]) -> tuple[str | None, list[str]]:
     """The experiment PATH and the remaining flags, wherever PATH stands."""
-    if argv and argv[0] == "generate":
-        argv = argv[1:]
     if argv and not argv[0].startswith("-"):
         return argv[0], argv[1:]
     for i, token in enumerate(argv):
@@ -108,35 +185,24 @@ def _split_argv(argv: list[str]) -> tuple[str | None, list[str]]:
     return None, argv
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Run the CLI; returns the exit code instead of exiting, so tests can call it directly."""
-    out = out or sys.stdout
-    err = err or sys.stderr
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help", "help"):
-        print(USAGE, file=out if args else err, end="")
-        return EXIT_OK if args else EXIT_BAD_INPUT
-    if args[0] == "--version":
-        print(f"ttwriter {__version__}", file=out)
-        return EXIT_OK
-    if args[0] in SUBCOMMANDS:
-        module_name, function_name, _ = SUBCOMMANDS[args[0]]
-        command = getattr(importlib.import_module(module_name), function_name)
-        return _guarded(lambda: command(args[1:], out, err), err)
+def _generate(args: list[str], out: TextIO, err: TextIO) -> int:
+    generate = importlib.import_module("ttwriter.cli.generate")
     path, flags = _split_argv(args)
     if path is None:
-        print(
-            "error: no experiment file given\n  fix: ttwriter PATH, where PATH is a .py experiment, "
+        if any(flag in _HELP_FLAGS for flag in flags):
+            generate.generate_help(out)
+        known = {flag: False for flag in (*_HELP_FLAGS, *_VERSION_FLAGS)} | generate.generic_flags()
+        checked = [flag for flag in flags if not flag.startswith(_NEEDS_EXPERIMENT)]
+        misspelled = unknown_flags(checked, known, "ttwriter", checked)
+        if misspelled is not None and "did you mean" in misspelled.message:
+            raise misspelled
+        raise ArgumentError(
+            "no experiment file given",
+            fix="ttwriter PATH, where PATH is a .py experiment, "
             f"an experiment.yaml or an {SNAPSHOT_FILE} (ttwriter --help)",
-            file=err,
         )
-        return EXIT_BAD_INPUT
     with _signals_interrupt():
-        return _guarded(lambda: _generate(path, flags, out, err), err)
-
-
-def _generate(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
-    return importlib.import_module("ttwriter.cli.generate").generate_command(path, flags, out, err)
+        return generate.generate_command(path, flags, out, err)
 
 
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -165,14 +231,16 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def _guarded(command: Callable[[], int], err: TextIO) -> int:
+def _guarded(command: Callable[[], int], out: TextIO, err: TextIO) -> int:
     """Run a command, turning ttwriter's errors into messages and exit codes, never tracebacks."""
     try:
         return command()
+    except HelpShown:
+        return EXIT_OK
     except ConfigWriterError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_BAD_INPUT
-    except SystemExit as exc:  # tyro: --help (0) or a flag it could not parse (2)
+    except SystemExit as exc:  # tyro's own flags (shell completion) exit after printing
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     except BrokenPipeError:  # output piped into `head`: not an error of the experiment
         return EXIT_OK
@@ -184,7 +252,7 @@ def _guarded(command: Callable[[], int], err: TextIO) -> int:
             print(f"interrupted{by} just after the folder was complete: {written}/ is written", file=err)
         else:
             print(f"interrupted{by}; nothing was written", file=err)
-        return 128 + signum
+        return interrupted(signum)
     except Exception as exc:  # a bug in ttwriter: say so briefly; the traceback on request
         if os.environ.get("TTWRITER_DEBUG"):
             traceback.print_exc(file=err)

@@ -8,19 +8,19 @@ showing its current value in `--help`. Values are read as YAML, exactly like exp
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import functools
-import inspect
 import keyword
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import tyro
 from tyro.constructors import PrimitiveConstructorSpec
 
+from ttwriter.cli._parser import field_docs as docs_of
+from ttwriter.cli._parser import parse
 from ttwriter.errors import ExperimentSchemaError, KeyPath
+from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import freeze, thaw
 from ttwriter.yaml_io import dump_scalar, parse_scalar
@@ -47,22 +47,9 @@ _TOOL_FIELDS = {
 _DICT_FIELDS = ("controls", "variables")
 
 
-@functools.lru_cache(maxsize=1)
 def field_docs() -> dict[str, str]:
     """Experiment field docstrings (the string right after each field), the --help text."""
-    tree = ast.parse(inspect.getsource(Experiment))
-    docs: dict[str, str] = {}
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    for node, following in zip(body, body[1:], strict=False):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(following, ast.Expr)
-            and isinstance(following.value, ast.Constant)
-            and isinstance(following.value.value, str)
-        ):
-            docs[node.target.id] = " ".join(following.value.value.split())
-    return docs
+    return docs_of(Experiment)
 
 
 def _metavar(value: Any) -> str:
@@ -254,10 +241,74 @@ TOOL_FLAGS = frozenset(
 """The switches of how ttwriter runs (--dry-run, --no-validate, ...), not of what it generates."""
 
 
+def switch_fields() -> list[tuple[str, Any, Any]]:
+    """The switches of how ttwriter runs, as fields of an options class (with their help)."""
+    return [
+        (name, Annotated[annotation, tyro.conf.arg(help=help_text)], dataclasses.field(default=default))
+        for name, (annotation, default, help_text) in _TOOL_FIELDS.items()
+    ]
+
+
+_EVALUATION = "evaluation"
+_LIST_SETTINGS = ("tasks", "args", "checkpoints")
+"""Evaluation settings that take several values on the command line (checkpoints: `last`, `all`
+or epoch numbers)."""
+_METAVARS = {"limit": "INT", "batch_size": "INT", "max_tokens": "INT", "model_args": "YAML", "checkpoints": "EPOCH"}
+
+
+def _evaluation_flags(current: Evaluation | None) -> tuple[type, Any]:
+    """The `--evaluation.*` flags: one per Evaluation field, its docstring the help, its value
+    read as YAML like a control's (`--evaluation.model-args '{dtype: bfloat16}'`). Without an
+    evaluation in the experiment, the defaults are Evaluation()'s and giving any flag adds one."""
+    docs = docs_of(Evaluation)
+    base = current or Evaluation()
+    fields: list[tuple[str, Any, Any]] = []
+    for field in dataclasses.fields(Evaluation):
+        value = getattr(base, field.name)
+        flag = _flag(f"{_EVALUATION}.{field.name}")
+        help_text = docs.get(field.name, "")
+        if field.name == "base_model":
+            annotation: Any = Annotated[bool, tyro.conf.arg(help=help_text)]
+            default = value
+        elif field.name in _LIST_SETTINGS:
+            items = [value] if isinstance(value, str) else list(value)
+            metavar = _METAVARS.get(field.name, "STR")
+            annotation = Annotated[Any, _values_spec(metavar, flag), tyro.conf.arg(help=help_text)]
+            default = tuple(items)
+        else:
+            metavar = _METAVARS.get(field.name, "STR")
+            annotation = Annotated[Any, _value_spec(metavar, flag), tyro.conf.arg(help=help_text)]
+            default = value
+        fields.append((field.name, annotation, dataclasses.field(default=default)))
+    cls = dataclasses.make_dataclass(_EVALUATION, fields, frozen=True)
+    return cls, cls()
+
+
+def _parsed_evaluation(
+    parsed: Any, default: Any, current: Evaluation | None
+) -> tuple[Evaluation | None, set[str]]:
+    """The evaluation after the flags, and the keys they changed (`evaluation.limit`)."""
+    changed = {
+        f.name for f in dataclasses.fields(Evaluation) if getattr(parsed, f.name) != getattr(default, f.name)
+    }
+    if not changed:
+        return current, set()
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Evaluation):
+        value = getattr(parsed, field.name)
+        if field.name in _LIST_SETTINGS:
+            value = list(value)
+            if field.name == "checkpoints" and len(value) == 1 and isinstance(value[0], str):
+                value = value[0]
+        values[field.name] = thaw(value) if field.name == "model_args" else value
+    return Evaluation(**values), {f"{_EVALUATION}.{name}" for name in changed}
+
+
 def parse_overrides(
-    experiment: Experiment, argv: Sequence[str], prog: str, description: str
+    experiment: Experiment, argv: Sequence[str], prog: str, description: str, out: TextIO | None = None
 ) -> ParsedOptions:
-    """Apply command-line overrides to `experiment`. tyro exits (SystemExit) on --help or bad flags."""
+    """Apply command-line overrides to `experiment`. --help prints to `out` (cli._parser.HelpShown);
+    a flag it does not have or a value tyro rejects is a cli._parser.ArgumentError."""
     docs = field_docs()
     fields: list[tuple[str, Any, Any]] = []
     defaults: dict[str, Any] = {}
@@ -277,6 +328,17 @@ def parse_overrides(
             )
             indexes[field.name] = index
             continue
+        if field.name == _EVALUATION:
+            eval_cls, eval_default = _evaluation_flags(experiment.evaluation)
+            help_text = docs.get(field.name, "")
+            fields.append(
+                (
+                    field.name,
+                    Annotated[eval_cls, tyro.conf.arg(help=help_text)],
+                    dataclasses.field(default=eval_default),
+                )
+            )
+            continue
         annotation = hints[field.name]
         default = getattr(experiment, field.name)
         fields.append(
@@ -287,10 +349,7 @@ def parse_overrides(
             )
         )
         defaults[field.name] = default
-    for name, (annotation, default, help_text) in _TOOL_FIELDS.items():
-        fields.append(
-            (name, Annotated[annotation, tyro.conf.arg(help=help_text)], dataclasses.field(default=default))
-        )
+    fields += switch_fields()
     cli_cls = dataclasses.make_dataclass("GenerateOptions", fields, frozen=True)
     raw_argv = list(argv)
     settings, argv = split_set_flags(argv)
@@ -298,7 +357,16 @@ def parse_overrides(
         " Keys the experiment does not name yet: --set KEY=VALUE (repeatable) adds a control, "
         "e.g. --set epochs=1 --set optimizer.weight_decay=0.1 (values read as YAML)."
     )
-    parsed: Any = tyro.cli(cli_cls, args=list(argv), prog=prog, description=description)
+    parsed: Any = parse(
+        cli_cls,
+        argv,
+        prog=prog,
+        description=description,
+        out=out,
+        config=(),
+        extra_flags=(SET_FLAG,),
+        typed=raw_argv,
+    )
 
     changes: dict[str, Any] = {}
     set_keys: set[str] = set()
@@ -312,6 +380,11 @@ def parse_overrides(
                     set_keys.add(".".join((field.name, *path)))
                 _set_original(tree, path, value)
             changes[field.name] = tree
+        elif field.name == _EVALUATION:
+            changes[field.name], changed = _parsed_evaluation(
+                getattr(parsed, field.name), eval_default, experiment.evaluation
+            )
+            set_keys |= changed
         else:
             changes[field.name] = getattr(parsed, field.name)
             if changes[field.name] != getattr(experiment, field.name):

@@ -1,35 +1,42 @@
 """`ttwriter run`, `ttwriter results` and `ttwriter tiny-assets`: their arguments and what they print.
 
-The work is in train/ (local, results, plot, tiny_assets), which raises ttwriter's errors; the
-dispatcher (cli.main) turns those into `error: ...` and exit code 2.
+Their options are cli.options' dataclasses, parsed by cli._parser; `run` takes the same options
+as `submit` and chooses runs the same way (slurm.choose). The work is in
+train/ (local, results, plot, tiny_assets), which raises ttwriter's errors; the dispatcher
+(cli.main) turns those into `error: ...` and exit code 2.
 """
 
 from __future__ import annotations
 
-import argparse
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ttwriter.cli._output import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, print_gate
-from ttwriter.cli.evaluate import outcome_line
+from ttwriter.cli._arguments import ArgumentError
+from ttwriter.cli._output import pasteable, print_choice, print_gate
+from ttwriter.cli._parser import parse
+from ttwriter.cli.evaluate import outcome_line, print_eval_skipped
+from ttwriter.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
+from ttwriter.cli.options import ResultsOptions, RunOptions, TinyAssetsOptions
 from ttwriter.errors import ExperimentDirError
 from ttwriter.evaluate.run import evaluate_target
 from ttwriter.folder.layout import (
     BASE_MODEL,
     EVAL_LOG_PATTERN,
+    EVAL_LOG_SUFFIX,
     LOG_PATTERN,
     LOG_SUFFIX,
     LOGS_DIR,
     PLOT_FILE,
     RESULTS_FILE,
+    SCORES_PLOT_FILE,
     STATUS_DIR,
     eval_log_path,
     log_path,
 )
-from ttwriter.folder.read import ExperimentFolder, FolderRun, parse_run_ids
-from ttwriter.formats import counted, params_text
+from ttwriter.folder.read import ExperimentFolder, FolderRun
+from ttwriter.formats import counted, listed, params_text
 from ttwriter.train.local import LocalPlan, LocalRun, plan_local_runs, train_one
 from ttwriter.train.plot import plot_loss_curves, plot_scores
 from ttwriter.train.results import FAILED, collect_results, results_csv, results_table, run_result
@@ -46,44 +53,42 @@ from ttwriter.train.tiny_assets import (
     TOKENIZER_FILE,
     build_tiny_assets,
 )
-from ttwriter.validation.gate import IGNORE_FLAG, IGNORE_HELP
+
+RUN_DESCRIPTION = (
+    "Train the runs of an experiment folder on this machine, one after another, with each run's "
+    f"command (slurm.command); logs go to {LOG_PATTERN} and completion markers to {STATUS_DIR}/, "
+    "as on SLURM. Runs are chosen as by 'ttwriter submit': all of them (refused once a run is "
+    "done), the ones named with --runs, or with --failed those that did not complete. A run that "
+    "failed validation is not trained (a folder written with --no-validate is validated first). "
+    f"An experiment with evaluation evaluates each run after its training ({EVAL_LOG_PATTERN}), "
+    "and the base model at the end when it asks for that; --failed also evaluates a trained run "
+    f"whose evaluation did not complete.\n\n{exit_codes_text('run')}"
+)
+RESULTS_DESCRIPTION = (
+    "Join every run's torchtune loss log (DiskLogger log_*.txt under its output_dir) with its "
+    f"params: a table on the terminal, {RESULTS_FILE} and {PLOT_FILE} in the folder. With "
+    "evaluation, each run's eval status and scores too (one column per metric, and a base_model "
+    f"row), and {SCORES_PLOT_FILE}: the main metric against the swept variables.\n\n"
+    f"{exit_codes_text('results')}"
+)
+TINY_ASSETS_DESCRIPTION = (
+    "Build a tiny Llama 2 (random initial weights and its tokenizer, in Hugging Face's format) and a "
+    "small alpaca-style data set for CPU training with the example family experiments/tiny/cpu/. Nothing is downloaded; the same "
+    f"files come out every time.\n\n{exit_codes_text('tiny-assets')}"
+)
 
 
 def run_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter run <experiment dir> [--runs IDS] [--failed] [--dry-run] [--ignore-validation] [--no-eval | --eval-only]`."""
-    parser = argparse.ArgumentParser(
-        prog="ttwriter run",
-        description="Train the runs of an experiment folder on this machine, one after another, "
-        f"with each run's command (slurm.command); logs go to {LOG_PATTERN} and completion "
-        f"markers to {STATUS_DIR}/, as on SLURM. A run that failed validation is not trained (a folder "
-        "written with --no-validate is validated first). An experiment with evaluation evaluates "
-        f"each run after its training ({EVAL_LOG_PATTERN}), and the base model at the end if asked.",
-    )
-    parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
-    parser.add_argument(
-        "--runs",
-        metavar="IDS",
-        help=f"only these runs, comma-separated: run_000,run_002 ({BASE_MODEL}: its evaluation)",
-    )
-    parser.add_argument(
-        "--failed",
-        action="store_true",
-        help="only runs not marked done (failed or never run), and evaluations not marked done",
-    )
-    parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
-    parser.add_argument(IGNORE_FLAG, action="store_true", help=IGNORE_HELP)
-    stages = parser.add_mutually_exclusive_group()
-    stages.add_argument(
-        "--no-eval", action="store_true", help="train only, even if the experiment has evaluation"
-    )
-    stages.add_argument(
-        "--eval-only", action="store_true", help="evaluate only: the selected runs whose training is done"
-    )
-    args = parser.parse_args(list(argv))
-
+    """`ttwriter run DIR [--runs IDS | --failed] [--dry-run] [--ignore-validation] [--no-eval | --eval-only]`."""
+    args = parse(RunOptions, argv, prog="ttwriter run", description=RUN_DESCRIPTION, out=out)
+    if args.no_eval and args.eval_only:
+        raise ArgumentError(
+            "--no-eval and --eval-only leave nothing to do together",
+            fix=f"use one: ttwriter run {shlex.quote(args.dir)} --eval-only (or --no-eval)",
+        )
     plan = plan_local_runs(
-        args.experiment_dir,
-        parse_run_ids(args.runs),
+        args.dir,
+        args.run_ids("run"),
         args.failed,
         ignore_validation=args.ignore_validation,
         announce=lambda line: print(line, file=out, flush=True),
@@ -92,70 +97,76 @@ def run_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     )
     folder = plan.folder
     print_gate(plan.validation, out)
-    n = len(plan.runs)
+    print_choice(plan.skipped, plan.retrained, out)
+    print_eval_skipped(plan.eval_skipped, out)
     for run_id in plan.not_trained:
+        print(f"note: {run_id} is not evaluated: its training is not done", file=out)
+    n = len(plan.runs)
+    if n == 0 and not plan.evaluations:
+        what = "evaluation" if args.eval_only else "run"
         print(
-            f"note: {run_id} is not evaluated: its training is not done (ttwriter run without --eval-only)",
+            f"Nothing to {'evaluate' if args.eval_only else 'train'}: every {what} is done or still queued "
+            f"(see: ttwriter status {pasteable(folder.path)})",
             file=out,
         )
-    if n == 0 and not plan.evaluations:
-        done = "evaluated" if args.eval_only else "marked done"
-        print(f"Nothing to run: every selected run of {folder.experiment} is {done}.", file=out)
         return EXIT_OK
     if args.dry_run:
-        return _dry_run(plan, out)
-    evaluating = f", then evaluating each ({EVAL_LOG_PATTERN})" if plan.evaluations and n else ""
+        _dry_run(plan, out)
+        return EXIT_OK
     if n:
+        then = f", then evaluating each ({EVAL_LOG_PATTERN})" if plan.evaluations else ""
         print(
-            f"Training {counted(n)} of {folder.experiment} locally, one after another{evaluating} "
+            f"Training {counted(n)} of {folder.experiment} locally, one after another{then} "
             f"(logs: {folder.path / LOGS_DIR}/<run id>{LOG_SUFFIX})",
             file=out,
         )
     else:
         print(
-            f"Evaluating {counted(len(plan.evaluations), 'target')} of {folder.experiment} locally ({EVAL_LOG_PATTERN})",
+            f"Evaluating {listed(list(plan.evaluations))} of {folder.experiment} locally "
+            f"(logs: {folder.path / LOGS_DIR}/<run id>{EVAL_LOG_SUFFIX})",
             file=out,
         )
     if plan.slurm.setup:
         print("note: slurm.setup lines are not run locally; this shell's environment is used", file=out)
-    outcomes = []
+    outcomes: list[LocalRun] = []
     evaluated: dict[str, bool] = {}
-    try:
-        for i, run in enumerate(plan.runs, start=1):
-            print(f"  [{i}/{n}] {run.id}  {params_text(run.params)}".rstrip(), file=out, flush=True)
-            try:
-                outcome = train_one(plan, run)
-            except KeyboardInterrupt:
-                print(f"interrupted: {run.id} is marked failed; the rest did not run", file=err)
-                return EXIT_INTERRUPTED
-            outcomes.append(outcome)
-            _print_training(plan, run, outcome, out)
-            if outcome.ok and run.id in plan.evaluations:
-                evaluated[run.id] = _evaluate(folder, run.id, out)
-        rest = [t for t in plan.evaluations if t not in evaluated and t not in {r.id for r in plan.runs}]
-        for target in rest:
-            label = "[base]" if target == BASE_MODEL else "[eval]"
-            print(f"  {label} {target}", file=out, flush=True)
-            evaluated[target] = _evaluate(folder, target, out)
-    except KeyboardInterrupt:
-        print("interrupted: the evaluation is marked failed; the rest did not run", file=err)
-        return EXIT_INTERRUPTED
+    trained = {r.id for r in plan.runs}
+    for i, run in enumerate(plan.runs, start=1):
+        params = params_text(run.params)
+        print(f"  [{i}/{n}] {run.id}  {params}".rstrip(), file=out, flush=True)
+        try:
+            outcome = train_one(plan, run)
+        except KeyboardInterrupt:
+            print(f"interrupted: {run.id} is marked failed; the rest did not run", file=err)
+            return EXIT_INTERRUPTED
+        outcomes.append(outcome)
+        _print_training(plan, run, outcome, out)
+        if outcome.ok and run.id in plan.evaluations and not _evaluate(folder, run.id, evaluated, out, err):
+            return EXIT_INTERRUPTED
+    for target in (t for t in plan.evaluations if t not in trained):
+        print(f"  [{'base' if target == BASE_MODEL else 'eval'}] {target}", file=out, flush=True)
+        if not _evaluate(folder, target, evaluated, out, err):
+            return EXIT_INTERRUPTED
     failed = [o.run_id for o in outcomes if not o.ok]
     eval_failed = [t for t, ok in evaluated.items() if not ok]
-    summary = f"{n - len(failed)}/{n} runs done" + (f"; failed: {', '.join(failed)}" if failed else "")
+    parts = (
+        [f"{n - len(failed)}/{n} runs done" + (f"; failed: {', '.join(failed)}" if failed else "")]
+        if n
+        else []
+    )
     if plan.evaluations:
-        summary = (summary + ", " if n else "") + (
+        parts.append(
             f"{len(evaluated) - len(eval_failed)}/{counted(len(plan.evaluations), 'evaluation')} done"
             + (f"; failed: {', '.join(eval_failed)}" if eval_failed else "")
         )
-    print(summary, file=out)
+    print(", ".join(parts), file=out)
     if failed or eval_failed:
         print(f"Rerun the failed ones: ttwriter run {shlex.quote(str(folder.path))} --failed", file=out)
     print(f"Results: ttwriter results {shlex.quote(str(folder.path))}", file=out)
     return EXIT_SOME_FAILED if failed or eval_failed else EXIT_OK
 
 
-def _dry_run(plan: LocalPlan, out: TextIO) -> int:
+def _dry_run(plan: LocalPlan, out: TextIO) -> None:
     folder = plan.folder
     if plan.runs:
         print(
@@ -165,14 +176,11 @@ def _dry_run(plan: LocalPlan, out: TextIO) -> int:
         for run in plan.runs:
             print(f"  {run.id}  {plan.command(run)}", file=out)
     if plan.evaluations:
-        print(
-            f"Then evaluate {counted(len(plan.evaluations), 'target')} ({', '.join(plan.evaluations)}) with:",
-            file=out,
-        )
+        lead = "and evaluate" if plan.runs else f"Dry run: would evaluate, for {folder.experiment},"
+        print(f"{lead} {listed(list(plan.evaluations))} with:", file=out)
         for target in plan.evaluations:
             for checkpoint in folder.eval_record(target).checkpoints:
                 print(f"  {target} {checkpoint.label}  {shlex.join(checkpoint.command)}", file=out)
-    return EXIT_OK
 
 
 def _print_training(plan: LocalPlan, run: FolderRun, outcome: LocalRun, out: TextIO) -> None:
@@ -191,13 +199,21 @@ def _print_training(plan: LocalPlan, run: FolderRun, outcome: LocalRun, out: Tex
         print(f"            | {line}", file=out)
 
 
-def _evaluate(folder: ExperimentFolder, target: str, out: TextIO) -> bool:
-    outcome = evaluate_target(folder, target)
+def _evaluate(
+    folder: ExperimentFolder, target: str, evaluated: dict[str, bool], out: TextIO, err: TextIO
+) -> bool:
+    """Evaluate one target, printing how it went; False when Ctrl-C stopped it."""
+    try:
+        outcome = evaluate_target(folder, target)
+    except KeyboardInterrupt:
+        print(f"interrupted: the evaluation of {target} is marked failed; the rest did not run", file=err)
+        return False
+    evaluated[target] = outcome.ok
     print(f"          {outcome_line(outcome)}", file=out, flush=True)
     if not outcome.ok:
         for line in _tail(outcome.log, 5):
             print(f"            | {line}", file=out)
-    return outcome.ok
+    return True
 
 
 def _tail(path: Path, n: int) -> list[str]:
@@ -210,18 +226,11 @@ def _tail(path: Path, n: int) -> list[str]:
 
 
 def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter results <experiment dir> [--no-plot]`."""
-    parser = argparse.ArgumentParser(
-        prog="ttwriter results",
-        description="Join every run's torchtune loss log (DiskLogger log_*.txt under its output_dir) "
-        f"with its params: a table on the terminal, {RESULTS_FILE} and {PLOT_FILE} in the folder.",
-    )
-    parser.add_argument("experiment_dir", metavar="EXPERIMENT_DIR", help="folder written by ttwriter")
-    parser.add_argument("--no-plot", action="store_true", help="do not write the loss curve PNG")
-    args = parser.parse_args(list(argv))
+    """`ttwriter results DIR [--no-plot]`."""
+    args = parse(ResultsOptions, argv, prog="ttwriter results", description=RESULTS_DESCRIPTION, out=out)
 
     # Everything that can fail comes before results.csv is written.
-    results = collect_results(args.experiment_dir)
+    results = collect_results(args.dir)
     folder = results.folder
     csv_path = folder.path / RESULTS_FILE
     csv_text = results_csv(results)
@@ -277,14 +286,9 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
 
 def tiny_assets_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter tiny-assets DIR`."""
-    parser = argparse.ArgumentParser(
-        prog="ttwriter tiny-assets",
-        description="Build a tokenizer, initial weights of a tiny Llama 2 and a small alpaca-style "
-        "data set for CPU training with the example family experiments/tiny/cpu/. Nothing is "
-        "downloaded; the same files come out every time.",
+    args = parse(
+        TinyAssetsOptions, argv, prog="ttwriter tiny-assets", description=TINY_ASSETS_DESCRIPTION, out=out
     )
-    parser.add_argument("dir", metavar="DIR", help="folder to write the assets into (created if missing)")
-    args = parser.parse_args(list(argv))
     manifest = build_tiny_assets(args.dir)
     root = Path(args.dir).expanduser().resolve()
     model = manifest["model"]

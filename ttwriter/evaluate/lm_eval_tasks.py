@@ -14,10 +14,13 @@ with the real TaskManager before it is called unknown (only then do the 6 s coun
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
+import io
 import json
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -122,9 +125,12 @@ def shipped_task_names() -> set[str]:
 
 def task_manager_names(include_path: str | None) -> set[str]:
     """Every name lm_eval's TaskManager knows (slow: imports lm_eval); empty if it cannot say."""
+    for name in ("torchao", "lm_eval", "lm-eval"):  # import-time chatter is not the user's business
+        logging.getLogger(name).setLevel(logging.ERROR)
     try:
-        from lm_eval.tasks import TaskManager
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            from lm_eval.tasks import TaskManager
 
-        return set(TaskManager(include_path=include_path).all_tasks)
+            return set(TaskManager(include_path=include_path, verbosity="ERROR").all_tasks)
     except Exception:  # a broken lm_eval install: the scan's answer stands
         return set()

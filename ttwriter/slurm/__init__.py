@@ -1,1 +1,1 @@
-"""Running a written folder on SLURM: the job-array script, submission and status."""
+"""Running a written folder on SLURM: the job-array script, which runs to start, submission and status."""

@@ -49,9 +49,12 @@ class EvalSubmission:
     array: str
     command: tuple[str, ...]
     after: int | None
-    """The training job each task waits for; None when they wait for nothing."""
+    """The training job each task waits for; None when they wait for nothing (or, in a dry run,
+    for the training job not submitted yet: see `waits`)."""
     job_id: int | None
     """SLURM's job id; None for a dry run."""
+    waits: bool = False
+    """Whether each task waits for its training task."""
 
 
 def add_ttwriter_to_path(env: dict[str, str]) -> str | None:
@@ -62,6 +65,24 @@ def add_ttwriter_to_path(env: dict[str, str]) -> str | None:
         env["PATH"] = os.pathsep.join(p for p in (str(here), env.get("PATH")) if p)
         return str(here)
     return None
+
+
+def split_base_model(folder: ExperimentFolder, runs: Sequence[str] | None) -> tuple[list[str] | None, bool]:
+    """`--runs` without `base_model`, and whether the base model's evaluation is chosen: named,
+    or (no --runs) whenever the experiment evaluates it. Naming it when it is not evaluated is
+    an error."""
+    evaluated = folder.evaluates and folder.base_eval is not None
+    if runs is None:
+        return None, evaluated
+    if BASE_MODEL not in runs:
+        return list(runs), False
+    if not evaluated:
+        raise SlurmError(
+            f"{BASE_MODEL} is evaluated only when the experiment sets evaluation.base_model",
+            file=folder.path,
+            fix=f"leave {BASE_MODEL} out of --runs, or set evaluation.base_model: true and regenerate",
+        )
+    return [r for r in runs if r != BASE_MODEL], True
 
 
 def _training_job(state: RunStatus | None) -> int | None:
@@ -149,7 +170,7 @@ def submit_evaluations(
         array = command[2].removeprefix("--array=")
         ids = tuple(t.id for t in plan.targets)
         if dry_run:
-            done.append(EvalSubmission(ids, array, command, after, None))
+            done.append(EvalSubmission(ids, array, command, after, None, plan.after is not None))
             continue
         env, path_added = environment()
         proc = slurm_command(list(command), env)
@@ -173,5 +194,5 @@ def submit_evaluations(
             stage=EVAL,
             after=after,
         )
-        done.append(EvalSubmission(ids, array, command, after, int(job)))
+        done.append(EvalSubmission(ids, array, command, after, int(job), plan.after is not None))
     return tuple(done)

@@ -16,12 +16,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ttwriter.errors import SlurmError
-from ttwriter.folder.layout import BASE_MODEL, LOGS_DIR, MAPPING_FILE, SCRIPT_FILE
-from ttwriter.folder.markers import EVALUATION, TRAINING
+from ttwriter.folder.layout import LOGS_DIR, MAPPING_FILE, SCRIPT_FILE
+from ttwriter.folder.markers import EVALUATION
 from ttwriter.folder.read import ExperimentFolder, read_job_folder
 from ttwriter.folder.runs import FolderRun
 from ttwriter.folder.submissions import append_submission
-from ttwriter.formats import listed
 from ttwriter.placeholders import names
 from ttwriter.registry import add_tune_to_path
 from ttwriter.slurm.chain import (
@@ -29,18 +28,12 @@ from ttwriter.slurm.chain import (
     EvalSubmission,
     add_ttwriter_to_path,
     plan_evaluations,
+    split_base_model,
     submit_evaluations,
 )
+from ttwriter.slurm.choose import choose_runs
 from ttwriter.slurm.script import array_spec
-from ttwriter.slurm.status import (
-    DONE,
-    PENDING,
-    RUNNING,
-    RunStatus,
-    SweepStatus,
-    slurm_command,
-    sweep_status,
-)
+from ttwriter.slurm.status import RunStatus, SweepStatus, slurm_command, sweep_status
 from ttwriter.validation.gate import GateResult, check_runs, typed_command
 
 
@@ -65,21 +58,9 @@ class Submission:
     validation: GateResult | None = None
     """What the validation gate did (None when nothing was to be submitted)."""
     evaluations: tuple[EvalSubmission, ...] = ()
-    """The eval arrays submitted (or, for a dry run, to submit) after or without training."""
+    """The eval arrays submitted (or, for a dry run, to submit), after training or alone."""
     eval_skipped: tuple[RunStatus, ...] = ()
-    """With `failed`: evaluations left out because they are done or still queued."""
-
-
-def _status(folder: ExperimentFolder, phase: str = TRAINING) -> SweepStatus:
-    """The sweep's state; refused when squeue is needed and cannot answer (a run could be queued)."""
-    status = sweep_status(folder, phase)
-    if status.scheduler_problem is not None:
-        raise SlurmError(
-            f"cannot tell which runs are still queued: {status.scheduler_problem}",
-            file=folder.path,
-            fix="run this where squeue works, so that no run is submitted twice",
-        )
-    return status
+    """Evaluations left out because they are done or still queued."""
 
 
 def _job_environment() -> tuple[dict[str, str], str | None]:
@@ -115,73 +96,37 @@ def submit(
 ) -> Submission:
     """Submit runs of the experiment folder at `path` as one job array.
 
-    By default every run, which is refused once any run is done or queued; `runs` names runs (a
-    done one trains again); `failed` takes the runs that did not complete: neither done nor queued,
-    like `ttwriter run --failed`. A queued run is never submitted again. Raises `SlurmError` when
-    sbatch is missing, SLURM refuses the job, a run is still queued or the recipe is unknown,
-    `InvalidRunsError` when a run to submit failed validation (a folder never validated is
-    validated first, see validation.gate; `ignore_validation` skips that), and
-    `ExperimentDirError` for a folder that is not an experiment folder or an unknown run id.
+    Which runs: every run, the ones named in `runs`, or with `failed` those that did not complete,
+    as slurm.choose decides for `ttwriter run` too (a plain submit is refused once a run is done;
+    a queued run is never submitted again). Raises `SlurmError` when sbatch is missing, SLURM
+    refuses the job, a run is still queued or the recipe is unknown, `InvalidRunsError` when a
+    run to submit failed validation (a folder never validated is validated first, see
+    validation.gate; `ignore_validation` skips that), and `ExperimentDirError` for a folder that
+    is not an experiment folder, an unknown run id, or a choice slurm.choose refuses.
     `announce` is told when a validation starts.
 
-    With evaluation (unless `evaluate` is False), every run trained is evaluated after its
-    training, and `base_model` among `runs` (or a submit of every run) evaluates the base model;
-    with `failed`, an evaluation that did not complete is submitted again, alone when its run is
-    trained (see slurm.chain).
+    For an experiment with evaluation (unless `evaluate` is False), every run trained is
+    evaluated after its training, and the base model's evaluation goes with a submit of every
+    run or when `runs` names `base_model`; with `failed`, an evaluation that did not complete is
+    submitted again, alone when its run is trained (slurm.chain).
     """
     folder = read_job_folder(path)
-    if runs is not None and failed:
-        raise SlurmError("--runs and --failed choose runs in two ways", fix="use one of them")
-    evaluate = evaluate and folder.evaluates
-    base = evaluate and folder.base_eval is not None and (runs is None or BASE_MODEL in runs)
-    if runs is not None and BASE_MODEL in runs:
-        if not (folder.evaluates and folder.base_eval is not None):
-            raise SlurmError(
-                f"{BASE_MODEL} is evaluated only when the experiment sets evaluation.base_model",
-                file=folder.path,
-                fix="leave it out of --runs, or set evaluation.base_model: true and regenerate",
-            )
-        runs = [r for r in runs if r != BASE_MODEL]
     _check_recipe(folder)
-    status = _status(folder)
-    states = status.runs
-    skipped: tuple[RunStatus, ...] = ()
-    retrained: tuple[str, ...] = ()
-    if failed:
-        skipped = tuple(s for s in states if s.state in (DONE, PENDING, RUNNING))
-        left_out = {s.run.id for s in skipped}
-        chosen = tuple(r for r in folder.runs if r.id not in left_out)
-    else:
-        chosen = folder.runs if runs is None else folder.select(runs) if runs else ()
-        wanted = {r.id for r in chosen}
-        queued = [s for s in states if s.run.id in wanted and s.state in (PENDING, RUNNING)]
-        if queued:
-            raise SlurmError(
-                "already queued: " + listed([f"{s.run.id} ({s.state} as job {s.job})" for s in queued]),
-                file=folder.path,
-                fix="wait for them (ttwriter status), or cancel them with scancel first; "
-                "--failed submits only the runs that are neither done nor queued",
-            )
-        done = tuple(s.run.id for s in states if s.run.id in wanted and s.state == DONE)
-        if done and runs is None:
-            raise SlurmError(
-                f"{len(done)} of {len(folder.runs)} runs are already done: {listed(list(done))}",
-                file=folder.path,
-                fix="--failed submits only the runs that did not complete; to train done runs "
-                "again, name them with --runs",
-            )
-        retrained = done
+    runs, base = split_base_model(folder, runs)
+    choice = choose_runs(folder, runs, failed, command="submit", typed_dir=path)
+    chosen, skipped, retrained = choice.runs, choice.skipped, choice.retrained
+    plans: list[EvalPlan] = []
+    eval_skipped: tuple[RunStatus, ...] = ()
+    if evaluate and folder.evaluates:
+        plans, eval_skipped = plan_evaluations(
+            folder, chosen, sweep_status(folder), _eval_status(folder), failed=failed, base=base
+        )
 
     limit = folder.max_parallel
     limit = limit if limit is not None and limit < len(chosen) else None
     array = array_spec([r.task for r in chosen], limit) if chosen else ""
     sbatch = shutil.which("sbatch")
     command = (sbatch or "sbatch", "--parsable", f"--array={array}", str(folder.script))
-    plans: list[EvalPlan] = []
-    eval_skipped: tuple[RunStatus, ...] = ()
-    if evaluate:
-        eval_status = _status(folder, EVALUATION)
-        plans, eval_skipped = plan_evaluations(folder, chosen, status, eval_status, failed=failed, base=base)
     if not chosen and not plans:
         return Submission(
             folder, chosen, array, command, None, dry_run, skipped, retrained, eval_skipped=eval_skipped
@@ -192,7 +137,7 @@ def submit(
             fix="run this on a login node of your SLURM cluster (or load its module); for a local "
             "one-node test cluster run scripts/slurm_local.sh up as root; --dry-run shows the command",
         )
-    if not chosen:  # evaluations only: no training, so no validation gate
+    if not chosen:  # evaluations alone: nothing trains, so the validation gate has nothing to check
         evals = submit_evaluations(folder, plans, None, sbatch or "sbatch", dry_run, _job_environment)
         return Submission(
             folder,
@@ -269,3 +214,15 @@ def submit(
         evals,
         eval_skipped,
     )
+
+
+def _eval_status(folder: ExperimentFolder) -> SweepStatus:
+    """The evaluations' state; refused when squeue cannot say which are queued (one could run twice)."""
+    status = sweep_status(folder, EVALUATION)
+    if status.scheduler_problem is not None:
+        raise SlurmError(
+            f"cannot tell which evaluations are still queued: {status.scheduler_problem}",
+            file=folder.path,
+            fix="run this where squeue works, so that no evaluation is submitted twice",
+        )
+    return status

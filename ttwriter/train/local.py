@@ -4,13 +4,16 @@ Each run is trained the way its SLURM array task would train it (see slurm.scrip
 same command template (`slurm.command`, default `tune run {recipe} --config {config}`) run by bash
 from the experiment folder, output appended to `logs/<run id>.out`, and the same completion
 markers: `status/<run id>.running` while it trains, then `.done` only when training exits 0, else
-`.failed` with the exit code. `ttwriter status` and `ttwriter results` read them alike.
-The experiment's `slurm.setup` lines are not run: they prepare a cluster node, and a local run
-uses the environment it is started from.
+`.failed` with the exit code. `ttwriter status` and `ttwriter results` read them alike, and the
+runs are chosen as `ttwriter submit` chooses them (slurm.choose). The experiment's
+`slurm.setup` lines are not run: they prepare a cluster node, and a local run uses the environment
+it is started from.
 
 For an experiment with evaluation, each run is evaluated right after its training succeeds
-(evaluate.run, the same as an eval job: logs/<run id>.eval.out, status/<run id>.eval.<state>),
-and the base model once at the end when the experiment asks for it.
+(evaluate.run, as an eval job does: logs/<run id>.eval.out, status/<run id>.eval.<state>), and
+the base model at the end when the experiment asks for it; which evaluations, is the rule
+`ttwriter submit` follows (slurm.chain), so `--failed` also evaluates a trained run whose
+evaluation did not complete.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ from ttwriter.folder.read import ExperimentFolder, FolderRun, read_experiment_fo
 from ttwriter.formats import utc_now
 from ttwriter.placeholders import names, substitute
 from ttwriter.registry import add_tune_to_path
+from ttwriter.slurm.chain import NEW_JOB, plan_evaluations, split_base_model
+from ttwriter.slurm.choose import choose_runs
 from ttwriter.slurm.script import shell_command
+from ttwriter.slurm.status import RunStatus, sweep_status
 from ttwriter.validation.gate import GateResult, check_runs, typed_command
 
 
@@ -60,9 +66,15 @@ class LocalPlan:
     runs: tuple[FolderRun, ...]
     validation: GateResult | None = None
     """What the validation gate did (None when there is nothing to run)."""
+    skipped: tuple[RunStatus, ...] = ()
+    """With --failed: the runs left out because they are done or still queued."""
+    retrained: tuple[str, ...] = ()
+    """Runs named with --runs that had finished successfully: they train again."""
     evaluations: tuple[str, ...] = ()
-    """What is evaluated (run ids, `base_model`), in order: a run being trained only if its
-    training succeeds."""
+    """What is evaluated (run ids, then `base_model`): a run being trained only once its training
+    succeeds."""
+    eval_skipped: tuple[RunStatus, ...] = ()
+    """Evaluations left out because they are done or still queued on SLURM."""
     not_trained: tuple[str, ...] = ()
     """With eval_only: selected runs left out because their training is not done."""
 
@@ -92,14 +104,24 @@ def _word(value: str) -> str:
     return value if value == "<RECIPE>" else shlex.quote(value)
 
 
-def _evaluations(
-    folder: ExperimentFolder, selected: Sequence[FolderRun], base: bool, failed_only: bool
-) -> tuple[str, ...]:
-    """The evaluations of the selected runs (and the base model): with failed_only, those not done."""
-    targets = [r.id for r in selected] + ([BASE_MODEL] if base else [])
+def _eval_only(
+    folder: ExperimentFolder, run_ids: Sequence[str] | None, failed_only: bool, base: bool
+) -> LocalPlan:
+    """Evaluations alone: of the selected runs whose training is done (with failed_only, those
+    whose evaluation did not complete), and of the base model."""
+    if not folder.evaluates:
+        raise ExperimentDirError(
+            "--eval-only: this experiment has no evaluation",
+            file=folder.path,
+            fix="add an evaluation section to the experiment and regenerate the folder (docs/evaluation.md)",
+        )
+    selected = folder.select(run_ids) if run_ids is None or run_ids else ()
+    trained = [r.id for r in selected if markers.is_done(folder.path, r.id)]
+    targets = trained + ([BASE_MODEL] if base else [])
     if failed_only:
         targets = [t for t in targets if not markers.is_done(folder.path, t, markers.EVALUATION)]
-    return tuple(targets)
+    untrained = tuple(r.id for r in selected if r.id not in trained)
+    return LocalPlan(folder, (), evaluations=tuple(targets), not_trained=untrained)
 
 
 def plan_local_runs(
@@ -112,48 +134,46 @@ def plan_local_runs(
     evaluate: bool = True,
     eval_only: bool = False,
 ) -> LocalPlan:
-    """The runs to train (all, the named ones, and/or those not marked done) and their command,
-    and, for an experiment with evaluation, what to evaluate (unless `evaluate` is False; with
-    `eval_only`, evaluations only, of runs whose training is done). `base_model` among `run_ids`
-    names the base model's evaluation.
+    """The runs to train and their command: every run, the ones named in `run_ids`, or with
+    `failed_only` those that did not complete, chosen as `ttwriter submit` chooses them (see
+    slurm.choose: a plain run is refused once a run is done or queued on SLURM). For an
+    experiment with evaluation, also what to evaluate (unless `evaluate` is False; with
+    `eval_only`, only that); `base_model` among `run_ids` names the base model's evaluation.
 
     Runs that failed validation are refused with `InvalidRunsError`, and a folder that was never
     validated is validated first (see validation.gate), unless `ignore_validation`; `announce`
     is told when a validation starts.
     """
     folder = read_experiment_folder(experiment_dir)
-    evaluate = (evaluate or eval_only) and folder.evaluates
-    base = evaluate and folder.base_eval is not None and (run_ids is None or BASE_MODEL in run_ids)
-    if run_ids is not None and BASE_MODEL in run_ids:
-        folder.eval_record(BASE_MODEL)  # refused when the experiment does not evaluate it
-        run_ids = [r for r in run_ids if r != BASE_MODEL]
-    selected = folder.select(run_ids) if run_ids != [] else ()
-    if eval_only:
-        if not folder.evaluates:
-            raise ExperimentDirError(
-                "--eval-only: this experiment has no evaluation",
-                file=folder.path,
-                fix="add an evaluation section to the experiment and regenerate the folder (docs/evaluation.md)",
-            )
-        trained = tuple(r for r in selected if markers.is_done(folder.path, r.id))
-        untrained = tuple(r.id for r in selected if r not in trained)
-        return LocalPlan(folder, (), None, _evaluations(folder, trained, base, failed_only), untrained)
-    runs = selected
-    evaluations = _evaluations(folder, selected, base, failed_only) if evaluate else ()
-    if failed_only:
-        runs = tuple(r for r in runs if not markers.is_done(folder.path, r.id))
     _ = folder.slurm  # read now: invalid settings in experiment.json stop here, before any validation
+    run_ids, base = split_base_model(folder, run_ids)
+    if eval_only:
+        return _eval_only(folder, run_ids, failed_only, base)
+    choice = choose_runs(folder, run_ids, failed_only, command="run", typed_dir=experiment_dir)
+    evaluations: tuple[str, ...] = ()
+    eval_skipped: tuple[RunStatus, ...] = ()
+    if evaluate and folder.evaluates:
+        plans, eval_skipped = plan_evaluations(
+            folder,
+            choice.runs,
+            sweep_status(folder),
+            sweep_status(folder, markers.EVALUATION),
+            failed=failed_only,
+            base=base,
+        )
+        here = [p for p in plans if p.after in (None, NEW_JOB)]  # not those waiting on a SLURM job
+        evaluations = tuple(t.id for p in here for t in p.targets)
     gate = None
-    if runs:
+    if choice.runs:
         gate = check_runs(
             folder,
-            [r.id for r in runs],
+            [r.id for r in choice.runs],
             verb="train",
             command=typed_command("run", experiment_dir, run_ids, failed_only),
             ignore=ignore_validation,
             announce=announce,
         )
-    return LocalPlan(folder, runs, gate, evaluations)
+    return LocalPlan(folder, choice.runs, gate, choice.skipped, choice.retrained, evaluations, eval_skipped)
 
 
 def _environment(plan: LocalPlan, run: FolderRun, shell: str) -> dict[str, str]:

@@ -1,0 +1,99 @@
+"""Every command's options but generate's, as frozen dataclasses parsed by cli._parser: the field
+docstrings are each command's --help, and a flag two commands share is declared once, so `DIR`,
+`--runs`, `--failed`, `--dry-run` and `--ignore-validation` mean the same wherever they appear.
+
+(generate's options depend on the experiment: cli.overrides builds them.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from typing import Annotated
+
+import tyro
+
+from ttwriter.cli._arguments import ArgumentError
+from ttwriter.cli._parser import Dir, RunIds, Switch
+from ttwriter.folder.read import parse_run_ids
+from ttwriter.slurm.choose import check_choice
+from ttwriter.validation.gate import IGNORE_HELP
+
+IgnoreValidation = Annotated[
+    bool, tyro.conf.arg(help=f"{IGNORE_HELP[0].upper()}{IGNORE_HELP[1:]}.", help_behavior_hint="")
+]
+"""The validation gate's one override (validation.gate), as `submit` and `run` take it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderOptions:
+    """`status`: an experiment folder, and nothing else."""
+
+    dir: Dir
+    """The experiment folder ttwriter wrote (outputs/<name>_<timestamp>)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StartOptions(FolderOptions):
+    """`submit` and `run`, the two commands that start runs: which runs, and the same flags."""
+
+    runs: RunIds = ()
+    """Only these runs, by id: --runs run_000,run_003 (or --runs repeated); a done run trains again."""
+    failed: Switch = False
+    """Only the runs that did not complete: neither done nor still queued (failed, lost, never run)."""
+    dry_run: Switch = False
+    """Print what would start (the sbatch command; each run's command) and start nothing."""
+    ignore_validation: IgnoreValidation = False
+
+    def run_ids(self, command: str) -> list[str] | None:
+        """The run ids given with --runs, None for none; with --failed too, an error (slurm.choose)."""
+        if not self.runs:
+            return None
+        check_choice(self.runs, self.failed, command=command, typed_dir=self.dir)
+        ids = [i for value in self.runs for i in parse_run_ids(value) or []]
+        if not ids:
+            raise ArgumentError(
+                f"--runs needs run ids, got {' '.join(repr(v) for v in self.runs)}",
+                fix=f"e.g. ttwriter {command} {shlex.quote(self.dir)} --runs run_000,run_003",
+            )
+        return list(dict.fromkeys(ids))
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmitOptions(StartOptions):
+    """`submit`: StartOptions, and whether the evaluations go with the runs."""
+
+    no_eval: Switch = False
+    """Train only, no evaluation, even if the experiment has one."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions(SubmitOptions):
+    """`run`: SubmitOptions, and evaluating alone."""
+
+    eval_only: Switch = False
+    """Evaluate only, no training: the chosen runs whose training is done (with --failed, the evaluations not done)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateOptions(FolderOptions):
+    """`evaluate`: which evaluations."""
+
+    runs: RunIds = ()
+    """Only these, by id: --runs run_000,base_model; default: every run whose training is done, and the base model."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultsOptions(FolderOptions):
+    """`results`."""
+
+    no_plot: Switch = False
+    """Do not write the loss curve PNG (nor eval_scores.png)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TinyAssetsOptions:
+    """`tiny-assets`."""
+
+    dir: Dir
+    """The folder to write the assets into (created if missing)."""

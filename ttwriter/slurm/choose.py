@@ -1,0 +1,106 @@
+"""Which runs of an experiment folder a command starts: one rule for `ttwriter submit` and
+`ttwriter run`, so `--runs` and `--failed` mean the same in both.
+
+- neither: every run, refused once a run is done (its result would be replaced; say which runs)
+  or still queued (it would run twice);
+- `--runs`: the runs named, a done one included (it trains again: `Choice.retrained`), a queued
+  one refused;
+- `--failed`: the runs that did not complete, that is neither done nor still queued (failed,
+  lost, never started); the others are left out (`Choice.skipped`).
+
+A run is queued while SLURM has its job pending or running; a folder whose runs were submitted
+needs squeue to tell, and is refused where squeue cannot answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+
+from ttwriter.errors import ExperimentDirError, SlurmError
+from ttwriter.folder.read import ExperimentFolder
+from ttwriter.folder.runs import FolderRun
+from ttwriter.formats import counted, listed
+from ttwriter.slurm.status import DONE, PENDING, RUNNING, RunStatus, sweep_status
+
+QUEUED = (PENDING, RUNNING)
+"""The states of a run SLURM still has: starting it again would run it twice."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """The runs a command starts, and what it says about the others."""
+
+    runs: tuple[FolderRun, ...]
+    """In sweep order; empty when nothing is left to start (`--failed` of a complete sweep)."""
+    skipped: tuple[RunStatus, ...] = ()
+    """With --failed: the runs left out because they are done or still queued."""
+    retrained: tuple[str, ...] = ()
+    """Runs named with --runs that had finished successfully: they train again."""
+
+
+def check_choice(runs: Sequence[str] | None, failed: bool, *, command: str, typed_dir: str | Path) -> None:
+    """`--runs` and `--failed` together are refused (before the folder is read, by the CLI too)."""
+    if runs is not None and failed:
+        where = f"ttwriter {command} {shlex.quote(str(typed_dir))}"
+        raise ExperimentDirError(
+            "--runs and --failed choose runs in two ways",
+            fix=f"use one: {where} --failed, or {where} --runs {','.join(runs)}",
+        )
+
+
+def choose_runs(
+    folder: ExperimentFolder,
+    runs: Sequence[str] | None,
+    failed: bool,
+    *,
+    command: str,
+    typed_dir: str | Path,
+) -> Choice:
+    """The runs `ttwriter <command> <typed_dir>` starts, given `--runs` (`runs`) or `--failed`.
+
+    Raises `ExperimentDirError` for both at once, an unknown run id, or a plain command once a
+    run is done; `SlurmError` for a run still queued or when squeue cannot say which are.
+    """
+    where = f"ttwriter {command} {shlex.quote(str(typed_dir))}"
+    check_choice(runs, failed, command=command, typed_dir=typed_dir)
+    status = sweep_status(folder)
+    if status.scheduler_problem is not None:
+        raise SlurmError(
+            f"cannot tell which runs are still queued: {status.scheduler_problem}",
+            file=folder.path,
+            fix="run this where squeue works, so that no run is started twice",
+        )
+    if failed:
+        skipped = tuple(s for s in status.runs if s.state == DONE or s.state in QUEUED)
+        left_out = {s.run.id for s in skipped}
+        return Choice(tuple(r for r in folder.runs if r.id not in left_out), skipped=skipped)
+
+    chosen = folder.runs if runs is None else folder.select(runs)
+    wanted = {r.id for r in chosen}
+    states = [s for s in status.runs if s.run.id in wanted]
+    queued = [s for s in states if s.state in QUEUED]
+    if queued:
+        raise SlurmError(
+            "already queued: " + listed([f"{s.run.id} ({s.state} as job {s.job})" for s in queued]),
+            file=folder.path,
+            fix=f"wait for them (ttwriter status {shlex.quote(str(typed_dir))}), or cancel them with "
+            f"scancel first; {where} --failed takes only the runs that are neither done nor queued",
+        )
+    done = tuple(s.run.id for s in states if s.state == DONE)
+    if done and runs is None:
+        left = len(folder.runs) - len(done)
+        again = ",".join(done) if len(done) <= 3 else done[0]
+        if left:
+            message = f"{len(done)} of {counted(len(folder.runs))} are already done: {listed(list(done))}"
+            fix = (
+                f"{where} --failed for the {counted(left)} that did not complete; to train done ones "
+                f"again, name them: --runs {again}"
+            )
+        else:
+            message = f"all {counted(len(done))} are already done"
+            fix = f"to train them again, name them: {where} --runs {again}"
+        raise ExperimentDirError(message, file=folder.path, fix=fix)
+    return Choice(chosen, retrained=done)
