@@ -58,6 +58,22 @@ def tiny_assets(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cache_home(tmp_path_factory):
+    """ttwriter's caches (lm_eval's task names) in a folder of the test session, never ~/.cache;
+    shared by the tests, so the list is made once per session."""
+    import os
+
+    folder = tmp_path_factory.mktemp("cache_home")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture
 def offline(monkeypatch):
     """Nothing a training run does may reach for the network (Hugging Face hub and datasets)."""

@@ -253,7 +253,13 @@ _EVALUATION = "evaluation"
 _LIST_SETTINGS = ("tasks", "args", "checkpoints")
 """Evaluation settings that take several values on the command line (checkpoints: `last`, `all`
 or epoch numbers)."""
-_METAVARS = {"limit": "INT", "batch_size": "INT", "max_tokens": "INT", "model_args": "YAML", "checkpoints": "EPOCH"}
+_METAVARS = {
+    "limit": "INT",
+    "batch_size": "INT",
+    "max_tokens": "INT",
+    "model_args": "YAML",
+    "checkpoints": "EPOCH",
+}
 
 
 def _evaluation_flags(current: Evaluation | None) -> tuple[type, Any]:

@@ -128,11 +128,14 @@ def _lm_eval_problems(evaluation: Evaluation) -> list[ExperimentSchemaError]:
                 fix="give the folder of your task YAMLs, relative to the experiment file",
             )
         ]
-    known = lm_eval_tasks.shipped_task_names()
-    if include is not None:
-        known |= lm_eval_tasks.names_in_yamls(lm_eval_tasks.yaml_files(include))
+    shipped = lm_eval_tasks.shipped_tasks()
+    own = lm_eval_tasks.names_in_yamls(lm_eval_tasks.yaml_files(include)) if include is not None else set()
+    known = set(shipped.names) | own
     unknown = [t for t in evaluation.tasks if t not in known]
-    if unknown:  # the scan reads YAMLs only: ask lm_eval itself before calling a name unknown
+    if unknown and not shipped.confirmed:  # the scan reads YAMLs only: ask lm_eval itself
+        known |= lm_eval_tasks.confirm_shipped_tasks().names
+        unknown = [t for t in unknown if t not in known]
+    if unknown and include is not None:  # a task of include_path only lm_eval's code can name
         known |= lm_eval_tasks.task_manager_names(evaluation.include_path)
         unknown = [t for t in unknown if t not in known]
     problems = []

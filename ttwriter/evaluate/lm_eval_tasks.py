@@ -4,17 +4,19 @@ Importing lm_eval's TaskManager takes about 6 s here (4.6 s for the import, whic
 and transformers, 1.7 s to index 11,000 task YAMLs), too slow for generating a sweep. The names
 are what those YAMLs declare: `task:` (a name, or a list for a group, which `group:` names) and
 `tag:`, where a YAML may inherit keys through `include:`. Reading them directly with libyaml,
-includes followed, takes about 2.5 s and finds the same 11,471 names as TaskManager (lm_eval
-0.4.9.1); the list is then cached per lm_eval version and install folder (in
+includes followed, takes about 2.5 s and finds the same names as TaskManager (11,274 in lm_eval
+0.4.9); the list is then cached per lm_eval version and install folder (in
 $XDG_CACHE_HOME/ttwriter, else ~/.cache/ttwriter), so later generations read one JSON file.
 
-The scan can miss a name only lm_eval's own code makes; so a name not found here is looked up
-with the real TaskManager before it is called unknown (only then do the 6 s count).
+The scan can miss a name only lm_eval's own code makes; so before a name is called unknown it is
+looked up with the real TaskManager, whose list then replaces the scan's in the cache
+(`confirmed`): the 6 s are paid once per lm_eval install, not once per typo.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -97,30 +99,56 @@ def _cache_file(folder: Path) -> Path:
     return root / f"lm_eval_tasks-{version}-{where}.json"
 
 
-def shipped_task_names() -> set[str]:
-    """The names lm_eval's own task YAMLs declare (cached); empty when lm_eval is not installed."""
+@dataclasses.dataclass(frozen=True)
+class KnownTasks:
+    """The task names lm_eval ships, and whether lm_eval itself listed them (else the scan did)."""
+
+    names: frozenset[str]
+    confirmed: bool
+
+
+def _write_cache(cache: Path, folder: Path, names: set[str] | frozenset[str], confirmed: bool) -> None:
+    try:  # a cache that cannot be written only costs the next generation the scan
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
+        data = {
+            "format": _CACHE_FORMAT,
+            "folder": str(folder),
+            "confirmed": confirmed,
+            "names": sorted(names),
+        }
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.replace(cache)
+    except OSError:
+        pass
+
+
+def shipped_tasks() -> KnownTasks:
+    """The names lm_eval's own task YAMLs declare (cached); none when lm_eval is not installed."""
     folder = _tasks_folder()
     if folder is None or not folder.is_dir():
-        return set()
+        return KnownTasks(frozenset(), False)
     cache = _cache_file(folder)
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
         if data.get("format") == _CACHE_FORMAT and data.get("folder") == str(folder):
-            return set(data["names"])
+            return KnownTasks(frozenset(data["names"]), data.get("confirmed") is True)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     names = names_in_yamls(yaml_files(folder))
-    try:  # a cache that cannot be written only costs the next generation the scan
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
-        tmp.write_text(
-            json.dumps({"format": _CACHE_FORMAT, "folder": str(folder), "names": sorted(names)}),
-            encoding="utf-8",
-        )
-        tmp.replace(cache)
-    except OSError:
-        pass
-    return names
+    _write_cache(cache, folder, names, confirmed=False)
+    return KnownTasks(frozenset(names), False)
+
+
+def confirm_shipped_tasks() -> KnownTasks:
+    """lm_eval's own list of its tasks (slow: imports lm_eval), cached as confirmed, so that a
+    name the scan does not know is looked up this way once per lm_eval install, not per typo."""
+    folder = _tasks_folder()
+    names = task_manager_names(None)
+    if folder is None or not names:
+        return shipped_tasks()
+    _write_cache(_cache_file(folder), folder, names, confirmed=True)
+    return KnownTasks(frozenset(names), True)
 
 
 def task_manager_names(include_path: str | None) -> set[str]:

@@ -192,7 +192,8 @@ def check_config(
                     f"{'s' if epochs > 1 else ''} (saved: {', '.join(epoch_folder(e) for e in range(epochs))})",
                     key="evaluation.checkpoints",
                     run_id=run_id,
-                    fix=(f"list epochs 0 to {epochs - 1}" if epochs > 1 else "list epoch 0") + ", or checkpoints: last",
+                    fix=(f"list epochs 0 to {epochs - 1}" if epochs > 1 else "list epoch 0")
+                    + ", or checkpoints: last",
                 )
             )
     return problems
