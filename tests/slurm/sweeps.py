@@ -61,10 +61,12 @@ def make_sweep(
     controls: dict | None = None,
     variables: dict | None = None,
     validate: bool = True,
+    evaluation: dict | None = None,
     **slurm: object,
 ) -> GenerationResult:
     """Generate a lora_rank sweep whose runs call the fake trainer on CPU (validated, as
-    `ttwriter submit` wants it; `validate=False` is a folder written with --no-validate)."""
+    `ttwriter submit` wants it; `validate=False` is a folder written with --no-validate), with
+    the experiment's `evaluation` if given."""
     settings = {"gpus_per_run": 0, "command": trainer_command(root), **slurm}
     experiment = {
         "experiment_name": name,
@@ -72,6 +74,7 @@ def make_sweep(
         "variables": variables or {"lora_rank": ranks or RANKS},
         "controls": controls or {},
         "slurm": settings,
+        **({"evaluation": evaluation} if evaluation else {}),
     }
     return generate_configs(experiment, output_dir=folder or root / "exp", validate=validate)
 
