@@ -234,14 +234,19 @@ class Problems:
                 self._seen.add(text)
                 self._found.append(problem)
 
-    @contextlib.contextmanager
-    def collect(self) -> Iterator[None]:
-        """Run one check: a `ConfigWriterError` it raises is recorded, and checking goes on after
-        the block."""
-        try:
-            yield
-        except ConfigWriterError as exc:
-            self.add(exc)
+    def collect(self) -> Problems:
+        """Run one check: `with problems.collect(): ...` records a `ConfigWriterError` the block
+        raises, and checking goes on after the block."""
+        return self
+
+    def __enter__(self) -> Problems:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> bool:
+        if isinstance(error, ConfigWriterError):
+            self.add(error)
+            return True
+        return False
 
     @property
     def found(self) -> tuple[ConfigWriterError, ...]:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from ttwriter.cli._output import EXIT_OK, EXIT_SOME_FAILED, TABLE_LIMIT, more_rows, relative, runs_label
 from ttwriter.cli.overrides import parse_overrides
-from ttwriter.errors import COMMAND_LINE, ConfigWriterError
-from ttwriter.experiment.loading import load_experiment
+from ttwriter.errors import Problems
+from ttwriter.experiment.loading import read_experiment
 from ttwriter.folder.layout import MAPPING_FILE, SNAPSHOT_FILE, VALIDATION_REPORT
 from ttwriter.folder.writer import run_command
 from ttwriter.formats import counted, params_text
@@ -61,22 +61,22 @@ def _print_findings(summary: ValidationSummary, out: TextIO) -> None:
 
 def generate_command(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter [generate] PATH [overrides] [--dry-run] [--no-validate] [--force] ...`."""
-    loaded = load_experiment(path)
+    loaded = read_experiment(path)
+    if loaded.problems and any(flag in ("-h", "--help") for flag in flags):
+        Problems(loaded.problems).raise_if_any()  # no help for flags of an experiment that is wrong
     prog = f"ttwriter {path}"
     description = (
         f"Generate the sweep of {path}. Every field, control and variable of this experiment is a "
         "flag; defaults are its current values."
     )
-    try:
-        options = parse_overrides(loaded.experiment, flags, prog, description)
-    except ConfigWriterError as exc:  # an override made the experiment invalid
-        if exc.file is None:
-            exc.file = COMMAND_LINE
-            exc.args = (exc.render(),)
-        raise
+    options = parse_overrides(loaded.experiment, flags, prog, description, loaded.locate)
     overrides = options.overrides
     loaded = dataclasses.replace(
-        loaded, experiment=options.experiment, cli_overrides=overrides, cli_keys=options.set_keys
+        loaded,
+        experiment=options.experiment,
+        cli_overrides=overrides,
+        cli_keys=options.set_keys,
+        problems=loaded.problems + options.problems,
     )
 
     what = {"python": "Python experiment", "yaml": "experiment.yaml", "json": "experiment snapshot"}[
