@@ -162,3 +162,16 @@ def test_a_collector_lets_other_exceptions_through():
         with problems.collect():
             raise KeyError("a bug is not a problem of the experiment")
     assert not problems
+
+
+def test_a_note_is_added_to_a_new_error_of_the_same_class():
+    error = UnknownKeyError("cannot replace the folder", file="/out", fix="choose another --output-dir")
+
+    noted = error.adding(" (the old folder is kept at /out.old)")
+
+    assert type(noted) is UnknownKeyError and noted is not error
+    assert (
+        str(noted)
+        == "/out: cannot replace the folder (the old folder is kept at /out.old)\n  fix: choose another --output-dir"
+    )
+    assert str(error) == "/out: cannot replace the folder\n  fix: choose another --output-dir"

@@ -21,6 +21,7 @@ import dataclasses
 import difflib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 KeyPath = tuple[str, ...]
 """Where a value is in a document, one key per level: `('model', 'lora_rank')`."""
@@ -71,6 +72,9 @@ def split_path(path: Iterable[str | int]) -> ValuePath:
     return tuple(seg for part in path for seg in (part.split(".") if isinstance(part, str) else (part,)))
 
 
+_Error = TypeVar("_Error", bound="ConfigWriterError")
+
+
 class ConfigWriterError(Exception):
     """Base class of every error ttwriter raises on purpose."""
 
@@ -104,6 +108,18 @@ class ConfigWriterError(Exception):
         self.run_id = run_id
         self.fix = fix
         super().__init__(self.render())
+
+    def adding(self: _Error, note: str) -> _Error:
+        """The same error with `note` after its message: a new error, as errors are not changed
+        once they are made."""
+        return type(self)(
+            self.message + note,
+            file=self.file,
+            line=self.line,
+            key=self.key,
+            run_id=self.run_id,
+            fix=self.fix,
+        )
 
     def where(self) -> str:
         """`file:line: run_000: key.path` with whatever coordinates are known."""

@@ -283,6 +283,17 @@ def test_bad_slurm_settings_in_the_snapshot_stop_run_with_their_key(folder, run_
     )
 
 
+def test_several_bad_slurm_settings_in_the_snapshot_are_named_together(folder, run_cli):
+    edit_snapshot(folder, lambda d: d["experiment"]["slurm"].update(gpus_per_run="two", time="soon"))
+    result = run_cli("run", str(folder), "--dry-run")
+    assert result.code == 2
+    assert result.err.startswith(
+        f"error: {folder}/experiment.json: experiment.slurm: the slurm settings in experiment.json are "
+        "not valid: slurm.time: time 'soon' is not a SLURM time limit; "
+        "slurm.gpus_per_run: gpus_per_run must be a whole number >= 0, got 'two'\n"
+    )
+
+
 def test_a_folder_without_experiment_json_is_still_read(folder):
     (folder / "experiment.json").unlink()
     read = read_experiment_folder(folder)
