@@ -233,6 +233,11 @@ class Interrupted(KeyboardInterrupt):
         self.written = written
 
 
+def each_problem(error: ConfigWriterError) -> tuple[ConfigWriterError, ...]:
+    """The problems an error stands for: those of an `ExperimentProblemsError`, else itself."""
+    return error.problems if isinstance(error, ExperimentProblemsError) else (error,)
+
+
 class Problems:
     """The problems found so far in one input, to be raised together once checking is done."""
 
@@ -244,7 +249,7 @@ class Problems:
 
     def add(self, error: ConfigWriterError) -> None:
         """Record `error` (each problem of an `ExperimentProblemsError`); one said twice counts once."""
-        for problem in error.problems if isinstance(error, ExperimentProblemsError) else (error,):
+        for problem in each_problem(error):
             text = problem.render()
             if text not in self._seen:
                 self._seen.add(text)

@@ -29,7 +29,6 @@ from typing import Any, ClassVar, TypeVar
 
 from ttwriter.errors import (
     ConfigWriterError,
-    ExperimentProblemsError,
     ExperimentSchemaError,
     Location,
     Locator,
@@ -37,6 +36,7 @@ from ttwriter.errors import (
     ValuePath,
     active_locator,
     did_you_mean,
+    each_problem,
     locating,
     split_path,
 )
@@ -113,46 +113,35 @@ def _construct(cls: Any, make: Any, args: tuple[Any, ...], kwargs: dict[str, Any
     """`make(*args, **kwargs)`, with Python's TypeErrors about field names found first, and
     reported together with the problems of the fields that are there."""
     names = field_names(cls)
-    section = cls.SECTION
     problems = Problems()
+
+    def problem(message: str, field: str | None, fix: str) -> None:
+        path = cls.SECTION if field is None else (*cls.SECTION, field)
+        problems.add(ExperimentSchemaError(message, path=path, fix=fix))
+
     if len(args) > len(names):
-        problems.add(
-            ExperimentSchemaError(
-                f"{cls.__name__} takes at most {len(names)} values without a name, got {len(args)}",
-                path=section,
-                fix=f"name each value: {cls.__name__}({names[0]}=..., ...)",
-            )
+        problem(
+            f"{cls.__name__} takes at most {len(names)} values without a name, got {len(args)}",
+            None,
+            f"name each value: {cls.__name__}({names[0]}=..., ...)",
         )
     given = dict(zip(names, args, strict=False))
     for name, value in kwargs.items():
         if name in given:
-            problems.add(
-                ExperimentSchemaError(
-                    f"field {name!r} is given twice, as a value without a name and as {name}=",
-                    path=(*section, name),
-                    fix=f"give {name} once",
-                )
+            problem(
+                f"field {name!r} is given twice, as a value without a name and as {name}=",
+                name,
+                f"give {name} once",
             )
         elif name in names:
             given[name] = value
         else:
             hint = did_you_mean(name, names)
-            problems.add(
-                ExperimentSchemaError(
-                    f"unknown field {name!r}" + (f"; {hint}" if hint else ""),
-                    path=(*section, name),
-                    fix=f"{cls.__name__} fields: " + ", ".join(names),
-                )
-            )
+            message = f"unknown field {name!r}" + (f"; {hint}" if hint else "")
+            problem(message, name, f"{cls.__name__} fields: " + ", ".join(names))
     missing = [name for name in _required(cls) if name not in given]
     for name in missing:
-        problems.add(
-            ExperimentSchemaError(
-                f"{cls.__name__} needs {name!r}",
-                path=(*section, name),
-                fix=f"give it, e.g. {cls.__name__}({name}=...)",
-            )
-        )
+        problem(f"{cls.__name__} needs {name!r}", name, f"give it, e.g. {cls.__name__}({name}=...)")
     if not problems:
         return make(*args, **kwargs)
     if not missing:  # the fields that are there may have problems of their own: report them too
@@ -196,10 +185,6 @@ def check_sub_configs(instance: Any, problems: Problems) -> None:
 # --- building from the fields that have no problem -----------------------------------------------
 
 
-def problems_of(error: ConfigWriterError) -> tuple[ConfigWriterError, ...]:
-    return error.problems if isinstance(error, ExperimentProblemsError) else (error,)
-
-
 def build_valid(cls: type[_C], fields: Mapping[str, Any]) -> tuple[_C | None, tuple[ConfigWriterError, ...]]:
     """`cls(**fields)` and no problems; or, when it has problems, them and the instance made
     without the values they are about (a dropped field takes its default, a dropped entry of a
@@ -207,7 +192,7 @@ def build_valid(cls: type[_C], fields: Mapping[str, Any]) -> tuple[_C | None, tu
     try:
         return cls(**fields), ()
     except ConfigWriterError as exc:
-        problems = problems_of(exc)
+        problems = each_problem(exc)
     kept = _without(cls, dict(fields), [p.path for p in problems])
     if kept is None:
         return None, problems

@@ -22,8 +22,8 @@ from ttwriter.errors import (
     ConfigWriterError,
     ExperimentDirError,
     ExperimentLoadError,
-    ExperimentProblemsError,
     ValidationError,
+    each_problem,
 )
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
@@ -82,7 +82,7 @@ class Snapshot:
         try:
             return SlurmConfig.from_mapping(settings)
         except ConfigWriterError as exc:
-            problems = exc.problems if isinstance(exc, ExperimentProblemsError) else (exc,)
+            problems = each_problem(exc)
             what = "; ".join(p.message if len(problems) == 1 else f"{p.key}: {p.message}" for p in problems)
             raise ExperimentDirError(
                 f"the slurm settings in {SNAPSHOT_FILE} are not valid: {what}",
