@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, ValidationError
+from ttwriter.errors import ConfigWriterError, Problems, locating
 from ttwriter.evaluate.check import check_evaluation, check_runs
 from ttwriter.evaluate.plan import for_smoke, resolve_paths
+from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.load_yaml import experiment_from_yaml_data
-from ttwriter.experiment.loading import LoadedExperiment, from_experiment, load_experiment
+from ttwriter.experiment.loading import LoadedExperiment, from_experiment, read_experiment
 from ttwriter.experiment.source_map import SourceMap
 from ttwriter.folder import writer
 from ttwriter.folder.atomic import AtomicFolder
@@ -73,9 +74,9 @@ def _as_loaded(source: Source) -> LoadedExperiment:
     if isinstance(source, Experiment):
         return from_experiment(source)
     if isinstance(source, Mapping):
-        experiment, source_map = experiment_from_yaml_data(dict(source), SourceMap([]))
-        return dataclasses.replace(from_experiment(experiment), source_map=source_map)
-    return load_experiment(source)
+        experiment, source_map, problems = experiment_from_yaml_data(dict(source), SourceMap([]))
+        return dataclasses.replace(from_experiment(experiment), source_map=source_map, problems=problems)
+    return read_experiment(source)
 
 
 def _script_chunks(plan: SweepPlan, records: RunRecords) -> Iterator[str]:
@@ -103,54 +104,58 @@ def plan_sweep(
     now: dt.datetime | None = None,
     smoke: bool = False,
 ) -> SweepPlan:
-    """Everything short of writing: base config loaded, keys resolved, types checked."""
+    """Everything short of writing: base config loaded, keys resolved, types checked.
+
+    Every problem is raised at once: those the loader found in the experiment's fields and those
+    of its keys, each located where the experiment writes it (or on the command line).
+    """
+    problems = Problems(loaded.problems)
     experiment = loaded.experiment
-    try:
-        base = load_base_config(
-            experiment.base_config, experiment.base_config_file, experiment.recipe, loaded.relative_to
+    with locating(loaded.locate):
+        try:
+            base = load_base_config(
+                experiment.base_config, experiment.base_config_file, experiment.recipe, loaded.relative_to
+            )
+        except ConfigWriterError as exc:  # without the base config, no key can be checked
+            problems.add(exc)
+            problems.raise_if_any()
+        with problems.collect():
+            if loaded.snapshot is not None:
+                loaded.snapshot.check_base(base)
+        experiment_dir = Path()
+        with problems.collect():
+            experiment_dir = resolve_experiment_dir(experiment, output_dir, now or dt.datetime.now(), smoke)
+        plan: SweepPlan | None = None
+        with problems.collect():
+            plan = expand_sweep(experiment, base, experiment_dir, loaded.from_command_line)
+        evaluation = _plan_evaluation(loaded, plan, smoke, problems)
+    problems.raise_if_any()
+    assert plan is not None
+    if evaluation is not None:
+        plan = dataclasses.replace(
+            plan, experiment=dataclasses.replace(plan.experiment, evaluation=evaluation)
         )
-    except ValidationError as exc:
-        raise _located(exc, loaded) from None
-    if loaded.snapshot is not None:
-        loaded.snapshot.check_base(base)
-    experiment_dir = resolve_experiment_dir(experiment, output_dir, now or dt.datetime.now(), smoke)
-    try:
-        plan = expand_sweep(experiment, base, experiment_dir, loaded.locate)
-        return _plan_evaluation(loaded, plan, smoke)
-    except ConfigWriterError as exc:
-        raise _located(exc, loaded) from None
+    return plan
 
 
-def _located(exc: ConfigWriterError, loaded: LoadedExperiment) -> ConfigWriterError:
-    """The error at the file and line of its key, when it has a key but no place yet."""
-    if exc.key and exc.file is None:
-        section, _, rest = exc.key.partition(".")
-        exc.file, exc.line = loaded.locate(section, tuple(rest.split(".")) if rest else ())
-        exc.args = (exc.render(),)
-    return exc
-
-
-def _plan_evaluation(loaded: LoadedExperiment, plan: SweepPlan, smoke: bool) -> SweepPlan:
-    """The plan with its evaluation's paths made absolute (smoke: cut short), once it is known
-    to start: the harness installed, the tasks there, the checkpoints loadable. Every problem
-    found is reported together."""
-    written = plan.experiment.evaluation
+def _plan_evaluation(
+    loaded: LoadedExperiment, plan: SweepPlan | None, smoke: bool, problems: Problems
+) -> Evaluation | None:
+    """The experiment's evaluation with its paths made absolute (smoke: cut short), and every
+    problem that would keep it from starting: the harness, the tasks, and (with a plan) the
+    checkpoints the runs save. None when the experiment has no evaluation."""
+    written = loaded.experiment.evaluation
     if written is None:
-        return plan
+        return None
     evaluation = resolve_paths(written, loaded.relative_to)
     if smoke:
         evaluation = for_smoke(evaluation)
-    problems = [
-        _located(p, loaded) for p in (*check_evaluation(evaluation, written), *check_runs(evaluation, plan))
-    ]
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        raise ExperimentSchemaError(
-            f"{len(problems)} problems keep the evaluation from starting:\n"
-            + "\n".join("  " + p.render().replace("\n", "\n  ") for p in problems),
-        )
-    return dataclasses.replace(plan, experiment=dataclasses.replace(plan.experiment, evaluation=evaluation))
+    for problem in check_evaluation(evaluation, written):
+        problems.add(problem)
+    if plan is not None:
+        for problem in check_runs(evaluation, plan):
+            problems.add(problem)
+    return evaluation
 
 
 def validation_context(plan: SweepPlan, strict: bool = False) -> ValidationContext:

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from tests.conftest import BASE, TINY_BASE
-from ttwriter import Evaluation, Experiment, ExperimentSchemaError, generate_configs
+from ttwriter import ConfigWriterError, Evaluation, Experiment, ExperimentSchemaError, generate_configs
 from ttwriter.evaluate import harness
 from ttwriter.evaluate.check import check_evaluation, decorated_tasks
 from ttwriter.evaluate.plan import resolve_paths
@@ -60,7 +60,7 @@ def test_a_missing_task_file_and_a_bare_name_are_reported_together(run_cli, tmp_
     result = run_cli(str(path), "--dry-run")
     assert result.code == 2
     assert result.err == (
-        "error: 2 problems keep the evaluation from starting:\n"
+        "error: the experiment has 2 problems:\n"
         f"  {path}:6: evaluation.tasks: inspect task file {tmp_path}/tasks/gone.py does not exist\n"
         "    fix: task files are relative to the experiment file; fix the path in 'tasks/gone.py@x'\n"
         f"  {path}:6: evaluation.tasks: inspect task 'letters' is neither a task file nor a registry name\n"
@@ -134,10 +134,10 @@ def test_checkpoints_the_harness_cannot_load_are_refused(tmp_path):
         },
         evaluation=Evaluation(tasks=(str(tmp_path / "t.py@letters"),), checkpoints=(0, 1)),
     )
-    with pytest.raises(ExperimentSchemaError) as raised:
+    with pytest.raises(ConfigWriterError) as raised:
         generate_configs(experiment, output_dir=tmp_path / "out", validate=False)
     assert str(raised.value) == (
-        "3 problems keep the evaluation from starting:\n"
+        "the experiment has 3 problems:\n"
         "  evaluation: evaluation loads each saved epoch with transformers, but the checkpointer is "
         "FullModelTorchTuneCheckpointer, which does not save Hugging Face checkpoints\n"
         "    fix: train from a Hugging Face model with controls checkpointer._component_: "

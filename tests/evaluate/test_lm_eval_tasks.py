@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
+
 from ttwriter.evaluate import lm_eval_tasks
 
 
@@ -34,27 +36,37 @@ def test_the_scan_finds_exactly_the_tasks_lm_evals_task_manager_knows():
     assert scanned == lm_eval_tasks.task_manager_names(None)
 
 
-def test_the_list_is_cached_per_install_and_replaced_once_confirmed(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+@pytest.fixture
+def installed(tmp_path, monkeypatch):
+    """A small stand-in for lm_eval's tasks folder (the real one takes seconds to scan), and a
+    cache folder of this test's own."""
+    folder = tmp_path / "lm_eval" / "tasks"
+    folder.mkdir(parents=True)
+    _write(folder, "a.yaml", "task: alpha\n")
+    _write(folder, "b.yaml", "task: beta\ntag: both\n")
+    monkeypatch.setattr(lm_eval_tasks, "_tasks_folder", lambda: folder)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return folder
+
+
+def test_the_list_is_cached_per_install_and_replaced_once_confirmed(installed, tmp_path, monkeypatch):
     first = lm_eval_tasks.shipped_tasks()
-    (cache,) = (tmp_path / "ttwriter").glob("lm_eval_tasks-*.json")
-    assert json.loads(cache.read_text())["confirmed"] is False
-    assert "hellaswag" in first.names
+    assert first == lm_eval_tasks.KnownTasks(frozenset({"alpha", "beta", "both"}), False)
+    (cache,) = (tmp_path / "cache" / "ttwriter").glob("lm_eval_tasks-*.json")
+    assert json.loads(cache.read_text())["folder"] == str(installed)
 
     def no_scan(files):
         raise AssertionError("the cached list should have been used")
 
     monkeypatch.setattr(lm_eval_tasks, "names_in_yamls", no_scan)
     assert lm_eval_tasks.shipped_tasks() == first
-    monkeypatch.setattr(lm_eval_tasks, "task_manager_names", lambda include_path: {"hellaswag", "only_code"})
-    assert lm_eval_tasks.confirm_shipped_tasks().names == {"hellaswag", "only_code"}
-    assert lm_eval_tasks.shipped_tasks() == lm_eval_tasks.KnownTasks(
-        frozenset({"hellaswag", "only_code"}), True
-    )
+    monkeypatch.setattr(lm_eval_tasks, "task_manager_names", lambda include_path: {"alpha", "only_code"})
+    assert lm_eval_tasks.confirm_shipped_tasks().names == {"alpha", "only_code"}
+    assert lm_eval_tasks.shipped_tasks() == lm_eval_tasks.KnownTasks(frozenset({"alpha", "only_code"}), True)
 
 
-def test_an_unwritable_cache_only_costs_the_scan(tmp_path, monkeypatch):
+def test_an_unwritable_cache_only_costs_the_scan(installed, tmp_path, monkeypatch):
     blocked = tmp_path / "file"
     blocked.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # a file: no folder can be made in it
-    assert "hellaswag" in lm_eval_tasks.shipped_tasks().names
+    assert lm_eval_tasks.shipped_tasks().names == {"alpha", "beta", "both"}

@@ -9,7 +9,14 @@ import json
 import pytest
 
 from tests.conftest import BASE, PY_EXAMPLE
-from ttwriter import Evaluation, Experiment, ExperimentSchemaError, generate_configs, load_experiment
+from ttwriter import (
+    Evaluation,
+    Experiment,
+    ExperimentProblemsError,
+    ExperimentSchemaError,
+    generate_configs,
+    load_experiment,
+)
 
 
 def _error(**fields) -> ExperimentSchemaError:
@@ -100,7 +107,18 @@ def test_unknown_settings_are_refused_with_did_you_mean():
     with pytest.raises(ExperimentSchemaError) as raised:
         Evaluation.from_mapping({"harness": "inspect", "taks": ["a.py@x"]})
     assert raised.value.key == "evaluation.taks"
-    assert raised.value.message == "unknown evaluation setting 'taks'; did you mean 'tasks'?"
+    assert raised.value.message == "unknown field 'taks'; did you mean 'tasks'?"
+
+
+def test_every_bad_setting_is_reported_together():
+    with pytest.raises(ExperimentProblemsError) as raised:
+        Evaluation(harness="lm-eval", limit=0, model_args={"device": "cpu", "x": [1]})
+    assert [p.key for p in raised.value.problems] == [
+        "evaluation.harness",
+        "evaluation.limit",
+        "evaluation.model_args.device",
+        "evaluation.model_args.x",
+    ]
 
 
 def test_an_experiment_needs_a_task_to_evaluate():
@@ -193,7 +211,15 @@ def test_the_command_line_adds_or_changes_the_evaluation(run_cli, tmp_path):
 
 def test_a_bad_value_on_the_command_line_names_it(run_cli, tmp_path):
     result = run_cli(
-        str(PY_EXAMPLE), "--evaluation.tasks", "hellaswag", "--evaluation.checkpoints", "0", "0", "--dry-run"
+        str(PY_EXAMPLE),
+        "--evaluation.harness",
+        "lm_eval",
+        "--evaluation.tasks",
+        "hellaswag",
+        "--evaluation.checkpoints",
+        "0",
+        "0",
+        "--dry-run",
     )
     assert result.code == 2
     assert result.err == (

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 
 def _tasks_error(message: str, fix: str) -> ExperimentSchemaError:
-    return ExperimentSchemaError(message, key="evaluation.tasks", fix=fix)
+    return ExperimentSchemaError(message, path=("evaluation", "tasks"), fix=fix)
 
 
 def harness_installed(name: str) -> bool:
@@ -124,7 +124,7 @@ def _lm_eval_problems(evaluation: Evaluation) -> list[ExperimentSchemaError]:
         return [
             ExperimentSchemaError(
                 f"include_path {include} {what}",
-                key="evaluation.include_path",
+                path=("evaluation", "include_path"),
                 fix="give the folder of your task YAMLs, relative to the experiment file",
             )
         ]
@@ -171,7 +171,7 @@ def check_evaluation(
             ExperimentSchemaError(
                 f"harness {evaluation.harness} needs the Python package {found.distribution} "
                 f"(import name {found.package}), which is not installed here",
-                key="evaluation.harness",
+                path=("evaluation", "harness"),
                 fix=INSTALL_HINT,
             )
         ]
@@ -213,7 +213,7 @@ def check_runs(evaluation: Evaluation, plan: SweepPlan) -> list[ExperimentSchema
             ExperimentSchemaError(
                 f"base_model evaluates one base model, but the runs start from different ones "
                 f"({a}: {first}, {b}: {second})",
-                key="evaluation.base_model",
+                path=("evaluation", "base_model"),
                 fix="set base_model: false, or sweep the base model in separate experiments",
             )
         )

@@ -142,13 +142,13 @@ def resolved(config: Mapping[str, Any], dotted: str) -> Any:
     except Exception as exc:
         raise ExperimentSchemaError(
             f"{dotted} does not resolve ({type(exc).__name__}), so the checkpoints to evaluate are unknown",
-            key="evaluation",
+            path=("evaluation",),
             fix=f"give {dotted} a value evaluation can read, e.g. a path or ${{output_dir}}",
         ) from None
 
 
 def _problem(message: str, fix: str, run_id: str | None = None) -> ExperimentSchemaError:
-    return ExperimentSchemaError(message, key="evaluation", run_id=run_id, fix=fix)
+    return ExperimentSchemaError(message, path=("evaluation",), run_id=run_id, fix=fix)
 
 
 def check_config(
@@ -190,7 +190,7 @@ def check_config(
                 ExperimentSchemaError(
                     f"checkpoints lists epoch {missing[0]}, but the runs train {epochs} epoch"
                     f"{'s' if epochs > 1 else ''} (saved: {', '.join(epoch_folder(e) for e in range(epochs))})",
-                    key="evaluation.checkpoints",
+                    path=("evaluation", "checkpoints"),
                     run_id=run_id,
                     fix=(f"list epochs 0 to {epochs - 1}" if epochs > 1 else "list epoch 0")
                     + ", or checkpoints: last",

@@ -2,9 +2,10 @@
 
 A frozen dataclass like `SlurmConfig`, set in Python (`evaluation=Evaluation(...)`), in
 experiment.yaml (an `evaluation:` section) or on the command line (`--evaluation.tasks ...`).
-Values are checked here for their shape; whether the harness is installed and each task exists is
-checked when the sweep is generated (ttwriter.evaluate.check), because that depends on the machine
-and on the experiment file's folder, which relative task paths start from.
+Values are checked here for their shape (every problem at once, a misspelled setting among them:
+experiment.schema); whether the harness is installed and each task exists is checked when the sweep
+is generated (ttwriter.evaluate.check), because that depends on the machine and on the experiment
+file's folder, which relative task paths start from.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from ttwriter.errors import ExperimentSchemaError, did_you_mean
+from ttwriter.errors import ExperimentSchemaError, Problems, did_you_mean
 from ttwriter.experiment.frozen import FrozenDict
+from ttwriter.experiment.schema import ConfigClass
 
 INSPECT, LM_EVAL = "inspect", "lm_eval"
 HARNESSES = (INSPECT, LM_EVAL)
@@ -33,7 +35,7 @@ _ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
 def _error(message: str, field: str, fix: str) -> ExperimentSchemaError:
-    return ExperimentSchemaError(message, key=f"evaluation.{field}", fix=fix)
+    return ExperimentSchemaError(message, path=(*Evaluation.SECTION, *field.split(".")), fix=fix)
 
 
 def _text(value: Any, field: str, example: str) -> str:
@@ -66,8 +68,10 @@ def _count(value: Any, field: str) -> int | None:
 
 
 @dataclasses.dataclass(frozen=True)
-class Evaluation:
+class Evaluation(ConfigClass):
     """How every run's checkpoints are evaluated after training (docs/evaluation.md)."""
+
+    SECTION: ClassVar[tuple[str, ...]] = ("evaluation",)
 
     harness: str = INSPECT
     """`inspect` (inspect-ai) or `lm_eval` (lm-evaluation-harness); both come with `pip install ttwriter[eval]`."""
@@ -106,41 +110,56 @@ class Evaluation:
     """The metric plotted against the variables, as results name it (e.g. `letters/accuracy`); default: the first."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.harness, str) or self.harness not in HARNESSES:
-            hint = did_you_mean(str(self.harness), HARNESSES) if isinstance(self.harness, str) else None
-            raise _error(
-                f"unknown harness {self.harness!r}" + (f"; {hint}" if hint else ""),
-                "harness",
-                "harness: inspect (inspect-ai) or harness: lm_eval (lm-evaluation-harness)",
-            )
-        example = "tasks/my_task.py@my_task" if self.harness == INSPECT else "hellaswag"
-        object.__setattr__(self, "tasks", _texts(self.tasks, "tasks", example))
-        if len(set(self.tasks)) != len(self.tasks):
-            twice = next(t for t in self.tasks if self.tasks.count(t) > 1)
-            raise _error(f"task {twice!r} is listed twice", "tasks", "list each task once")
+        """Check every setting; all problems found are raised together (see experiment.schema)."""
+        problems = Problems()
+        with problems.collect():
+            if not isinstance(self.harness, str) or self.harness not in HARNESSES:
+                hint = did_you_mean(str(self.harness), HARNESSES) if isinstance(self.harness, str) else None
+                raise _error(
+                    f"unknown harness {self.harness!r}" + (f"; {hint}" if hint else ""),
+                    "harness",
+                    "harness: inspect (inspect-ai) or harness: lm_eval (lm-evaluation-harness)",
+                )
+        example = "tasks/my_task.py@my_task" if self.harness != LM_EVAL else "hellaswag"
+        with problems.collect():
+            object.__setattr__(self, "tasks", _texts(self.tasks, "tasks", example))
+            if len(set(self.tasks)) != len(self.tasks):
+                twice = next(t for t in self.tasks if self.tasks.count(t) > 1)
+                raise _error(f"task {twice!r} is listed twice", "tasks", "list each task once")
         if isinstance(self.include_path, Path):
             object.__setattr__(self, "include_path", str(self.include_path))
-        if self.include_path is not None:
-            _text(self.include_path, "include_path", "tasks/")
-            if self.harness != LM_EVAL:
-                raise _error(
-                    "include_path is a folder of lm_eval task YAMLs, but the harness is inspect",
-                    "include_path",
-                    "for inspect, name the task file in tasks (file.py@task); or set harness: lm_eval",
-                )
+        with problems.collect():
+            if self.include_path is not None:
+                _text(self.include_path, "include_path", "tasks/")
+                if self.harness == INSPECT:
+                    raise _error(
+                        "include_path is a folder of lm_eval task YAMLs, but the harness is inspect",
+                        "include_path",
+                        "for inspect, name the task file in tasks (file.py@task); or set harness: lm_eval",
+                    )
         for field in ("limit", "batch_size", "max_tokens"):
-            object.__setattr__(self, field, _count(getattr(self, field), field))
-        object.__setattr__(self, "checkpoints", _checkpoints(self.checkpoints))
-        if self.device is not None:
-            _text(self.device, "device", "cuda:0")
-        object.__setattr__(self, "model_args", _model_args(self.model_args, self.harness))
-        object.__setattr__(self, "args", tuple(_texts(self.args, "args", "--num_fewshot")))
-        if not isinstance(self.base_model, bool):
-            raise _error(
-                f"base_model must be true or false, got {self.base_model!r}", "base_model", "base_model: true"
-            )
-        if self.metric is not None:
-            _text(self.metric, "metric", "words/accuracy")
+            with problems.collect():
+                object.__setattr__(self, field, _count(getattr(self, field), field))
+        with problems.collect():
+            object.__setattr__(self, "checkpoints", _checkpoints(self.checkpoints))
+        with problems.collect():
+            if self.device is not None:
+                _text(self.device, "device", "cuda:0")
+        with problems.collect():
+            object.__setattr__(self, "model_args", _model_args(self.model_args, self.harness, problems))
+        with problems.collect():
+            object.__setattr__(self, "args", tuple(_texts(self.args, "args", "--num_fewshot")))
+        with problems.collect():
+            if not isinstance(self.base_model, bool):
+                raise _error(
+                    f"base_model must be true or false, got {self.base_model!r}",
+                    "base_model",
+                    "base_model: true",
+                )
+        with problems.collect():
+            if self.metric is not None:
+                _text(self.metric, "metric", "letters/accuracy")
+        problems.raise_if_any()
 
     def epochs(self, n_epochs: int) -> tuple[int, ...]:
         """The epochs whose checkpoints are evaluated, for runs that train `n_epochs`."""
@@ -150,20 +169,6 @@ class Evaluation:
             return tuple(range(n_epochs))
         assert isinstance(self.checkpoints, tuple)
         return self.checkpoints
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Evaluation:
-        """Build from an experiment.yaml `evaluation:` section, refusing unknown keys."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in data:
-            if key not in names:
-                hint = did_you_mean(str(key), names)
-                raise ExperimentSchemaError(
-                    f"unknown evaluation setting {key!r}" + (f"; {hint}" if hint else ""),
-                    key=f"evaluation.{key}",
-                    fix="evaluation settings: " + ", ".join(names),
-                )
-        return cls(**dict(data))
 
 
 def _checkpoints(value: Any) -> str | tuple[int, ...]:
@@ -193,45 +198,47 @@ def _checkpoints(value: Any) -> str | tuple[int, ...]:
     return tuple(sorted(value))
 
 
-def _model_args(value: Any, harness: str) -> FrozenDict:
+def _model_args(value: Any, harness: str, problems: Problems) -> FrozenDict:
+    """The model arguments, each checked (every bad one a problem of its own); the good ones kept."""
     if not isinstance(value, Mapping):
         raise _error(
             f"model_args must be a mapping of name -> value, got {value!r}",
             "model_args",
             "e.g. model_args: {dtype: bfloat16}",
         )
-    reserved = RESERVED_MODEL_ARGS[harness]
+    reserved = RESERVED_MODEL_ARGS.get(harness, ("device",))
+    kept = {}
     for key, item in value.items():
-        if not isinstance(key, str) or not _ARG_NAME.fullmatch(key):
-            raise _error(
-                f"model argument name {key!r} is not a plain name",
-                "model_args",
-                "e.g. model_args: {dtype: bfloat16}",
-            )
-        if key in reserved:
-            other = (
-                "the device field (evaluation.device)" if key == "device" else "the checkpoint of each run"
-            )
-            raise _error(
-                f"model argument {key!r} is set by ttwriter: {other}",
-                f"model_args.{key}",
-                f"remove it{'; set evaluation.device instead' if key == 'device' else ''}",
-            )
-        if (
-            item is None
-            or isinstance(item, (Mapping, list, tuple))
-            or not isinstance(item, (str, int, float))
-        ):
-            raise _error(
-                f"model argument {key!r} must be one string, number or boolean, got {item!r}",
-                f"model_args.{key}",
-                f"e.g. model_args: {{{key}: value}}",
-            )
-        if isinstance(item, str) and (_CONTROL.search(item) or (harness == LM_EVAL and "," in item)):
-            raise _error(
-                f"model argument {key!r} value {item!r} contains "
-                + ("a comma, which separates lm_eval's model_args" if "," in item else "a control character"),
-                f"model_args.{key}",
-                "write the value without it",
-            )
-    return FrozenDict(dict(value))
+        with problems.collect():
+            _model_arg(key, item, harness, reserved)
+            kept[key] = item
+    return FrozenDict(kept)
+
+
+def _model_arg(key: Any, item: Any, harness: str, reserved: tuple[str, ...]) -> None:
+    if not isinstance(key, str) or not _ARG_NAME.fullmatch(key):
+        raise _error(
+            f"model argument name {key!r} is not a plain name",
+            "model_args",
+            "e.g. model_args: {dtype: bfloat16}",
+        )
+    if key in reserved:
+        other = "the device field (evaluation.device)" if key == "device" else "the checkpoint of each run"
+        raise _error(
+            f"model argument {key!r} is set by ttwriter: {other}",
+            f"model_args.{key}",
+            f"remove it{'; set evaluation.device instead' if key == 'device' else ''}",
+        )
+    if item is None or isinstance(item, (Mapping, list, tuple)) or not isinstance(item, (str, int, float)):
+        raise _error(
+            f"model argument {key!r} must be one string, number or boolean, got {item!r}",
+            f"model_args.{key}",
+            f"e.g. model_args: {{{key}: value}}",
+        )
+    if isinstance(item, str) and (_CONTROL.search(item) or (harness == LM_EVAL and "," in item)):
+        raise _error(
+            f"model argument {key!r} value {item!r} contains "
+            + ("a comma, which separates lm_eval's model_args" if "," in item else "a control character"),
+            f"model_args.{key}",
+            "write the value without it",
+        )
