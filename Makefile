@@ -25,8 +25,9 @@ lint: setup
 	$(PY) -m ruff format --check ttwriter tests bench
 	$(PY) -m mypy
 
-# Speed goals of issue 3, measured side by side (a few minutes: `tune validate` imports torch per
+# Speed goals of issue 3, measured side by side; then issue 10's submit-to-last-score loop (needs the local SLURM) (a few minutes: `tune validate` imports torch per
 # file). Prints the results; `$(PY) bench/run_benchmarks.py --update-doc docs/benchmarks.md`
 # also writes them into docs/benchmarks.md.
 bench: setup
 	$(PY) bench/run_benchmarks.py
+	$(PY) bench/eval_loop.py
