@@ -66,8 +66,8 @@ def test_run_trains_then_evaluates_each_run_and_the_base_model(letters):
     assert code == 0, out + err
     lines = out.splitlines()
     assert lines[0] == (
-        "Training 2 runs of tiny_letters locally, one after another, then evaluating each "
-        f"(logs/<run id>.eval.out) (logs: {folder}/logs/<run id>.out)"
+        "Training 2 runs of tiny_letters locally, one after another, each evaluated after its training "
+        f"(logs: {folder}/logs/<run id>.out, <run id>.eval.out)"
     )
     steps = [line.strip().split(" in ")[0] for line in lines[1:-2]]
     assert steps == [

@@ -114,10 +114,14 @@ def run_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         _dry_run(plan, out)
         return EXIT_OK
     if n:
-        then = f", then evaluating each ({EVAL_LOG_PATTERN})" if plan.evaluations else ""
+        then, logs = (
+            (", each evaluated after its training", f", <run id>{EVAL_LOG_SUFFIX}")
+            if plan.evaluations
+            else ("", "")
+        )
         print(
             f"Training {counted(n)} of {folder.experiment} locally, one after another{then} "
-            f"(logs: {folder.path / LOGS_DIR}/<run id>{LOG_SUFFIX})",
+            f"(logs: {folder.path / LOGS_DIR}/<run id>{LOG_SUFFIX}{logs})",
             file=out,
         )
     else:
