@@ -1,10 +1,24 @@
-"""The error tree's shared words: key paths and "did you mean", the same in every message."""
+"""The error tree's shared words (key paths, "did you mean"), locating errors where they are made,
+and collecting every problem into one error."""
 
 from __future__ import annotations
 
 import pytest
 
-from ttwriter.errors import ConfigWriterError, did_you_mean, join_key, key_path, suggestion
+from ttwriter.errors import (
+    ConfigWriterError,
+    ExperimentProblemsError,
+    ExperimentSchemaError,
+    Location,
+    Problems,
+    UnknownKeyError,
+    ValidationError,
+    did_you_mean,
+    join_key,
+    key_path,
+    locating,
+    suggestion,
+)
 
 
 @pytest.mark.parametrize(
@@ -45,3 +59,119 @@ def test_an_error_says_where_then_what_then_the_fix():
     error = ConfigWriterError("is not a number", file="exp.yaml", line=3, key="controls.lr", fix="write 1e-4")
 
     assert str(error) == "exp.yaml:3: controls.lr: is not a number\n  fix: write 1e-4"
+
+
+# --- located where raised -------------------------------------------------------------------------
+
+
+def test_an_error_with_a_key_path_is_located_by_the_active_locator():
+    written = {("controls", "optimizer", "lr"): Location("exp.yaml", 7)}
+
+    with locating(written.get):
+        error = ConfigWriterError("is not a number", path=("controls", "optimizer.lr"), fix="write 1e-4")
+
+    assert (error.file, error.line, error.key, error.path) == (
+        "exp.yaml",
+        7,
+        "controls.optimizer.lr",
+        ("controls", "optimizer", "lr"),
+    )
+    assert str(error) == "exp.yaml:7: controls.optimizer.lr: is not a number\n  fix: write 1e-4"
+
+
+def test_an_explicit_file_wins_and_no_locator_means_no_location():
+    with locating(lambda path: Location("elsewhere.yaml", 1)):
+        explicit = ConfigWriterError("bad", file="base.yaml", line=3, path=("epochs",))
+    unlocated = ConfigWriterError("bad", path=("epochs",))
+
+    assert (explicit.file, explicit.line) == ("base.yaml", 3)
+    assert (unlocated.file, unlocated.line, str(unlocated)) == (None, None, "epochs: bad")
+
+
+def test_a_location_can_put_the_key_under_the_section_its_file_keeps_the_fields_in():
+    with locating(lambda path: Location("experiment.json", 4, key_prefix="experiment")):
+        error = ConfigWriterError("bad", path=("controls", "epochs"))
+
+    assert str(error) == "experiment.json:4: experiment.controls.epochs: bad"
+
+
+def test_locating_ends_with_its_block():
+    with locating(lambda path: Location("a.yaml")):
+        with locating(lambda path: Location("b.yaml")):
+            inner = ConfigWriterError("x", path=("k",))
+        outer = ConfigWriterError("x", path=("k",))
+    after = ConfigWriterError("x", path=("k",))
+
+    assert (inner.file, outer.file, after.file) == ("b.yaml", "a.yaml", None)
+
+
+# --- every problem in one go ---------------------------------------------------------------------
+
+
+def test_one_collected_problem_is_raised_as_itself():
+    problems = Problems()
+    with problems.collect():
+        raise UnknownKeyError("key 'lora_rnak' is not in the base config", path=("controls", "lora_rnak"))
+
+    with pytest.raises(UnknownKeyError, match=r"^controls.lora_rnak: key 'lora_rnak'"):
+        problems.raise_if_any()
+
+
+def test_several_problems_are_one_error_listing_each_with_its_location_and_fix():
+    problems = Problems()
+    for key, line in (("lora_rnak", 4), ("epocs", 5)):
+        with problems.collect():
+            raise UnknownKeyError(
+                f"key {key!r} is not in the base config",
+                file="exp.yaml",
+                line=line,
+                key=f"controls.{key}",
+                fix="fix it",
+            )
+    with problems.collect():
+        pass  # a check that finds nothing adds nothing
+
+    with pytest.raises(ExperimentProblemsError) as info:
+        problems.raise_if_any()
+
+    assert isinstance(info.value, ValidationError)
+    assert [p.key for p in info.value.problems] == ["controls.lora_rnak", "controls.epocs"]
+    assert str(info.value) == (
+        "the experiment has 2 problems:\n"
+        "  exp.yaml:4: controls.lora_rnak: key 'lora_rnak' is not in the base config\n"
+        "    fix: fix it\n"
+        "  exp.yaml:5: controls.epocs: key 'epocs' is not in the base config\n"
+        "    fix: fix it"
+    )
+
+
+def test_collected_problems_are_flattened_and_said_once():
+    first = ExperimentSchemaError("a", key="x")
+    second = ExperimentSchemaError("b", key="y")
+    problems = Problems([first])
+    problems.add(ExperimentProblemsError([ExperimentSchemaError("a", key="x"), second]))
+
+    assert problems.found == (first, second)
+    assert Problems().error() is None
+    Problems().raise_if_any()  # nothing found: nothing raised
+
+
+def test_a_collector_lets_other_exceptions_through():
+    problems = Problems()
+    with pytest.raises(KeyError):
+        with problems.collect():
+            raise KeyError("a bug is not a problem of the experiment")
+    assert not problems
+
+
+def test_a_note_is_added_to_a_new_error_of_the_same_class():
+    error = UnknownKeyError("cannot replace the folder", file="/out", fix="choose another --output-dir")
+
+    noted = error.adding(" (the old folder is kept at /out.old)")
+
+    assert type(noted) is UnknownKeyError and noted is not error
+    assert (
+        str(noted)
+        == "/out: cannot replace the folder (the old folder is kept at /out.old)\n  fix: choose another --output-dir"
+    )
+    assert str(error) == "/out: cannot replace the folder\n  fix: choose another --output-dir"

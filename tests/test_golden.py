@@ -127,6 +127,29 @@ ERRORS = {
         },
         "lr_03_01.py",
     ),
+    "two_problems": (
+        {
+            "experiment.yaml": f"experiment_name: a\nbase_config: {BASE}\ncontrols:\n  lora_rnak: 8\n"
+            "variables:\n  learnig_rate: [1.0e-4, 3.0e-4]\n",
+        },
+        "experiment.yaml",
+    ),
+    "misspelled_field_in_python": (
+        {
+            "baseline_01_01.py": BASE_PY,
+            "lora_02_01.py": "from dataclasses import replace\n\n"
+            "from baseline_01_01 import experiment as parent\n\n"
+            "experiment = replace(\n    parent,\n    name='lora',\n    variable={'lora_rank': [8, 16]},\n)\n",
+        },
+        "lora_02_01.py",
+    ),
+    "torchtune_config_as_path": (
+        {
+            "my_lora.yaml": "output_dir: /tmp/out\nmodel:\n  _component_: torchtune.models.llama3_2.lora_llama3_2_1b\n"
+            "  lora_rank: 8\ntokenizer:\n  _component_: torchtune.models.llama3.llama3_tokenizer\n"
+        },
+        "my_lora.yaml",
+    ),
     "exception_in_experiment": (
         {
             "baseline_01_01.py": BASE_PY,

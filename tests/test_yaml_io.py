@@ -114,15 +114,43 @@ def test_a_merge_key_is_not_a_duplicate():
 @pytest.mark.parametrize(
     "text, line, problem",
     [
-        ("a: [1, 2\nb: 3\n", 2, "expected ',' or ']'"),
+        ("a: [1, 2\nb: 3\n", 1, "the list opened with '\\[' on this line is never closed"),
+        ("a: {x: 1\n", 1, "the mapping opened with '{' on this line is never closed"),
         ("a: 1\n  b: 2\n", 2, "mapping values are not allowed here"),
-        ("a: 1\nb: 'open\n", 3, "found unexpected end of stream"),
+        ("a: 1\nb: 'open\n", 2, 'the quoted text opened with "\'" on this line is never closed'),
         ("a: 1\n---\nb: 2\n", 2, "expected a single document"),
     ],
 )
 def test_syntax_errors_name_the_line(text, line, problem):
     with pytest.raises(ExperimentLoadError, match=f"^experiment.yaml:{line}: not valid YAML: .*{problem}"):
         parse_yaml(text, "experiment.yaml")
+
+
+def test_a_tab_in_the_indentation_is_told_to_use_spaces():
+    with pytest.raises(ExperimentLoadError) as info:
+        parse_yaml("experiment_name: a\ncontrols:\n\tepochs: 1\n", "experiment.yaml")
+    assert str(info.value) == (
+        "experiment.yaml:3: not valid YAML: a tab character, which YAML does not allow for indentation\n"
+        "  fix: YAML does not allow tabs for indentation: use spaces"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "variables:\n  lora_rank: [8, 16\n",
+        "variables:\n  lora_rank: [8, 16",
+        "variables:\n  lora_rank: [8, 16  # ranks\ncontrols:\n  epochs: 1\n",
+    ],
+    ids=["at the end", "no final line break", "more keys after it"],
+)
+def test_an_unclosed_list_is_reported_where_it_opens_never_past_the_end(text):
+    with pytest.raises(ExperimentLoadError) as info:
+        parse_yaml(text, "experiment.yaml")
+    assert str(info.value) == (
+        "experiment.yaml:2: not valid YAML: the list opened with '[' on this line is never closed\n"
+        "  fix: close it: lora_rank: [8, 16]"
+    )
 
 
 @pytest.mark.parametrize(
@@ -409,8 +437,7 @@ def test_a_command_line_value_that_is_not_yaml_names_the_flag_and_how_to_quote_i
     with pytest.raises(ExperimentLoadError) as info:
         parse_scalar("[1", "--set epochs")
     assert str(info.value) == (
-        "command line: --set epochs: not valid YAML: while parsing a flow sequence expected ',' or "
-        "']', but got '<stream end>'\n"
+        "command line: --set epochs: not valid YAML: the list opened with '[' is never closed\n"
         """  fix: the value is read as YAML; to pass it as text, quote it: --set epochs='"[1"'"""
     )
     with pytest.raises(ExperimentLoadError) as info:

@@ -1,5 +1,5 @@
 """The few text formats every layer writes: a run's params, lists that end in "N more", counts,
-and UTC timestamps.
+nouns with their article, and UTC timestamps.
 
 A run's params appear in each config's header, the run tables, `ttwriter status`, `ttwriter run`
 and the loss plot; lists of run ids and file names appear in errors and summaries; timestamps go
@@ -41,6 +41,11 @@ def listed(items: Sequence[str], limit: int = LIST_LIMIT) -> str:
 def counted(n: int, noun: str = "run") -> str:
     """`1 run`, `4 runs`."""
     return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def a_noun(noun: str) -> str:
+    """`a list`, `an int`."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def utc_now() -> str:

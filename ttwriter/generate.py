@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import ConfigWriterError, ValidationError
+from ttwriter.errors import ConfigWriterError, Problems, locating
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.load_yaml import experiment_from_yaml_data
-from ttwriter.experiment.loading import LoadedExperiment, from_experiment, load_experiment
+from ttwriter.experiment.loading import LoadedExperiment, from_experiment, read_experiment
 from ttwriter.experiment.source_map import SourceMap
 from ttwriter.folder import writer
 from ttwriter.folder.atomic import AtomicFolder
@@ -70,9 +70,9 @@ def _as_loaded(source: Source) -> LoadedExperiment:
     if isinstance(source, Experiment):
         return from_experiment(source)
     if isinstance(source, Mapping):
-        experiment, source_map = experiment_from_yaml_data(dict(source), SourceMap([]))
-        return dataclasses.replace(from_experiment(experiment), source_map=source_map)
-    return load_experiment(source)
+        experiment, source_map, problems = experiment_from_yaml_data(dict(source), SourceMap([]))
+        return dataclasses.replace(from_experiment(experiment), source_map=source_map, problems=problems)
+    return read_experiment(source)
 
 
 def _script_chunks(plan: SweepPlan, records: RunRecords) -> Iterator[str]:
@@ -92,30 +92,31 @@ def plan_sweep(
     now: dt.datetime | None = None,
     smoke: bool = False,
 ) -> SweepPlan:
-    """Everything short of writing: base config loaded, keys resolved, types checked."""
+    """Everything short of writing: base config loaded, keys resolved, types checked.
+
+    Every problem is raised at once: those the loader found in the experiment's fields and those
+    of its keys, each located where the experiment writes it (or on the command line).
+    """
+    problems = Problems(loaded.problems)
     experiment = loaded.experiment
-    try:
-        base = load_base_config(
-            experiment.base_config, experiment.base_config_file, experiment.recipe, loaded.relative_to
-        )
-    except ValidationError as exc:
-        if exc.key and exc.file is None:
-            section, _, rest = exc.key.partition(".")
-            exc.file, exc.line = loaded.locate(section, tuple(rest.split(".")) if rest else ())
-            exc.args = (exc.render(),)
-        raise
-    if loaded.snapshot is not None:
-        loaded.snapshot.check_base(base)
-    experiment_dir = resolve_experiment_dir(experiment, output_dir, now or dt.datetime.now(), smoke)
-    locate = loaded.locate
-    try:
-        return expand_sweep(experiment, base, experiment_dir, locate)
-    except ConfigWriterError as exc:
-        if exc.key and exc.file is None:
-            section, _, rest = exc.key.partition(".")
-            exc.file, exc.line = locate(section, tuple(rest.split(".")) if rest else ())
-            exc.args = (exc.render(),)
-        raise
+    with locating(loaded.locate):
+        try:
+            base = load_base_config(
+                experiment.base_config, experiment.base_config_file, experiment.recipe, loaded.relative_to
+            )
+        except ConfigWriterError as exc:  # without the base config, no key can be checked
+            problems.add(exc)
+            problems.raise_if_any()
+        with problems.collect():
+            if loaded.snapshot is not None:
+                loaded.snapshot.check_base(base)
+        experiment_dir = Path()
+        with problems.collect():
+            experiment_dir = resolve_experiment_dir(experiment, output_dir, now or dt.datetime.now(), smoke)
+        with problems.collect():
+            plan = expand_sweep(experiment, base, experiment_dir, loaded.from_command_line)
+    problems.raise_if_any()
+    return plan
 
 
 def validation_context(plan: SweepPlan, strict: bool = False) -> ValidationContext:

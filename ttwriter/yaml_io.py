@@ -283,34 +283,76 @@ def _key_lines(root: yaml.Node, source: str) -> dict[KeyPath, int]:
     return lines
 
 
-def _yaml_error(exc: yaml.YAMLError, source: str, key: str | None, text: str) -> ExperimentLoadError:
+_UNCLOSED = {
+    "while parsing a flow sequence": ("list", "]"),
+    "while parsing a flow mapping": ("mapping", "}"),
+    "while scanning a quoted scalar": ("quoted text", None),
+}
+"""Errors PyYAML reports where the text ends or goes on, for something opened earlier."""
+
+
+def _yaml_error(exc: yaml.YAMLError, source: str, flag: str | None, text: str) -> ExperimentLoadError:
+    """The error for text PyYAML cannot read; `flag` is the command-line flag it was given for."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return ExperimentLoadError(
+            f"not valid YAML: {exc}", file=source, key=flag, fix=_quote_fix(flag, text)
+        )
+    problem = " ".join(p for p in (exc.context, exc.problem) if p)
+    mark = exc.problem_mark or exc.context_mark
+    lines = text.splitlines()
+    fix = _quote_fix(flag, text) if flag is not None else "check indentation and quoting on that line"
     if isinstance(exc, _Limits):
         fix = exc.fix
-    elif source == COMMAND_LINE and key:
-        quoted = shlex.quote(json.dumps(text, ensure_ascii=False))  # a YAML double-quoted string
-        fix = f"the value is read as YAML; to pass it as text, quote it: {key}{'=' if ' ' in key else ' '}{quoted}"
-    else:
-        fix = "check indentation and quoting on that line; only plain YAML is accepted (no !!python tags)"
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        return ExperimentLoadError(
-            problem if isinstance(exc, _Limits) else f"not valid YAML: {problem}",
-            file=source,
-            line=mark.line + 1 if mark and source != COMMAND_LINE else None,
-            key=key,
-            fix=fix,
-        )
-    return ExperimentLoadError(f"not valid YAML: {exc}", file=source, key=key, fix=fix)
+    elif exc.context in _UNCLOSED and exc.context_mark is not None:
+        # Where it opens, not where the text ends: that may be past the last line.
+        mark = exc.context_mark
+        what, closer = _UNCLOSED[exc.context]
+        opened = lines[mark.line].split(" #")[0].rstrip() if mark.line < len(lines) else ""
+        opener = opened[mark.column : mark.column + 1]
+        problem = f"the {what} opened with {opener!r}{' on this line' * (flag is None)} is never closed"
+        if flag is None:
+            end = closer or opener
+            fix = (
+                f"close it: {opened.strip()}{end}"
+                if opened and not opened.endswith(",")
+                else f"close it with {end!r} where it ends"
+            )
+    elif "'\\t'" in (exc.problem or ""):
+        problem = "a tab character, which YAML does not allow for indentation"
+        if flag is None:
+            fix = "YAML does not allow tabs for indentation: use spaces"
+    elif "constructor for the tag" in (exc.problem or "") and flag is None:
+        fix = "only plain YAML is accepted: remove the tag (the !!... before the value)"
+    line = None
+    if mark is not None and flag is None:
+        line = min(mark.line + 1, max(len(lines), 1))  # never past the end of the file
+    return ExperimentLoadError(
+        problem if isinstance(exc, _Limits) else f"not valid YAML: {problem}",
+        file=source,
+        line=line,
+        key=flag,
+        fix=fix,
+    )
 
 
-def parse_yaml(text: str, source: str = "<string>", key: str | None = None) -> tuple[Any, dict[KeyPath, int]]:
+def _quote_fix(flag: str | None, text: str) -> str:
+    if flag is None:
+        return "check indentation and quoting on that line"
+    quoted = shlex.quote(json.dumps(text, ensure_ascii=False))  # a YAML double-quoted string
+    return f"the value is read as YAML; to pass it as text, quote it: {flag}{'=' if ' ' in flag else ' '}{quoted}"
+
+
+def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, dict[KeyPath, int]]:
     """Parse YAML text; return the data and the 1-based line of every key path.
 
-    `source` names the text in errors: a file, or `command line` with the `key` (flag) it was
-    given for. The work is bounded by the text's size: each node is visited once however often
-    aliases repeat it, and a document that aliases would expand far beyond its text is refused.
+    `source` names the text (a file) in errors. The work is bounded by the text's size: each node
+    is visited once however often aliases repeat it, and a document that aliases would expand far
+    beyond its text is refused.
     """
+    return _parse(text, source, None)
+
+
+def _parse(text: str, source: str, flag: str | None) -> tuple[Any, dict[KeyPath, int]]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -320,7 +362,7 @@ def parse_yaml(text: str, source: str = "<string>", key: str | None = None) -> t
         lines = _key_lines(node, source)
         return loader.construct_document(node), lines
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, source, key, text) from None
+        raise _yaml_error(exc, source, flag, text) from None
     finally:
         loader.dispose()
 
@@ -364,7 +406,7 @@ def parse_scalar(text: str, key: str | None = None) -> Any:
 
     `key` is the flag as the user gave it (`--set epochs`, `--controls.lr`), for errors, which
     name the command line."""
-    value, _ = parse_yaml(text, COMMAND_LINE, key)
+    value, _ = _parse(text, COMMAND_LINE, key)
     return "" if value is None and text.strip() not in ("null", "~", "Null", "NULL") else value
 
 

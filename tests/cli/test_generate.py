@@ -289,6 +289,57 @@ def test_a_bad_override_value_exits_2_naming_the_key(tmp_path, run_cli):
     assert not (tmp_path / "o").exists()
 
 
+def test_override_problems_and_the_files_problems_are_reported_together(tmp_path, run_cli):
+    path = write(
+        tmp_path / "experiment.yaml",
+        f"experiment_name: a\nbase_config: {BASE}\ncontrols:\n  epochs: 1\n  lora_rnak: 8\n",
+    )
+
+    out = tmp_path / "out"
+    result = run_cli(
+        str(path), "--name", "a b", "--set", "epocs=2", "--slurm.time", "soon", "--output-dir", str(out)
+    )
+
+    assert result.code == 2
+    assert result.err.replace(str(path), "<PATH>") == (
+        "error: the experiment has 4 problems:\n"
+        "  command line: name: experiment name 'a b' is not a safe folder name\n"
+        "    fix: use letters, digits, '_', '-', '.' and '+' only, starting with a letter, digit or '_', "
+        "e.g. 'a_b'\n"
+        "  command line: slurm.time: time 'soon' is not a SLURM time limit\n"
+        "    fix: use minutes, HH:MM:SS or D-HH:MM:SS, e.g. '04:00:00'\n"
+        "  <PATH>:5: controls.lora_rnak: key 'lora_rnak' is not in the base config; "
+        "did you mean 'lora_rank' or 'lora_alpha'?\n"
+        "    fix: fix the spelling, or write '+lora_rnak' to add a new key on purpose\n"
+        "  command line: controls.epocs: key 'epocs' is not in the base config; did you mean 'epochs'?\n"
+        "    fix: fix the spelling, or write '+epocs' to add a new key on purpose\n"
+    )
+    assert not out.exists()
+
+
+def test_a_slurm_setting_from_a_flag_is_located_on_the_command_line(tmp_path, run_cli):
+    result = run_cli(str(PY_EXAMPLE), "--slurm.time", "soon", "--dry-run")
+
+    assert result.code == 2
+    assert result.err == (
+        "error: command line: slurm.time: time 'soon' is not a SLURM time limit\n"
+        "  fix: use minutes, HH:MM:SS or D-HH:MM:SS, e.g. '04:00:00'\n"
+    )
+
+
+def test_help_for_an_experiment_with_problems_shows_the_problems(tmp_path, run_cli):
+    path = write(tmp_path / "experiment.yaml", f"experiment_name: a b\nbase_config: {BASE}\n")
+
+    result = run_cli(str(path), "--help")
+
+    assert result.code == 2
+    assert result.err == (
+        f"error: {path}:1: name: experiment name 'a b' is not a safe folder name\n"
+        "  fix: use letters, digits, '_', '-', '.' and '+' only, starting with a letter, digit or '_', "
+        "e.g. 'a_b'\n"
+    )
+
+
 def test_path_help_lists_the_experiments_fields_with_docstrings_and_current_values(
     tmp_path, run_cli, capsys, monkeypatch
 ):

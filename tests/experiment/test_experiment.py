@@ -11,6 +11,15 @@ import pytest
 
 from tests.conftest import BASE
 from ttwriter import EmptyVariableError, Experiment, ExperimentSchemaError, ValidationError
+from ttwriter.errors import locating
+
+
+@pytest.fixture(autouse=True)
+def unlocated():
+    """What each check says, without where: errors of a call in a researcher's file are located
+    at its keyword arguments, which test_schema.py covers."""
+    with locating(lambda path: None):
+        yield
 
 
 def make(**fields) -> Experiment:

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import BASE
 from ttwriter import (
     ExperimentLoadError,
+    ExperimentProblemsError,
     ExperimentSchemaError,
     TypeMismatchError,
     UnknownKeyError,
@@ -177,7 +178,7 @@ def test_unsafe_yaml_tags_are_rejected_and_never_executed(tmp_path):
     assert message == (
         f"{path}:1: not valid YAML: could not determine a constructor for the tag "
         "'tag:yaml.org,2002:python/object/apply:os.system'\n"
-        "  fix: check indentation and quoting on that line; only plain YAML is accepted (no !!python tags)"
+        "  fix: only plain YAML is accepted: remove the tag (the !!... before the value)"
     )
     assert not marker.exists()
 
@@ -367,3 +368,105 @@ def test_a_type_mismatch_in_controls_names_file_and_line(tmp_path):
         generate_configs(path, output_dir=tmp_path / "out", validate=False)
 
     assert str(info.value).startswith(f"{path}:4: controls.learning_rate: 'optimizer.lr' is float 0.0003")
+
+
+# --- every problem in one go ---------------------------------------------------------------------
+
+MANY_PROBLEMS = f"""\
+experiment_name: my exp
+base_config: {BASE}
+hypothsis: rank matters
+controls:
+  lora_rnak: 8
+  epochs: "2"
+variables:
+  learnig_rate: [1e-4, 3e-4]
+  lora_alpha: []
+slurm:
+  partitoin: gpu
+output:
+  experiment_dir: "out/{{run}}"
+"""
+
+
+def test_every_problem_of_an_experiment_yaml_is_reported_in_one_message(tmp_path):
+    path = write(tmp_path, MANY_PROBLEMS)
+
+    with pytest.raises(ExperimentProblemsError) as info:
+        generate_configs(path, validate=False)
+
+    assert str(info.value).replace(str(path), "<PATH>") == (
+        "the experiment has 8 problems:\n"
+        "  <PATH>:3: hypothsis: unknown key 'hypothsis' in experiment.yaml; did you mean 'hypothesis'?\n"
+        "    fix: allowed keys here: base_config, base_config_file, controls, date, delete, experiment_name, "
+        "framework, hypothesis, notes, output, question, recipe, researcher, slurm, tags, variables\n"
+        "  <PATH>:1: name: experiment name 'my exp' is not a safe folder name\n"
+        "    fix: use letters, digits, '_', '-', '.' and '+' only, starting with a letter, digit or '_', "
+        "e.g. 'my_exp'\n"
+        "  <PATH>:11: slurm.partitoin: unknown field 'partitoin'; did you mean 'partition'?\n"
+        "    fix: SlurmConfig fields: job_name, partition, account, qos, time, gpus_per_run, cpus_per_task, "
+        "mem, constraint, max_parallel, setup, sbatch_lines, command\n"
+        "  <PATH>:9: variables.lora_alpha: variable has no values, so the sweep would have no runs\n"
+        "    fix: give lora_alpha at least one value, or remove it\n"
+        "  <PATH>:13: output_dir: unknown placeholder {run} in output folder 'out/{run}'\n"
+        "    fix: the output folder may use {experiment_name} and {timestamp}\n"
+        "  <PATH>:5: controls.lora_rnak: key 'lora_rnak' is not in the base config; "
+        "did you mean 'lora_rank' or 'lora_alpha'?\n"
+        "    fix: fix the spelling, or write '+lora_rnak' to add a new key on purpose\n"
+        "  <PATH>:8: variables.learnig_rate: key 'learnig_rate' is not in the base config; "
+        "did you mean 'learning_rate'?\n"
+        "    fix: fix the spelling, or write '+learnig_rate' to add a new key on purpose\n"
+        "  <PATH>:6: controls.epochs: 'epochs' is int 1 in the base config, but the experiment sets str '2'\n"
+        "    fix: write 2 without quotes"
+    )
+    assert [type(p).__name__ for p in info.value.problems][-3:] == [
+        "UnknownKeyError",
+        "UnknownKeyError",
+        "TypeMismatchError",
+    ]
+
+
+def test_loading_alone_reports_the_problems_of_the_fields_together(tmp_path):
+    message, path = load_error(tmp_path, MANY_PROBLEMS, ExperimentProblemsError)
+
+    assert message.startswith("the experiment has 4 problems:\n")
+    assert "lora_rnak" not in message  # keys, and the folder, are checked when generating
+
+
+def test_a_misspelled_key_is_said_once_not_again_as_the_field_it_leaves_unset(tmp_path):
+    for text, key in (
+        (f"experiment:\n  nmae: a\nframework_config:\n  base_config: {BASE}\n", "experiment.nmae"),
+        (f"experiment_nam: a\nbase_config: {BASE}\n", "experiment_nam"),
+        (f"experiment_name: a\nbase_confg: {BASE}\n", "base_confg"),
+    ):
+        message, _ = load_error(tmp_path, text)
+        assert f": {key}: unknown key " in message and "\n  fix: allowed keys here" in message
+        assert "missing" not in message and "no base config" not in message
+
+
+def test_a_torchtune_config_given_as_the_experiment_says_how_to_use_it(tmp_path):
+    from ttwriter.registry import shipped_configs
+
+    config = tmp_path / "my_lora.yaml"
+    config.write_text(shipped_configs()[BASE].path.read_text(encoding="utf-8"), encoding="utf-8")
+
+    with pytest.raises(ExperimentLoadError) as info:
+        load_experiment(config)
+
+    assert str(info.value) == (
+        f"{config}: this is a torchtune config (batch_size, checkpointer, dataset, device), not an experiment\n"
+        "  fix: use it as the base of an experiment: an experiment.yaml beside it with "
+        "'experiment_name: my_sweep' and 'base_config_file: my_lora.yaml', then controls and variables "
+        "(see docs/experiment_format.md)"
+    )
+
+
+def test_a_yaml_with_component_nodes_and_no_experiment_keys_is_a_torchtune_config(tmp_path):
+    message, _ = load_error(
+        tmp_path, "model:\n  _component_: torchtune.models.llama3_2.lora_llama3_2_1b\n", ExperimentLoadError
+    )
+    assert "this is a torchtune config (model), not an experiment" in message
+    message, _ = load_error(
+        tmp_path, "experiment_nmae: a\nmodel:\n  _component_: x\n", ExperimentProblemsError
+    )
+    assert "unknown key 'experiment_nmae'" in message  # an experiment with typos stays one

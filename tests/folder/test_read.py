@@ -231,7 +231,7 @@ def test_a_bad_experiment_field_in_the_snapshot_names_it_under_experiment(folder
         str(folder / "experiment.json"), "--no-validate", "--output-dir", str(tmp_path / "again")
     )
     assert result.code == 2
-    assert ": experiment.nmae: unknown experiment field 'nmae'; did you mean 'name'?" in result.err
+    assert ": experiment.nmae: unknown field 'nmae'; did you mean 'name'?" in result.err
 
     edit_snapshot(folder, lambda d: (d["experiment"].pop("nmae"), d["experiment"].update(name=3)))
     result = run_cli(
@@ -241,6 +241,38 @@ def test_a_bad_experiment_field_in_the_snapshot_names_it_under_experiment(folder
     assert ": experiment.name: name must be a string, got int 3" in result.err
 
 
+def test_every_bad_field_of_a_snapshot_and_the_keys_they_leave_are_reported_together(
+    folder, run_cli, tmp_path
+):
+    def change(data):
+        data["experiment"].update(nmae="x", tags=3)
+        data["experiment"]["controls"]["lora_rnak"] = 8
+        data["experiment"]["variables"]["lora_rank"] = []
+
+    edit_snapshot(folder, change)
+    snapshot = folder / "experiment.json"
+    lines = snapshot.read_text().splitlines()
+
+    def line_of(key: str) -> int:
+        return next(i for i, text in enumerate(lines, start=1) if text.strip().startswith(f'"{key}"'))
+
+    result = run_cli(str(snapshot), "--no-validate", "--output-dir", str(tmp_path / "again"))
+
+    assert result.code == 2
+    assert result.err.splitlines()[0] == "error: the experiment has 4 problems:"
+    shown = [line.strip() for line in result.err.splitlines()[1::2]]
+    assert [line.split(": ")[0:2] for line in shown] == [
+        [f"{snapshot}:{line_of('nmae')}", "experiment.nmae"],
+        [f"{snapshot}:{line_of('tags')}", "experiment.tags"],
+        [f"{snapshot}:{line_of('lora_rank')}", "experiment.variables.lora_rank"],
+        [f"{snapshot}:{line_of('lora_rnak')}", "experiment.controls.lora_rnak"],
+    ]
+    assert shown[3].endswith(
+        "key 'lora_rnak' is not in the base config; did you mean 'lora_rank' or 'lora_alpha'?"
+    )
+    assert not (tmp_path / "again").exists()
+
+
 def test_bad_slurm_settings_in_the_snapshot_stop_run_with_their_key(folder, run_cli):
     edit_snapshot(folder, lambda d: d["experiment"]["slurm"].update(gpus_per_run="two"))
     result = run_cli("run", str(folder), "--dry-run")
@@ -248,6 +280,17 @@ def test_bad_slurm_settings_in_the_snapshot_stop_run_with_their_key(folder, run_
     assert result.err.startswith(
         f"error: {folder}/experiment.json: experiment.slurm.gpus_per_run: the slurm settings in "
         "experiment.json are not valid: gpus_per_run must be a whole number >= 0, got 'two'"
+    )
+
+
+def test_several_bad_slurm_settings_in_the_snapshot_are_named_together(folder, run_cli):
+    edit_snapshot(folder, lambda d: d["experiment"]["slurm"].update(gpus_per_run="two", time="soon"))
+    result = run_cli("run", str(folder), "--dry-run")
+    assert result.code == 2
+    assert result.err.startswith(
+        f"error: {folder}/experiment.json: experiment.slurm: the slurm settings in experiment.json are "
+        "not valid: slurm.time: time 'soon' is not a SLURM time limit; "
+        "slurm.gpus_per_run: gpus_per_run must be a whole number >= 0, got 'two'\n"
     )
 
 

@@ -315,6 +315,7 @@ def test_unknown_placeholder_in_the_command_is_an_error_with_a_suggestion():
         SlurmConfig(command="tune run {recipe} --config {confg}")
 
     assert str(info.value) == (
+        f"{__file__}:{info.tb.tb_lineno}: "
         "slurm.command: unknown placeholder {confg} in command 'tune run {recipe} --config {confg}'; "
         "did you mean 'config'?\n"
         "  fix: placeholders are {recipe}, {config}, {run_id}, {output_dir}, {nproc}"

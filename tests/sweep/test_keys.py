@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import BASE
 from ttwriter import ALIASES, TypeMismatchError, UnknownKeyError
+from ttwriter.errors import Location, locating
 from ttwriter.sweep.base_config import load_base_config
 from ttwriter.sweep.keys import KeyResolver, flatten
 
@@ -209,9 +210,9 @@ def test_delete_of_a_missing_key_is_an_error(resolver, written, message, fix):
 
 
 def test_errors_carry_the_file_and_line_where_the_key_is_written(base):
-    lines = {("controls", ("lora_rnak",)): ("exp.py", 12)}
-    resolver = KeyResolver(base, lambda section, written: lines.get((section, written), (None, None)))
-    with pytest.raises(UnknownKeyError) as info:
+    lines = {("controls", "lora_rnak"): Location("exp.py", 12)}
+    resolver = KeyResolver(base)
+    with pytest.raises(UnknownKeyError) as info, locating(lines.get):
         resolver.resolve("controls", ("lora_rnak",))
     assert (info.value.file, info.value.line, info.value.key) == ("exp.py", 12, "controls.lora_rnak")
     assert str(info.value).startswith(

@@ -23,7 +23,7 @@ def base() -> dict:
 
 def merged(path: tuple[str, ...], value) -> dict:
     config = base()
-    set_path(config, path, value, "controls." + ".".join(path))
+    set_path(config, path, value, ("controls", *path))
     return config
 
 
@@ -95,13 +95,13 @@ def test_int_and_float_may_replace_each_other(path, value):
             ("epochs",),
             True,
             "'epochs' is int 1 in the base config, but the experiment sets bool True",
-            "give a int, like the base config's 1",
+            "give a number, like the base config's 1",
         ),
         (
             ("lr",),
             "3e-4",
             "'lr' is float 0.0003 in the base config, but the experiment sets str '3e-4'",
-            "write the number without quotes (e.g. 0.0003)",
+            "write 0.0003 or 3.0e-4 without quotes",
         ),
         (
             ("dtype",),
@@ -125,7 +125,7 @@ def test_int_and_float_may_replace_each_other(path, value):
             ("model", "inner", "depth"),
             "deep",
             "'model.inner.depth' is int 2 in the base config, but the experiment sets str 'deep'",
-            "write the number without quotes (e.g. 2)",
+            "give a number, like the base config's 2",
         ),
     ],
 )
@@ -136,13 +136,33 @@ def test_a_type_change_is_a_mismatch_naming_the_key_path(path, value, message, f
     assert str(info.value) == f"{origin}: {message}\n  fix: {fix}"
 
 
+@pytest.mark.parametrize(
+    "path, value, fix",
+    [
+        (("epochs",), "2", "write 2 without quotes"),
+        (("epochs",), " 1_000 ", "write 1_000 without quotes"),
+        (("lr",), "3e-4", "write 0.0003 or 3.0e-4 without quotes"),
+        (("lr",), "1e-12", "write 1.0e-12 without quotes"),
+        (("lr",), "0.001", "write 0.001 without quotes"),
+        (("epochs",), "sixteen", "give a number, like the base config's 1"),
+        (("lr",), "nan", "give a number, like the base config's 0.0003"),
+        (("compile",), "True", "write true without quotes"),
+        (("compile",), "no", "give true or false, like the base config's false"),
+    ],
+)
+def test_the_fix_for_text_where_a_number_or_bool_belongs_uses_the_researchers_value(path, value, fix):
+    with pytest.raises(TypeMismatchError) as info:
+        merged(path, value)
+    assert info.value.fix == fix
+
+
 def test_a_mismatch_inside_a_merged_dict_names_the_full_path():
     config = base()
     with pytest.raises(
         TypeMismatchError,
         match=r"^controls.model: 'model.inner.depth' is int 2 in the base config, but the experiment sets str 'two'",
     ):
-        set_path(config, ("model",), {"inner": {"depth": "two"}}, "controls.model")
+        set_path(config, ("model",), {"inner": {"depth": "two"}}, ("controls", "model"))
 
 
 def test_a_mismatch_is_a_merge_error():
@@ -200,7 +220,7 @@ def test_copy_config_is_deep():
 )
 def test_delete_path_removes_the_key(path, remaining):
     config = base()
-    delete_path(config, path, "delete." + ".".join(path))
+    delete_path(config, path, ("delete", *path))
     parent = config
     for key in path[:-1]:
         parent = parent[key]
@@ -225,6 +245,6 @@ def test_delete_of_a_missing_path_is_an_error(path, message):
     origin = "delete." + ".".join(path)
     config = base()
     with pytest.raises(MergeError) as info:
-        delete_path(config, path, origin)
+        delete_path(config, path, ("delete", *path))
     assert str(info.value) == f"{origin}: {message}\n  fix: check the dotted path against the base config"
     assert config == base()

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BASE
-from ttwriter import Experiment, ExperimentSchemaError, TypeMismatchError, UnknownKeyError
+from ttwriter import (
+    Experiment,
+    ExperimentProblemsError,
+    ExperimentSchemaError,
+    TypeMismatchError,
+    UnknownKeyError,
+)
 from ttwriter.sweep.base_config import BaseConfig, load_base_config
 from ttwriter.sweep.plan import expand_sweep
 
@@ -451,3 +457,50 @@ def test_shared_runs_equal_copied_runs_and_share_only_untouched_sections(base, f
             else:
                 assert value is sweep.common[key]
     assert sweep.common == plan(base, **fields).common  # nothing wrote into the shared sections
+
+
+# ---------------------------------------------------------------- every problem at once
+
+
+def test_every_key_problem_of_the_sweep_is_reported_together(base):
+    with pytest.raises(ExperimentProblemsError) as info:
+        plan(
+            base,
+            delete=["profiler.enabeld"],
+            controls={"lora_rnak": 8, "epochs": "2", "metric_logger": {"log_dir": "/logs/{rnu_id}"}},
+            variables={"learnig_rate": [1e-4], "batch_size": [4, "eight"]},
+        )
+
+    assert [(type(p).__name__, p.key) for p in info.value.problems] == [
+        ("UnknownKeyError", "delete.profiler.enabeld"),
+        ("UnknownKeyError", "controls.lora_rnak"),
+        ("UnknownKeyError", "variables.learnig_rate"),
+        ("ExperimentSchemaError", "controls.metric_logger.log_dir"),
+        ("TypeMismatchError", "controls.epochs"),
+        ("TypeMismatchError", "variables.batch_size"),
+    ]
+    assert [p.fix for p in info.value.problems][-2:] == [
+        "write 2 without quotes",
+        "give a number, like the base config's 4",
+    ]
+
+
+def test_one_key_problem_is_raised_as_its_own_class(base):
+    with pytest.raises(UnknownKeyError, match=r"^controls.lora_rnak: key 'lora_rnak'"):
+        plan(base, controls={"lora_rnak": 8, "epochs": 2})
+
+
+def test_a_control_the_sweep_never_uses_is_an_error_only_when_the_command_line_set_it(base):
+    experiment = Experiment(
+        name="exp", base_config=BASE, controls={"lora_rank": 4}, variables={"lora_rank": [8, 16]}
+    )
+
+    from_file = expand_sweep(experiment, base, EXPERIMENT_DIR)
+    with pytest.raises(ExperimentSchemaError) as info:
+        expand_sweep(experiment, base, EXPERIMENT_DIR, lambda path: path == ("controls", "lora_rank"))
+
+    assert from_file.notes[0].startswith("variable 'lora_rank' overrides control 'lora_rank'")
+    assert str(info.value) == (
+        "controls.lora_rank: 'lora_rank' is swept by variable 'lora_rank', so this value would never be used\n"
+        "  fix: give its values with --variables.lora-rank VALUE [VALUE ...]"
+    )

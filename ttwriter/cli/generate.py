@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 import tyro
 
 from ttwriter.cli._output import TABLE_LIMIT, more_rows, relative, runs_label
-from ttwriter.cli._parser import ArgumentError, flags_of, parse
+from ttwriter.cli._parser import flags_of, parse
 from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
 from ttwriter.cli.overrides import SET_FLAG, field_docs, parse_overrides, switch_fields
-from ttwriter.errors import COMMAND_LINE, ConfigWriterError
+from ttwriter.errors import Problems
 from ttwriter.experiment.experiment import Experiment
-from ttwriter.experiment.loading import load_experiment
+from ttwriter.experiment.loading import read_experiment
 from ttwriter.folder.layout import MAPPING_FILE, SNAPSHOT_FILE, VALIDATION_REPORT
 from ttwriter.folder.writer import run_command
 from ttwriter.formats import counted, params_text
@@ -125,24 +125,22 @@ def generate_help(out: TextIO) -> None:
 
 def generate_command(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter [generate] PATH [overrides] [--dry-run] [--no-validate] [--force] ...`."""
-    loaded = load_experiment(path)
+    loaded = read_experiment(path)
+    if loaded.problems and any(flag in ("-h", "--help") for flag in flags):
+        Problems(loaded.problems).raise_if_any()  # no help for flags of an experiment that is wrong
     prog = f"ttwriter {path}"
     description = (
         f"Generate the sweep of {path}. Every field, control and variable of this experiment is a "
         "flag; defaults are its current values."
     )
-    try:
-        options = parse_overrides(loaded.experiment, flags, prog, description, out)
-    except ArgumentError:  # the flags themselves are wrong: it says which, and the fixed command
-        raise
-    except ConfigWriterError as exc:  # an override made the experiment invalid
-        if exc.file is None:
-            exc.file = COMMAND_LINE
-            exc.args = (exc.render(),)
-        raise
+    options = parse_overrides(loaded.experiment, flags, prog, description, loaded.locate, out)
     overrides = options.overrides
     loaded = dataclasses.replace(
-        loaded, experiment=options.experiment, cli_overrides=overrides, cli_keys=options.set_keys
+        loaded,
+        experiment=options.experiment,
+        cli_overrides=overrides,
+        cli_keys=options.set_keys,
+        problems=loaded.problems + options.problems,
     )
 
     what = {"python": "Python experiment", "yaml": "experiment.yaml", "json": "experiment snapshot"}[

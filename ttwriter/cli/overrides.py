@@ -9,6 +9,7 @@ showing its current value in `--help`. Values are read as YAML, exactly like exp
 from __future__ import annotations
 
 import dataclasses
+import functools
 import keyword
 import typing
 from collections.abc import Mapping, Sequence
@@ -19,9 +20,21 @@ from tyro.constructors import PrimitiveConstructorSpec
 
 from ttwriter.cli._parser import field_docs as docs_of
 from ttwriter.cli._parser import parse
-from ttwriter.errors import ExperimentSchemaError, KeyPath
+from ttwriter.errors import (
+    COMMAND_LINE,
+    ConfigWriterError,
+    ExperimentSchemaError,
+    KeyPath,
+    Location,
+    Locator,
+    Problems,
+    ValuePath,
+    locating,
+    split_path,
+)
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import freeze, thaw
+from ttwriter.experiment.schema import build_valid, sub_configs
 from ttwriter.yaml_io import dump_scalar, parse_scalar
 
 _TOOL_FIELDS = {
@@ -192,6 +205,17 @@ def _set_original(tree: dict[str, Any], path: KeyPath, value: Any) -> None:
     node[path[-1]] = value
 
 
+@functools.cache
+def _unchecked(cls: type) -> type:
+    """A config class (SlurmConfig) for tyro to build from flags without checking the values:
+    they are checked with the experiment's other changes, so every problem is reported at once."""
+    return type(cls.__name__, (cls,), {"__post_init__": lambda self: None, "__doc__": cls.__doc__})
+
+
+def _values(config: Any) -> dict[str, Any]:
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.init}
+
+
 SET_FLAG = "--set"
 
 
@@ -211,7 +235,7 @@ def split_set_flags(argv: Sequence[str]) -> tuple[list[tuple[str, Any]], list[st
             if not sep or not key.strip():
                 raise ExperimentSchemaError(
                     f"--set needs KEY=VALUE, got {item!r}",
-                    file="command line",
+                    file=COMMAND_LINE,
                     fix="e.g. --set epochs=1 or --set optimizer.weight_decay=0.1",
                 )
             settings.append((key.strip(), parse_scalar(raw, f"{SET_FLAG} {key.strip()}")))
@@ -230,8 +254,11 @@ class ParsedOptions:
     smoke: bool = False
     overrides: tuple[str, ...] = ()
     """The flags that changed the experiment, as typed (tool switches such as --no-validate left out)."""
-    set_keys: frozenset[str] = frozenset()
-    """Experiment keys the command line changed: `name`, `controls.learning_rate`, `controls.epochs`."""
+    set_keys: frozenset[ValuePath] = frozenset()
+    """Key paths the command line changed, split at dots: `('name',)`, `('controls', 'learning_rate')`."""
+    problems: tuple[ConfigWriterError, ...] = ()
+    """What the changes made wrong (each located on the command line). `experiment` is then
+    made of the values that have no problem, only for finding the other problems of the sweep."""
 
 
 TOOL_FLAGS = frozenset(
@@ -248,11 +275,24 @@ def switch_fields() -> list[tuple[str, Any, Any]]:
     ]
 
 
+def _on_command_line(path: ValuePath) -> Location:
+    return Location(COMMAND_LINE)
+
+
 def parse_overrides(
-    experiment: Experiment, argv: Sequence[str], prog: str, description: str, out: TextIO | None = None
+    experiment: Experiment,
+    argv: Sequence[str],
+    prog: str,
+    description: str,
+    locate: Locator | None = None,
+    out: TextIO | None = None,
 ) -> ParsedOptions:
     """Apply command-line overrides to `experiment`. --help prints to `out` (cli._parser.HelpShown);
-    a flag it does not have or a value tyro rejects is a cli._parser.ArgumentError."""
+    a flag it does not have or a value tyro rejects is a cli._parser.ArgumentError.
+
+    `locate` says where the experiment's own values are written: a problem the changes cause in
+    a value they did not set (a control now swept) is located there, the others on the command line.
+    """
     docs = field_docs()
     fields: list[tuple[str, Any, Any]] = []
     defaults: dict[str, Any] = {}
@@ -274,6 +314,9 @@ def parse_overrides(
             continue
         annotation = hints[field.name]
         default = getattr(experiment, field.name)
+        if field.name in sub_configs(Experiment):
+            annotation = _unchecked(annotation)
+            default = annotation(**_values(default))
         fields.append(
             (
                 field.name,
@@ -290,19 +333,20 @@ def parse_overrides(
         " Keys the experiment does not name yet: --set KEY=VALUE (repeatable) adds a control, "
         "e.g. --set epochs=1 --set optimizer.weight_decay=0.1 (values read as YAML)."
     )
-    parsed: Any = parse(
-        cli_cls,
-        argv,
-        prog=prog,
-        description=description,
-        out=out,
-        config=(),
-        extra_flags=(SET_FLAG,),
-        typed=raw_argv,
-    )
+    with locating(_on_command_line):  # what tyro builds (--slurm.time) is all the command line's
+        parsed: Any = parse(
+            cli_cls,
+            argv,
+            prog=prog,
+            description=description,
+            out=out,
+            config=(),
+            extra_flags=(SET_FLAG,),
+            typed=raw_argv,
+        )
 
     changes: dict[str, Any] = {}
-    set_keys: set[str] = set()
+    set_keys: set[ValuePath] = set()
     for field in dataclasses.fields(Experiment):
         if field.name in _DICT_FIELDS:
             values: dict[KeyPath, Any] = {}
@@ -310,17 +354,35 @@ def parse_overrides(
             tree = thaw(getattr(experiment, field.name))
             for path, value in values.items():
                 if value != _get_original(tree, path):
-                    set_keys.add(".".join((field.name, *path)))
+                    set_keys.add(split_path((field.name, *path)))
                 _set_original(tree, path, value)
             changes[field.name] = tree
+        elif field.name in sub_configs(Experiment):
+            given, before = _values(getattr(parsed, field.name)), _values(getattr(experiment, field.name))
+            changes[field.name] = given if given != before else getattr(experiment, field.name)
+            set_keys.update((field.name, k) for k in given if given[k] != before[k])
         else:
             changes[field.name] = getattr(parsed, field.name)
             if changes[field.name] != getattr(experiment, field.name):
-                set_keys.add(field.name)
+                set_keys.add((field.name,))
     for key, value in settings:  # last, so they win over the experiment's own spelling
         changes["controls"][key] = value
-        set_keys.add(f"controls.{key}")
-    new_experiment = dataclasses.replace(experiment, **changes) if argv or settings else experiment
+        set_keys.add(split_path(("controls", key)))
+    new_experiment: Experiment | None = experiment
+    problems: tuple[ConfigWriterError, ...] = ()
+    if argv or settings:
+
+        def where(path: ValuePath) -> Location | None:
+            if any(tuple(path[: len(key)]) == key for key in set_keys):
+                return Location(COMMAND_LINE)
+            return locate(path) if locate is not None else Location(COMMAND_LINE)
+
+        current = {f.name: getattr(experiment, f.name) for f in dataclasses.fields(experiment) if f.init}
+        with locating(where):
+            new_experiment, problems = build_valid(type(experiment), {**current, **changes})
+        if new_experiment is None:
+            Problems(problems).raise_if_any()
+    assert new_experiment is not None
     return ParsedOptions(
         new_experiment,
         parsed.dry_run,
@@ -330,4 +392,5 @@ def parse_overrides(
         smoke=parsed.smoke,
         overrides=tuple(f for f in raw_argv if f not in TOOL_FLAGS),
         set_keys=frozenset(set_keys),
+        problems=problems,
     )

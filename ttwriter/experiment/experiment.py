@@ -2,7 +2,8 @@
 
 Python experiments are instances of this frozen dataclass (or a subclass); experiment.yaml files
 are read into it. Validation runs in `__post_init__`, so `dataclasses.replace(parent, ...)`
-re-checks a derived experiment. The field docstrings are the `--help` text of the CLI.
+re-checks a derived experiment; every problem it finds is reported at once, and a misspelled field
+is one of them (experiment.schema). The field docstrings are the `--help` text of the CLI.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from ttwriter.errors import EmptyVariableError, ExperimentSchemaError, key_path
+from ttwriter.errors import EmptyVariableError, ExperimentSchemaError, Problems, ValuePath, key_path
 from ttwriter.experiment.frozen import FrozenDict, freeze, thaw
+from ttwriter.experiment.schema import ConfigClass, check_sub_configs
 from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.safe_read import data_problem
 
@@ -25,8 +27,11 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 
 
 @dataclasses.dataclass(frozen=True)
-class Experiment:
+class Experiment(ConfigClass):
     """A sweep of torchtune configs: base config + controls + every combination of variables."""
+
+    ESSENTIAL: ClassVar[frozenset[str]] = frozenset({"base_config", "base_config_file"})
+    STAND_INS: ClassVar[Mapping[str, Any]] = {"name": "experiment"}
 
     name: str
     """Experiment name; names the output folder, so letters, digits, `_`, `-`, `.` and `+` only."""
@@ -77,99 +82,118 @@ class Experiment:
     """How the runs are scheduled on SLURM (partition, time, GPUs, setup lines, ...)."""
 
     def __post_init__(self) -> None:
-        _check_str(self.name, "name")
-        if not _SAFE_NAME.fullmatch(self.name) or self.name in (".", ".."):
-            raise ExperimentSchemaError(
-                f"experiment name {self.name!r} is not a safe folder name",
-                key="name",
-                fix="use letters, digits, '_', '-', '.' and '+' only, starting with a letter, "
-                f"digit or '_', e.g. {_suggest_name(self.name)!r}",
-            )
+        """Check every field; all problems found are raised together (see experiment.schema)."""
+        problems = Problems()
+        with problems.collect():
+            _check_name(self.name)
         for field in ("base_config_file", "output_dir"):
             value = getattr(self, field)
             if isinstance(value, Path):
                 object.__setattr__(self, field, str(value))
         for field in ("base_config", "base_config_file", "recipe", "output_dir"):
-            value = getattr(self, field)
-            if value is not None:
-                _check_str(value, field)
-                if not value.strip():
-                    raise ExperimentSchemaError(
-                        f"{field} is empty", key=field, fix=f"give a value or leave {field} out"
-                    )
-                if "\0" in value:
-                    raise ExperimentSchemaError(
-                        f"{field} {value!r} contains a NUL byte (\\0), which no path can hold",
-                        key=field,
-                        fix=f"remove it: {value.replace(chr(0), '')!r}",
-                    )
-        if (self.base_config is None) == (self.base_config_file is None):
-            both = self.base_config is not None
-            raise ExperimentSchemaError(
-                "both base_config and base_config_file are set"
-                if both
-                else "no base config: set base_config or base_config_file",
-                key="base_config",
-                fix="keep only one of them (deriving in Python: replace(parent, base_config=None, "
-                "base_config_file=...) or the reverse)"
-                if both
-                else "e.g. base_config='llama3_2/1B_lora_single_device' (run 'tune ls' for names)",
-            )
-        if self.framework != "torchtune":
-            raise ExperimentSchemaError(
-                f"framework {self.framework!r} is not supported",
-                key="framework",
-                fix="use framework='torchtune' (the only framework in this version)",
-            )
+            with problems.collect():
+                if getattr(self, field) is not None:
+                    _check_path_text(getattr(self, field), field)
+        with problems.collect():
+            _check_one_base(self.base_config, self.base_config_file)
+        with problems.collect():
+            if self.framework != "torchtune":
+                raise ExperimentSchemaError(
+                    f"framework {self.framework!r} is not supported",
+                    path=("framework",),
+                    fix="use framework='torchtune' (the only framework in this version)",
+                )
         if isinstance(self.date, (_dt.date, _dt.datetime)):
             object.__setattr__(self, "date", self.date.isoformat())
         for field in ("question", "hypothesis", "researcher", "date", "notes"):
-            _check_str(getattr(self, field), field)
-        object.__setattr__(self, "tags", _str_tuple(self.tags, "tags"))
-        if isinstance(self.slurm, Mapping):
-            object.__setattr__(self, "slurm", SlurmConfig.from_mapping(self.slurm))
-        if not isinstance(self.slurm, SlurmConfig):
-            raise ExperimentSchemaError(
-                f"slurm must be a SlurmConfig or a mapping, got {type(self.slurm).__name__}",
-                key="slurm",
-                fix="e.g. slurm=SlurmConfig(partition='gpu', time='04:00:00')",
-            )
-        object.__setattr__(self, "delete", _str_tuple(self.delete, "delete"))
+            with problems.collect():
+                _check_str(getattr(self, field), field)
+        for field in ("tags", "delete"):
+            with problems.collect():
+                object.__setattr__(self, field, _str_tuple(getattr(self, field), field))
+        check_sub_configs(self, problems)
         for section, values, example in (
             ("controls", "value", "controls={'learning_rate': 3e-4, 'epochs': 1}"),
             ("variables", "list of values", "variables={'lora_rank': [8, 16, 32]}"),
         ):
             mapping = getattr(self, section)
             if not isinstance(mapping, Mapping):
-                raise ExperimentSchemaError(
-                    f"{section} must be a mapping of key -> {values}, got {type(mapping).__name__}",
-                    key=section,
-                    fix=f"e.g. {example}",
+                problems.add(
+                    ExperimentSchemaError(
+                        f"{section} must be a mapping of key -> {values}, got {type(mapping).__name__}",
+                        path=(section,),
+                        fix=f"e.g. {example}",
+                    )
                 )
-            _check_data(mapping, section)
-            _check_keys(mapping, section)
-        _check_variable_lists(self.variables, "variables")
-        object.__setattr__(self, "controls", freeze(_plain(self.controls, "controls")))
-        object.__setattr__(self, "variables", freeze(_plain(self.variables, "variables")))
+                continue
+            plain = {}
+            for key, value in mapping.items():
+                with problems.collect():
+                    _check_entry(section, key, value)
+                    plain[key] = _plain(value, (section, key))
+            object.__setattr__(self, section, freeze(plain))
+        problems.raise_if_any()
 
 
-def _check_data(mapping: Mapping[str, Any], section: str) -> None:
-    """Refuse, with its key, data built in code that later steps could not walk or write: too deep
-    or containing itself, integers Python cannot print, NUL bytes, shared parts that explode."""
-    for key, value in mapping.items():
-        problem = data_problem(value, levels_above=1)  # the section is a level of its own
-        if problem is not None:
-            message, path, fix = problem
-            shown = key_path(path[:4], f"{section}.{key}") + ("..." if len(path) > 4 else "")
-            raise ExperimentSchemaError(message, key=shown, fix=fix)
+def _check_name(name: Any) -> None:
+    _check_str(name, "name")
+    if not _SAFE_NAME.fullmatch(name) or name in (".", ".."):
+        raise ExperimentSchemaError(
+            f"experiment name {name!r} is not a safe folder name",
+            path=("name",),
+            fix="use letters, digits, '_', '-', '.' and '+' only, starting with a letter, "
+            f"digit or '_', e.g. {_suggest_name(name)!r}",
+        )
 
 
-def _plain(value: Any, path: str) -> Any:
+def _check_path_text(value: Any, field: str) -> None:
+    _check_str(value, field)
+    if not value.strip():
+        raise ExperimentSchemaError(
+            f"{field} is empty", path=(field,), fix=f"give a value or leave {field} out"
+        )
+    if "\0" in value:
+        raise ExperimentSchemaError(
+            f"{field} {value!r} contains a NUL byte (\\0), which no path can hold",
+            path=(field,),
+            fix=f"remove it: {value.replace(chr(0), '')!r}",
+        )
+
+
+def _check_one_base(base_config: str | None, base_config_file: str | None) -> None:
+    if (base_config is None) == (base_config_file is None):
+        both = base_config is not None
+        raise ExperimentSchemaError(
+            "both base_config and base_config_file are set"
+            if both
+            else "no base config: set base_config or base_config_file",
+            path=("base_config",),
+            fix="keep only one of them (deriving in Python: replace(parent, base_config=None, "
+            "base_config_file=...) or the reverse)"
+            if both
+            else "e.g. base_config='llama3_2/1B_lora_single_device' (run 'tune ls' for names)",
+        )
+
+
+def _check_entry(section: str, key: Any, value: Any) -> None:
+    """One key of controls or variables: a text key, data later steps can walk and write, and
+    for a variable a list of distinct values (or a group of such lists)."""
+    problem = data_problem(value, levels_above=1)  # the section is a level of its own
+    if problem is not None:
+        message, path, fix = problem
+        shown = key_path(path[:4], f"{section}.{key}") + ("..." if len(path) > 4 else "")
+        raise ExperimentSchemaError(message, key=shown, path=(section, key, *path), fix=fix)
+    _check_keys({key: value}, (section,))
+    if section == "variables":
+        _check_variable_lists({key: value}, (section,))
+
+
+def _plain(value: Any, path: ValuePath) -> Any:
     """Config values as YAML can hold them: paths become strings, numpy-like scalars Python ones."""
     if isinstance(value, Mapping):
-        return {k: _plain(v, f"{path}.{k}") for k, v in value.items()}
+        return {k: _plain(v, (*path, k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [_plain(v, (*path, i)) for i, v in enumerate(value)]
     if value is None or type(value) in (str, int, float, bool):
         return value
     if isinstance(value, os.PathLike):
@@ -184,7 +208,7 @@ def _plain(value: Any, path: str) -> Any:
         return str(value)
     raise ExperimentSchemaError(
         f"{type(value).__name__} value {value!r} cannot be written to a torchtune YAML",
-        key=path,
+        path=path,
         fix="use strings, numbers, booleans, None, lists and dicts; for a torchtune component "
         "write its dotted path as {'_component_': 'torchtune.models....'}",
     )
@@ -205,7 +229,7 @@ def _check_str(value: Any, field: str) -> None:
         else:
             fix = f"quote the value of {field}: {field}: '{value}'"
         raise ExperimentSchemaError(
-            f"{field} must be a string, got {type(value).__name__} {value!r}", key=field, fix=fix
+            f"{field} must be a string, got {type(value).__name__} {value!r}", path=(field,), fix=fix
         )
 
 
@@ -215,22 +239,22 @@ def _str_tuple(value: Any, field: str) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise ExperimentSchemaError(
             f"{field} must be a list of strings, got {value!r}",
-            key=field,
+            path=(field,),
             fix=f"e.g. {field}=['a', 'b']",
         )
     return tuple(value)
 
 
-def _check_keys(mapping: Mapping[Any, Any], path: str) -> None:
+def _check_keys(mapping: Mapping[Any, Any], path: ValuePath) -> None:
     for key, value in mapping.items():
         if not isinstance(key, str) or not key:
             raise ExperimentSchemaError(
                 f"key {key!r} must be a non-empty string",
-                key=path,
+                path=path,
                 fix="write config keys as text, e.g. 'lora_rank' or 'optimizer.lr'",
             )
         if isinstance(value, Mapping):
-            _check_keys(value, f"{path}.{key}")
+            _check_keys(value, (*path, key))
 
 
 def _same_kind(a: Any, b: Any) -> bool:
@@ -243,26 +267,26 @@ def _same_kind(a: Any, b: Any) -> bool:
     return type(a) is type(b)
 
 
-def _check_variable_lists(mapping: Mapping[str, Any], path: str) -> None:
+def _check_variable_lists(mapping: Mapping[str, Any], path: ValuePath) -> None:
     for key, values in mapping.items():
-        where = f"{path}.{key}"
+        where = (*path, key)
         if isinstance(values, Mapping):
             if not values:
                 raise EmptyVariableError(
-                    "variable group is empty", key=where, fix=f"remove {key} or give it values"
+                    "variable group is empty", path=where, fix=f"remove {key} or give it values"
                 )
             _check_variable_lists(values, where)
             continue
         if not isinstance(values, (list, tuple)):
             raise ExperimentSchemaError(
                 f"a variable takes a list of values, got {values!r}",
-                key=where,
+                path=where,
                 fix=f"write a list, e.g. {key}: [{values!r}], or move it to controls if it stays fixed",
             )
         if not values:
             raise EmptyVariableError(
                 "variable has no values, so the sweep would have no runs",
-                key=where,
+                path=where,
                 fix=f"give {key} at least one value, or remove it",
             )
         seen: list[Any] = []
@@ -270,7 +294,7 @@ def _check_variable_lists(mapping: Mapping[str, Any], path: str) -> None:
             if any(value == s and _same_kind(value, s) for s in seen):
                 raise ExperimentSchemaError(
                     f"value {value!r} appears twice, which would make two identical runs",
-                    key=where,
+                    path=where,
                     fix="list each value once",
                 )
             seen.append(value)

@@ -76,13 +76,8 @@ def _exec_isolated(path: Path, stems: list[str]) -> ModuleType:
     sys.dont_write_bytecode = True
     try:
         return importlib.import_module(path.stem)
-    except ConfigWriterError as exc:
-        if exc.file is None:
-            exc.file, exc.line = _user_frame(exc, folder)
-            exc.args = (exc.render(),)
-        raise exc.with_traceback(None) from None
-    except KeyboardInterrupt:
-        raise
+    except (ConfigWriterError, KeyboardInterrupt):
+        raise  # ttwriter's errors are located where they are made (experiment.schema)
     except BaseException as exc:  # SystemExit, GeneratorExit, ...: the file's problem, not ours
         file, line = _user_frame(exc, folder)
         hint = "fix the error at that line"

@@ -1,7 +1,10 @@
 """One entry point for every kind of experiment source: .py, experiment.yaml, experiment.json.
 
 Each loader produces the same `LoadedExperiment`: the `Experiment` plus what generation needs to
-know about where it came from (files to copy, lineage, where each key is written).
+know about where it came from (files to copy, lineage, where each key is written). Where the
+loader holds the fields as data (experiment.yaml, experiment.json), every problem of them is found
+at once and generation goes on to find the problems of the keys too (`read_experiment`);
+`load_experiment` raises them.
 """
 
 from __future__ import annotations
@@ -13,16 +16,21 @@ from ttwriter.errors import (
     COMMAND_LINE,
     ConfigWriterError,
     ExperimentLoadError,
-    ExperimentSchemaError,
-    did_you_mean,
+    KeyPath,
+    Location,
+    Problems,
+    ValuePath,
+    locating,
 )
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.load_python import load_python_experiment
-from ttwriter.experiment.load_yaml import build_experiment, load_yaml_experiment
+from ttwriter.experiment.load_yaml import load_yaml_experiment
+from ttwriter.experiment.schema import build_valid
 from ttwriter.experiment.source_map import SourceMap
 from ttwriter.folder.layout import SNAPSHOT_FILE
 from ttwriter.folder.snapshot import Snapshot, read_snapshot
-from ttwriter.safe_read import sha256_file
+from ttwriter.safe_read import read_text, sha256_file
+from ttwriter.yaml_io import parse_yaml
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,19 +52,36 @@ class LoadedExperiment:
     """The experiment.json it was loaded from (kind 'json')."""
     cli_overrides: tuple[str, ...] = ()
     """Command-line flags that changed the experiment, as typed (recorded in experiment.json)."""
-    cli_keys: frozenset[str] = frozenset()
-    """Keys those flags changed (`controls.learning_rate`): errors about them name the command line."""
+    cli_keys: frozenset[ValuePath] = frozenset()
+    """Key paths those flags changed (`('controls', 'learning_rate')`), split at dots: errors about
+    them, or about keys below them, name the command line."""
+    problems: tuple[ConfigWriterError, ...] = ()
+    """Problems found in the fields while loading. `experiment` is then made of the fields that
+    have none, only so that generation can find and report the other problems with them: it
+    raises them all and writes nothing (`load_experiment` never returns one with problems)."""
 
-    def locate(self, section: str, written: tuple[str, ...]) -> tuple[str | None, int | None]:
+    def from_command_line(self, path: ValuePath) -> bool:
+        """Whether a command-line override set the value at `path` (or a value it is inside)."""
+        return any(tuple(path[: len(key)]) == key for key in self.cli_keys)
+
+    def locate(self, path: ValuePath) -> Location | None:
         """Where a key is written: the command line when an override set it, else the source file."""
-        dotted = ".".join((section, *written))
-        if any(dotted == key or dotted.startswith(key + ".") for key in self.cli_keys):
-            return COMMAND_LINE, None
-        return self.source_map(section, written)
+        if self.from_command_line(path):
+            return Location(COMMAND_LINE)
+        return self.source_map.locate(path)
 
 
 def load_experiment(path: str | Path) -> LoadedExperiment:
-    """Load a `.py` experiment, an experiment.yaml or an experiment.json snapshot."""
+    """Load a `.py` experiment, an experiment.yaml or an experiment.json snapshot; raises every
+    problem of its fields together."""
+    loaded = read_experiment(path)
+    Problems(loaded.problems).raise_if_any()
+    return loaded
+
+
+def read_experiment(path: str | Path) -> LoadedExperiment:
+    """`load_experiment` for generation: problems of the fields are kept in `problems`, so that
+    the problems of the keys can be found too, not raised."""
     path = Path(path)
     if not path.is_file():
         raise ExperimentLoadError(
@@ -79,11 +104,13 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
             SourceMap(files),
         )
     if suffix in (".yaml", ".yml"):
-        experiment, source = load_yaml_experiment(path)
-        return LoadedExperiment(experiment, "yaml", path, path.parent, (path,), (), source)
+        experiment, source, problems = load_yaml_experiment(path)
+        return LoadedExperiment(experiment, "yaml", path, path.parent, (path,), (), source, problems=problems)
     if suffix == ".json":
         snapshot = read_snapshot(path)
-        experiment = _prefer_copied_base(_snapshot_experiment(snapshot, path), snapshot, path.parent)
+        source = SourceMap([path], _json_key_lines(path), key_prefix="experiment")
+        experiment, problems = _snapshot_experiment(snapshot, source)
+        experiment = _prefer_copied_base(experiment, snapshot, path.parent)
         sources = tuple(
             path.parent / name for name in snapshot.provenance.source_files if (path.parent / name).is_file()
         )
@@ -94,8 +121,9 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
             path.parent,
             sources,
             snapshot.provenance.lineage,
-            SourceMap([path]),
+            source,
             snapshot,
+            problems=problems,
         )
     raise ExperimentLoadError(
         f"unknown experiment file type {suffix or '(none)'!r}",
@@ -104,27 +132,26 @@ def load_experiment(path: str | Path) -> LoadedExperiment:
     )
 
 
-def _snapshot_experiment(snapshot: Snapshot, path: Path) -> Experiment:
-    """The `Experiment` of an experiment.json written by ttwriter."""
-    source = SourceMap([path])
-    names = [f.name for f in dataclasses.fields(Experiment)]
-    for key in snapshot.experiment:
-        if key not in names:
-            hint = did_you_mean(key, names)
-            raise ExperimentSchemaError(
-                f"unknown experiment field {key!r}" + (f"; {hint}" if hint else ""),
-                file=path,
-                line=source("", (key,))[1],
-                key=f"experiment.{key}",
-                fix="experiment fields: " + ", ".join(names),
-            )
+def _json_key_lines(path: Path) -> dict[KeyPath, int]:
+    """The line of each key of a JSON file (JSON is YAML, and the YAML reader keeps key lines);
+    none when the YAML reader refuses the text, and keys are then searched for as text."""
     try:
-        return build_experiment(dict(snapshot.experiment), source)
-    except ConfigWriterError as exc:  # the snapshot holds the fields under "experiment"
-        if exc.key and not exc.key.startswith("experiment."):
-            exc.key = f"experiment.{exc.key}"
-            exc.args = (exc.render(),)
-        raise
+        return parse_yaml(read_text(path), str(path))[1]
+    except ConfigWriterError:
+        return {}
+
+
+def _snapshot_experiment(
+    snapshot: Snapshot, source: SourceMap
+) -> tuple[Experiment, tuple[ConfigWriterError, ...]]:
+    """The `Experiment` of an experiment.json written by ttwriter, and the problems of its fields
+    (located in the file, under its `experiment` key)."""
+    with locating(source.locate):
+        experiment, problems = build_valid(Experiment, snapshot.experiment)
+    if experiment is None:
+        Problems(problems).raise_if_any()
+    assert experiment is not None
+    return experiment, problems
 
 
 def _prefer_copied_base(experiment: Experiment, snapshot: Snapshot, folder: Path) -> Experiment:

@@ -2,17 +2,18 @@
 
 A frozen dataclass like `Experiment`, set in Python (`slurm=SlurmConfig(partition="gpu")`), in
 experiment.yaml (a `slurm:` section) or on the command line (`--slurm.partition gpu`). Values are
-checked here and quoted when the job script is written, so no value can inject shell.
+checked here (every problem at once, a misspelled setting among them: experiment.schema) and quoted
+when the job script is written, so no value can inject shell.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 
-from ttwriter.errors import ExperimentSchemaError, did_you_mean
+from ttwriter.errors import ExperimentSchemaError, Problems, did_you_mean
+from ttwriter.experiment.schema import ConfigClass
 from ttwriter.placeholders import NAME, tokens
 
 _TIME = re.compile(r"^(\d+-)?\d+(:\d{1,2}){0,2}$")
@@ -20,6 +21,10 @@ COMMAND_PLACEHOLDERS = ("recipe", "config", "run_id", "output_dir", "nproc")
 """What `{name}` may stand for in `command` (ttwriter.placeholders); `${VAR}` is shell and left alone."""
 DEFAULT_COMMAND = "tune run {recipe} --config {config}"
 DISTRIBUTED_COMMAND = "tune run --nproc_per_node {nproc} {recipe} --config {config}"
+
+
+def _path(field: str) -> tuple[str, ...]:
+    return (*SlurmConfig.SECTION, field)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -37,14 +42,16 @@ def _check_control(value: str, field: str) -> None:
     cleaned = _CONTROL.sub("", re.split(r"[\r\n]", value.strip())[0]).strip()  # a line break: keep line 1
     raise ExperimentSchemaError(
         f"{field} {value!r} contains {what}, which a job script cannot hold on one line",
-        key=f"slurm.{field}",
+        path=_path(field),
         fix=f"write it without control characters, e.g. slurm.{field}: {cleaned!r}",
     )
 
 
 @dataclasses.dataclass(frozen=True)
-class SlurmConfig:
+class SlurmConfig(ConfigClass):
     """SLURM settings for the job array that runs every run of the sweep."""
+
+    SECTION: ClassVar[tuple[str, ...]] = ("slurm",)
 
     job_name: str | None = None
     """Job name shown by squeue; default: the experiment name."""
@@ -86,55 +93,65 @@ class SlurmConfig:
     """Command that trains one run; {recipe}, {config}, {run_id}, {output_dir} and {nproc} are filled in."""
 
     def __post_init__(self) -> None:
+        """Check every setting; all problems found are raised together (see experiment.schema)."""
+        problems = Problems()
         for field in ("job_name", "partition", "account", "qos", "time", "mem", "constraint"):
-            value = getattr(self, field)
-            if value is None:
-                continue
-            if not isinstance(value, str) or not value.strip():
-                raise ExperimentSchemaError(
-                    f"{field} must be a one-line string, got {value!r}",
-                    key=f"slurm.{field}",
-                    fix=f"quote the value of slurm.{field}, or leave it out",
-                )
-            _check_control(value, field)
-        if self.time is not None and not _TIME.match(self.time):
-            raise ExperimentSchemaError(
-                f"time {self.time!r} is not a SLURM time limit",
-                key="slurm.time",
-                fix="use minutes, HH:MM:SS or D-HH:MM:SS, e.g. '04:00:00'",
-            )
+            with problems.collect():
+                value = getattr(self, field)
+                if value is None:
+                    continue
+                if not isinstance(value, str) or not value.strip():
+                    raise ExperimentSchemaError(
+                        f"{field} must be a one-line string, got {value!r}",
+                        path=_path(field),
+                        fix=f"quote the value of slurm.{field}, or leave it out",
+                    )
+                _check_control(value, field)
+                if field == "time" and not _TIME.match(value):
+                    raise ExperimentSchemaError(
+                        f"time {value!r} is not a SLURM time limit",
+                        path=_path("time"),
+                        fix="use minutes, HH:MM:SS or D-HH:MM:SS, e.g. '04:00:00'",
+                    )
         for field, minimum in (("gpus_per_run", 0), ("cpus_per_task", 1), ("max_parallel", 1)):
-            value = getattr(self, field)
-            if value is None and field != "gpus_per_run":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ExperimentSchemaError(
-                    f"{field} must be a whole number >= {minimum}, got {value!r}",
-                    key=f"slurm.{field}",
-                    fix=f"e.g. slurm.{field}: {max(minimum, 1)}",
-                )
+            with problems.collect():
+                value = getattr(self, field)
+                if value is None and field != "gpus_per_run":
+                    continue
+                if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                    raise ExperimentSchemaError(
+                        f"{field} must be a whole number >= {minimum}, got {value!r}",
+                        path=_path(field),
+                        fix=f"e.g. slurm.{field}: {max(minimum, 1)}",
+                    )
         for field in ("setup", "sbatch_lines"):
-            value = getattr(self, field)
-            if isinstance(value, str):
-                value = (value,)
-            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-                raise ExperimentSchemaError(
-                    f"{field} must be a list of strings, got {value!r}",
-                    key=f"slurm.{field}",
-                    fix=f"e.g. slurm.{field}: ['...']",
-                )
-            object.__setattr__(self, field, tuple(value))
-        for line in self.setup:
-            if "\0" in line:
-                _check_control(line, "setup")
-        for line in self.sbatch_lines:
-            _check_control(line, "sbatch_lines")
-            if not line.strip().startswith("-"):
-                raise ExperimentSchemaError(
-                    f"sbatch line {line!r} is not an sbatch option",
-                    key="slurm.sbatch_lines",
-                    fix="write the option only, e.g. '--mail-type=END'",
-                )
+            with problems.collect():
+                value = getattr(self, field)
+                if isinstance(value, str):
+                    value = (value,)
+                if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                    raise ExperimentSchemaError(
+                        f"{field} must be a list of strings, got {value!r}",
+                        path=_path(field),
+                        fix=f"e.g. slurm.{field}: ['...']",
+                    )
+                object.__setattr__(self, field, tuple(value))
+                for line in value:
+                    if field == "setup" and "\0" in line:
+                        _check_control(line, "setup")
+                    elif field == "sbatch_lines":
+                        _check_control(line, "sbatch_lines")
+                        if not line.strip().startswith("-"):
+                            raise ExperimentSchemaError(
+                                f"sbatch line {line!r} is not an sbatch option",
+                                path=_path("sbatch_lines"),
+                                fix="write the option only, e.g. '--mail-type=END'",
+                            )
+        with problems.collect():
+            self._check_command()
+        problems.raise_if_any()
+
+    def _check_command(self) -> None:
         placeholders = (
             [p for kind, p in tokens(self.command) if kind == NAME] if isinstance(self.command, str) else []
         )
@@ -144,7 +161,7 @@ class SlurmConfig:
                 raise ExperimentSchemaError(
                     f"unknown placeholder {{{name}}} in command {self.command!r}"
                     + (f"; {hint}" if hint else ""),
-                    key="slurm.command",
+                    path=_path("command"),
                     fix="placeholders are " + ", ".join("{" + n + "}" for n in COMMAND_PLACEHOLDERS),
                 )
         if isinstance(self.command, str):
@@ -152,7 +169,7 @@ class SlurmConfig:
         if "config" not in placeholders or "\n" in self.command:
             raise ExperimentSchemaError(
                 f"command {self.command!r} must be one line and contain {{config}}",
-                key="slurm.command",
+                path=_path("command"),
                 fix="e.g. 'tune run {recipe} --config {config}'",
             )
 
@@ -161,17 +178,3 @@ class SlurmConfig:
         if distributed and self.command == DEFAULT_COMMAND:
             return DISTRIBUTED_COMMAND
         return self.command
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> SlurmConfig:
-        """Build from an experiment.yaml `slurm:` section, refusing unknown keys."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in data:
-            if key not in names:
-                hint = did_you_mean(str(key), names)
-                raise ExperimentSchemaError(
-                    f"unknown slurm setting {key!r}" + (f"; {hint}" if hint else ""),
-                    key=f"slurm.{key}",
-                    fix="slurm settings: " + ", ".join(names),
-                )
-        return cls(**dict(data))

@@ -1,7 +1,8 @@
 """Where a key is written, so errors can say `file:line`.
 
-experiment.yaml keeps exact key lines from the parser; Python experiments are searched as text,
-from the loaded file back through its ancestors, for the key as a string or keyword.
+experiment.yaml and experiment.json keep exact key lines from the parser; Python experiments are
+searched as text, from the loaded file back through its ancestors, for the key as a string or
+keyword.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ttwriter.errors import ConfigWriterError, KeyPath
+from ttwriter.errors import ConfigWriterError, KeyPath, Location, ValuePath
 from ttwriter.safe_read import read_python_source, read_text
 
 
@@ -26,8 +27,12 @@ class SourceMap:
         files: Sequence[Path],
         yaml_lines: dict[KeyPath, int] | None = None,
         section_prefix: dict[str, KeyPath] | None = None,
+        key_prefix: str | None = None,
     ) -> None:
+        """`section_prefix`: where each field is written in experiment.yaml's nested shape;
+        `key_prefix`: the key the fields are under in the file (experiment.json's `experiment`)."""
         self._files = list(files)
+        self._key_prefix = key_prefix
         self.yaml_lines = dict(yaml_lines or {})
         self._yaml = {".".join(k): v for k, v in self.yaml_lines.items()}
         self._prefix = section_prefix or {}
@@ -42,16 +47,21 @@ class SourceMap:
                 self._texts[path] = []
         return self._texts[path]
 
-    def field(self, field: str) -> tuple[str | None, int | None]:
-        """The line of a top-level experiment field (`name`, `variables.lora_rank`)."""
-        section, _, rest = field.partition(".")
-        return self(section, tuple(rest.split(".")) if rest else ())
+    def locate(self, path: ValuePath) -> Location | None:
+        """Where the value at `path` in the experiment (`('variables', 'lora_rank')`) is written,
+        as a locator (errors.locating) wants it."""
+        if not path:
+            file, line = self("", ())
+        else:
+            file, line = self(str(path[0]), tuple(str(p) for p in path[1:]))
+        return Location(file, line, self._key_prefix) if file is not None else None
 
     def __call__(self, section: str, written: KeyPath) -> tuple[str | None, int | None]:
         if not self._files:
             return None, None
         if self._yaml:
-            prefix = ".".join(self._prefix.get(section, (section,) if section else ()))
+            root = (self._key_prefix,) if self._key_prefix else ()
+            prefix = ".".join(self._prefix.get(section, (*root, section) if section else root))
             dotted = ".".join(p for p in (prefix, *written) if p)
             while dotted:
                 if dotted in self._yaml:

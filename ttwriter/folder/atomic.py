@@ -284,8 +284,7 @@ class AtomicFolder:
             try:
                 os.rename(aside, self.final)
             except OSError:
-                problem.message += f" (the old folder is kept at {aside})"
-                problem.args = (problem.render(),)
+                problem = problem.adding(f" (the old folder is kept at {aside})")
             raise problem
         kept = remove_own(aside)
         if kept:

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ttwriter._version import __version__
-from ttwriter.errors import ConfigWriterError, ExperimentDirError, ExperimentLoadError, ValidationError
+from ttwriter.errors import (
+    ConfigWriterError,
+    ExperimentDirError,
+    ExperimentLoadError,
+    ValidationError,
+    each_problem,
+)
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
 from ttwriter.experiment.slurm_config import SlurmConfig
@@ -76,10 +82,14 @@ class Snapshot:
         try:
             return SlurmConfig.from_mapping(settings)
         except ConfigWriterError as exc:
+            problems = each_problem(exc)
+            what = "; ".join(p.message if len(problems) == 1 else f"{p.key}: {p.message}" for p in problems)
             raise ExperimentDirError(
-                f"the slurm settings in {SNAPSHOT_FILE} are not valid: {exc.message}",
+                f"the slurm settings in {SNAPSHOT_FILE} are not valid: {what}",
                 file=self.path,
-                key=f"experiment.{exc.key}" if exc.key else "experiment.slurm",
+                key=f"experiment.{problems[0].key}"
+                if len(problems) == 1 and problems[0].key
+                else "experiment.slurm",
                 fix="regenerate the folder from its experiment file",
             ) from None
 

@@ -46,17 +46,21 @@ def template_dir(
     """The folder the templates give, and whether it is the default one (then numbered if taken)."""
     template = str(output_dir) if output_dir is not None else experiment.output_dir
     default = template is None
+    # The experiment's own output_dir is located where it is written; the argument is not in it.
+    path = ("output_dir",) if output_dir is None and not default else None
     template = template or (DEFAULT_SMOKE_OUTPUT_DIR if smoke else DEFAULT_OUTPUT_DIR)
     if "\0" in template:
         raise ExperimentSchemaError(
             f"output folder {template!r} contains a NUL byte (\\0), which no path can hold",
             key="output_dir",
+            path=path,
             fix=f"remove it: {template.replace(chr(0), '')!r}",
         )
     for name in unknown(template, OUTPUT_DIR_PLACEHOLDERS, interpolations=False):
         raise ExperimentSchemaError(
             f"unknown placeholder {{{name}}} in output folder {template!r}",
             key="output_dir",
+            path=path,
             fix="the output folder may use {experiment_name} and {timestamp}",
         )
     values = {"experiment_name": experiment.name, "timestamp": now.strftime("%Y%m%d_%H%M%S")}

@@ -55,7 +55,7 @@ def resolve_config_name(name: str) -> ShippedConfig:
         lines.append(hint)
     raise BaseConfigNotFoundError(
         "\n  ".join(lines),
-        key="base_config",
+        path=("base_config",),
         fix="run 'tune ls' for the full list, or use base_config_file for your own YAML",
     )
 
@@ -88,14 +88,14 @@ def resolve_recipe(recipe: str, relative_to: Path) -> tuple[str, bool]:
         if not path.is_file():
             raise BaseConfigNotFoundError(
                 f"recipe file {str(path)!r} does not exist",
-                key="recipe",
+                path=("recipe",),
                 fix="give a path relative to the experiment file, or a recipe name from 'tune ls'",
             )
         return str(path), is_distributed(str(path))
     hint = did_you_mean(recipe, recipes)
     raise BaseConfigNotFoundError(
         f"torchtune has no recipe named {recipe!r}" + (f"; {hint}" if hint else ""),
-        key="recipe",
+        path=("recipe",),
         fix="use a recipe name from 'tune ls' or the path of your own recipe .py file",
     )
 
@@ -113,7 +113,7 @@ def load_base_config(
         if not path.is_file():
             raise BaseConfigNotFoundError(
                 f"torchtune lists {name!r}, but its file {str(path)!r} is not installed",
-                key="base_config",
+                path=("base_config",),
                 fix="pick another config from 'tune ls', or use base_config_file with your own copy",
             )
         run_recipe: str | None = shipped.recipe
@@ -124,7 +124,7 @@ def load_base_config(
         if not path.is_file():
             raise BaseConfigNotFoundError(
                 f"base_config_file {str(path)!r} does not exist",
-                key="base_config_file",
+                path=("base_config_file",),
                 fix="paths are relative to the experiment file; check the spelling, "
                 "or use base_config with a name from 'tune ls'",
             )
@@ -137,7 +137,7 @@ def load_base_config(
     if not isinstance(data, dict):
         raise BaseConfigNotFoundError(
             f"base config {str(path)!r} is not a YAML mapping of keys to values",
-            key="base_config_file" if base_config is None else "base_config",
+            path=("base_config_file" if base_config is None else "base_config",),
             fix="point to a torchtune config YAML (e.g. one copied with 'tune cp')",
         )
     return BaseConfig(name, path, sha256_file(path), run_recipe, distributed, data, lines)

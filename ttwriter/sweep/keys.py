@@ -23,6 +23,7 @@ from ttwriter.errors import (
     did_you_mean,
     suggestion,
 )
+from ttwriter.formats import a_noun
 
 ALIASES: Mapping[str, str] = MappingProxyType(
     {
@@ -39,10 +40,6 @@ ALIASES: Mapping[str, str] = MappingProxyType(
 """Short names researchers use, and the torchtune key path each one means."""
 
 NEW_KEY_MARKER = "+"
-
-Locate = Callable[[str, KeyPath], tuple[str | None, int | None]]
-"""(section, key path as written) -> (file, line) where the key is written, for error messages;
-`errors.COMMAND_LINE` as the file for a key set by a command-line override."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,17 +84,17 @@ def _is_component(node: Any) -> bool:
 class KeyResolver:
     """Resolves written keys against one base config; build it once per sweep."""
 
-    def __init__(self, base: dict[str, Any], locate: Locate | None = None) -> None:
+    def __init__(self, base: dict[str, Any]) -> None:
         self._base = base
-        self._locate = locate or (lambda section, path: (None, None))
         self._by_name: dict[str, list[KeyPath]] = {}
         for path in _leaf_paths(base):
             if len(path) > 1:
                 self._by_name.setdefault(path[-1], []).append(path)
 
     def _error(self, cls: type, section: str, written: KeyPath, message: str, fix: str) -> Exception:
-        file, line = self._locate(section, written)
-        return cls(message, file=file, line=line, key=f"{section}.{'.'.join(written)}", fix=fix)
+        """An error about a key as written in `section`, located where the experiment writes it
+        (by the active errors.locating)."""
+        return cls(message, path=(section, *written), fix=fix)
 
     def _not_in_base(
         self,
@@ -201,7 +198,7 @@ class KeyResolver:
                     TypeMismatchError,
                     section,
                     written,
-                    f"{parent!r} is {_a(type(node).__name__)} in the base config, so it has no key {key!r}",
+                    f"{parent!r} is {a_noun(type(node).__name__)} in the base config, so it has no key {key!r}",
                     f"set {parent!r} itself, or check the key path",
                 )
             if key not in node:
@@ -214,10 +211,6 @@ class KeyResolver:
                     section, written, here, did_you_mean(key, node), must_exist, "it", key
                 )
             node = node[key]
-
-
-def _a(noun: str) -> str:
-    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def strip_markers(path: KeyPath) -> KeyPath:

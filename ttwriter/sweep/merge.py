@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ttwriter.errors import KeyPath, MergeError, TypeMismatchError, did_you_mean
+from ttwriter.errors import KeyPath, MergeError, TypeMismatchError, ValuePath, did_you_mean
+from ttwriter.formats import a_noun
 
 
 def _is_interpolation(value: Any) -> bool:
@@ -41,10 +42,11 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def set_path(config: dict[str, Any], path: KeyPath, value: Any, origin: str) -> None:
+def set_path(config: dict[str, Any], path: KeyPath, value: Any, origin: ValuePath) -> None:
     """Set `path` to `value`, merging dicts deeply and checking types on the way.
 
-    `origin` names where the value comes from (`controls.lora_rank`) for the error message.
+    `origin` is where the value is in the experiment (`('controls', 'lora_rank')`): errors name
+    it, and are located where it is written.
     """
     node = config
     for depth, key in enumerate(path[:-1]):
@@ -55,14 +57,14 @@ def set_path(config: dict[str, Any], path: KeyPath, value: Any, origin: str) -> 
             here = ".".join(path[: depth + 1])
             raise TypeMismatchError(
                 f"{here!r} is {_describe(child)} in the config, so it has no key {path[depth + 1]!r}",
-                key=origin,
+                path=origin,
                 fix=f"set {here!r} itself, or check the key path",
             )
         node = child
     _merge_into(node, path[-1], value, path, origin)
 
 
-def _merge_into(node: dict[str, Any], key: str, value: Any, path: KeyPath, origin: str) -> None:
+def _merge_into(node: dict[str, Any], key: str, value: Any, path: KeyPath, origin: ValuePath) -> None:
     if key not in node:
         node[key] = _copy(value)
         return
@@ -75,18 +77,50 @@ def _merge_into(node: dict[str, Any], key: str, value: Any, path: KeyPath, origi
         dotted = ".".join(path)
         raise TypeMismatchError(
             f"{dotted!r} is {_describe(old)} in the base config, but the experiment sets {_describe(value)}",
-            key=origin,
+            path=origin,
             fix=_type_fix(old, value),
         )
     node[key] = _copy(value)
 
 
 def _type_fix(old: Any, new: Any) -> str:
-    if isinstance(new, str) and isinstance(old, (int, float)) and not isinstance(old, bool):
-        return f"write the number without quotes (e.g. {old!r})"
+    """What to write instead, in the researcher's own value where it can be read as the type."""
+    if isinstance(new, str) and isinstance(old, bool):
+        word = new.strip().lower()
+        if word in ("true", "false"):
+            return f"write {word} without quotes"
+        return f"give true or false, like the base config's {str(old).lower()}"
+    if isinstance(new, str) and isinstance(old, (int, float)):
+        spelled = _number_spellings(new)
+        if spelled:
+            return f"write {' or '.join(spelled)} without quotes"
+        return f"give a number, like the base config's {old!r}"
     if isinstance(old, str):
         return f"quote the value so it stays a string (e.g. '{new}')"
-    return f"give a {type(old).__name__}, like the base config's {old!r}"
+    return f"give {a_noun(_kind(old))}, like the base config's {old!r}"
+
+
+def _number_spellings(text: str) -> list[str]:
+    """How to write the number in `text` so that every YAML reader takes it for one: `2`;
+    `0.0003` or `3.0e-4` for `3e-4` (YAML 1.1 readers take an exponent without a dot for text)."""
+    text = text.strip()
+    try:
+        int(text.replace("_", ""), 10)
+        return [text]
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return []
+    if number != number or number in (float("inf"), float("-inf")):
+        return []
+    mantissa, e, exponent = text.lower().partition("e")
+    if not e:
+        return [text]
+    dotted = f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent}"
+    plain = repr(number)
+    return [plain, dotted] if "e" not in plain else [dotted]
 
 
 def _copy(value: Any) -> Any:
@@ -97,7 +131,7 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def delete_path(config: dict[str, Any], path: KeyPath, origin: str) -> None:
+def delete_path(config: dict[str, Any], path: KeyPath, origin: ValuePath) -> None:
     """Remove `path` from the config; a path that is not there is an error, not a no-op."""
     node: Any = config
     for depth, key in enumerate(path):
@@ -107,7 +141,7 @@ def delete_path(config: dict[str, Any], path: KeyPath, origin: str) -> None:
             raise MergeError(
                 f"cannot delete {'.'.join(path)!r}: {here!r} is not in the base config"
                 + (f"; {hint}" if hint else ""),
-                key=origin,
+                path=origin,
                 fix="check the dotted path against the base config",
             )
         if depth == len(path) - 1:

@@ -11,17 +11,17 @@ import dataclasses
 import functools
 import itertools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import COMMAND_LINE, ExperimentSchemaError, KeyPath, did_you_mean
+from ttwriter.errors import ExperimentSchemaError, KeyPath, Problems, ValuePath, did_you_mean
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
 from ttwriter.folder.layout import RUNS_DIR
 from ttwriter.placeholders import is_template, names, substitute
 from ttwriter.sweep.base_config import BaseConfig
-from ttwriter.sweep.keys import Assignment, KeyResolver, Locate, flatten
+from ttwriter.sweep.keys import Assignment, KeyResolver, flatten
 from ttwriter.sweep.merge import copy_config, copy_value, delete_path, set_path
 from ttwriter.yaml_io import dump_scalar
 
@@ -131,13 +131,13 @@ class SweepPlan:
                     config,
                     assignment.path,
                     substitute(assignment.value, fields, _format),
-                    f"controls.{assignment.written}",
+                    _origin("controls", assignment),
                 )
         for assignment, value in zip(self.variables, combo, strict=True):
             if only is None or assignment.path[0] == only:
                 if isinstance(value, str) and "{" in value or isinstance(value, (dict, list)):
                     value = substitute(value, fields, _format)  # '/data/{run_id}.json' as a variable value
-                set_path(config, assignment.path, value, f"variables.{assignment.written}")
+                set_path(config, assignment.path, value, _origin("variables", assignment))
         output_dir = self._run_output_dir(config, run_id)
         config["output_dir"] = output_dir
         return output_dir
@@ -192,123 +192,148 @@ def _resolve_section(
     tree: Mapping[str, Any],
     is_leaf: Any,
     notes: list[str],
+    problems: Problems,
 ) -> list[Assignment]:
-    """Resolve every leaf of one section. When two spellings of controls set the same key (a
-    child's `{**parent.controls, "lr": 1e-4}` where the parent wrote `learning_rate`), the later
-    one wins, as in a Python dict, and a note says so; for variables it is an error."""
+    """Resolve every leaf of one section; a key that cannot be resolved is a problem, and the
+    others are still resolved. When two spellings of controls set the same key (a child's
+    `{**parent.controls, "lr": 1e-4}` where the parent wrote `learning_rate`), the later one
+    wins, as in a Python dict, and a note says so; for variables it is an error."""
     out: dict[KeyPath, Assignment] = {}
     for written_path, value in flatten(tree, is_leaf):
-        path = resolver.resolve(section, written_path)
-        written = ".".join(written_path)
-        if path in out and section == "variables":
-            # For a variable the later spelling would silently drop a whole axis of the sweep.
-            raise ExperimentSchemaError(
-                f"{out[path].written!r} and {written!r} both sweep {'.'.join(path)!r}",
-                key=f"{section}.{written}",
-                fix="keep one of them; to combine their values, list them under one key",
-            )
-        if path in out:
-            earlier = out.pop(path).written
-            how = (
-                f"{earlier!r} and then {written!r}"
-                if earlier != written
-                else f"{written!r} twice (nested and dotted)"
-            )
-            notes.append(f"{section} set {'.'.join(path)} as {how}; the later value wins")
-        out[path] = Assignment(written, path, thaw(value))
+        with problems.collect():
+            path = resolver.resolve(section, written_path)
+            written = ".".join(written_path)
+            if path in out and section == "variables":
+                # For a variable the later spelling would silently drop a whole axis of the sweep.
+                raise ExperimentSchemaError(
+                    f"{out[path].written!r} and {written!r} both sweep {'.'.join(path)!r}",
+                    path=(section, *written_path),
+                    fix="keep one of them; to combine their values, list them under one key",
+                )
+            if path in out:
+                earlier = out.pop(path).written
+                how = (
+                    f"{earlier!r} and then {written!r}"
+                    if earlier != written
+                    else f"{written!r} twice (nested and dotted)"
+                )
+                notes.append(f"{section} set {'.'.join(path)} as {how}; the later value wins")
+            out[path] = Assignment(written, path, thaw(value))
     return list(out.values())
 
 
+def _origin(section: str, assignment: Assignment) -> ValuePath:
+    """Where an assignment is in the experiment, as errors locate it: `('controls', 'optimizer', 'lr')`."""
+    return (section, *assignment.written.split("."))
+
+
 def expand_sweep(
-    experiment: Experiment, base: BaseConfig, experiment_dir: Path, locate: Locate | None = None
+    experiment: Experiment,
+    base: BaseConfig,
+    experiment_dir: Path,
+    from_command_line: Callable[[ValuePath], bool] = lambda path: False,
 ) -> SweepPlan:
     """Resolve keys, apply deletes and controls once, and return the plan that yields each run.
 
-    Raises the errors a researcher can fix before anything is written: unknown or ambiguous keys,
-    type changes, deletes of missing keys, unknown placeholders.
+    Raises the errors a researcher can fix before anything is written, all of them at once:
+    unknown or ambiguous keys, type changes, deletes of missing keys, unknown placeholders.
+    `from_command_line` says which keys a command-line override set (a control the sweep then
+    never uses is an error for those, a note otherwise).
     """
-    resolver = KeyResolver(base.data, locate)
-    deletes = [
-        Assignment(d, resolver.resolve("delete", tuple(d.split(".")), must_exist=True), None)
-        for d in experiment.delete
-    ]
-    for i, delete in enumerate(deletes):
-        for other in deletes[:i]:
-            inner, outer = sorted((delete, other), key=lambda d: len(d.path), reverse=True)
-            if inner.path[: len(outer.path)] == outer.path:
-                raise ExperimentSchemaError(
-                    f"delete lists {inner.written!r}, which is inside {outer.written!r}, deleted too"
-                    if inner.path != outer.path
-                    else f"delete lists {'.'.join(inner.path)!r} twice",
-                    key=f"delete.{inner.written}",
-                    fix=f"keep only {outer.written!r}",
-                )
+    problems = Problems()
+    resolver = KeyResolver(base.data)
+    deletes: list[Assignment] = []
+    for written in experiment.delete:
+        with problems.collect():
+            delete = Assignment(
+                written, resolver.resolve("delete", tuple(written.split(".")), must_exist=True), None
+            )
+            for other in deletes:
+                inner, outer = sorted((delete, other), key=lambda d: len(d.path), reverse=True)
+                if inner.path[: len(outer.path)] == outer.path:
+                    raise ExperimentSchemaError(
+                        f"delete lists {inner.written!r}, which is inside {outer.written!r}, deleted too"
+                        if inner.path != outer.path
+                        else f"delete lists {'.'.join(inner.path)!r} twice",
+                        path=_origin("delete", inner),
+                        fix=f"keep only {outer.written!r}",
+                    )
+            deletes.append(delete)
     notes: list[str] = []
-    controls = _resolve_section(resolver, "controls", experiment.controls, lambda v: False, notes)
-    variables = _resolve_section(resolver, "variables", experiment.variables, _is_variable_leaf, notes)
+    controls = _resolve_section(resolver, "controls", experiment.controls, lambda v: False, notes, problems)
+    variables = _resolve_section(
+        resolver, "variables", experiment.variables, _is_variable_leaf, notes, problems
+    )
 
     variable_paths = {a.path: a for a in variables}
     kept_controls = []
     for control in controls:
-        if control.path in variable_paths:
-            where = locate("controls", tuple(control.written.split("."))) if locate else (None, None)
-            if where[0] == COMMAND_LINE:
-                swept_by = variable_paths[control.path].written
-                raise ExperimentSchemaError(
+        if control.path not in variable_paths:
+            kept_controls.append(control)
+            continue
+        swept_by = variable_paths[control.path].written
+        if from_command_line(_origin("controls", control)):
+            problems.add(
+                ExperimentSchemaError(
                     f"{control.written!r} is swept by variable {swept_by!r}, so this value would "
                     "never be used",
-                    file=COMMAND_LINE,
-                    key=f"controls.{control.written}",
+                    path=_origin("controls", control),
                     fix=f"give its values with --variables.{swept_by.replace('_', '-')} VALUE [VALUE ...]",
                 )
-            notes.append(
-                f"variable {variable_paths[control.path].written!r} overrides control "
-                f"{control.written!r} ({'.'.join(control.path)}): each run uses the variable's value"
             )
-        else:
-            kept_controls.append(control)
+            continue
+        notes.append(
+            f"variable {swept_by!r} overrides control "
+            f"{control.written!r} ({'.'.join(control.path)}): each run uses the variable's value"
+        )
 
     allowed = {"run_id", "experiment_name", *(a.written for a in variables)}
 
-    def check_placeholders(section: str, written: str, value: Any) -> bool:
-        """Refuse unknown placeholders; True when the value needs filling in per run."""
+    def check_placeholders(section: str, assignment: Assignment, value: Any) -> None:
+        """Refuse unknown placeholders."""
         unknown = sorted(names(value) - allowed)
         if unknown:
             hint = did_you_mean(unknown[0], allowed)
-            file, line = (locate or (lambda s, p: (None, None)))(section, tuple(written.split(".")))
             raise ExperimentSchemaError(
                 f"unknown placeholder {{{unknown[0]}}}" + (f"; {hint}" if hint else ""),
-                file=file,
-                line=line,
-                key=f"{section}.{written}",
+                path=_origin(section, assignment),
                 fix="placeholders are {run_id}, {experiment_name} and variable names: "
                 + ", ".join("{" + a + "}" for a in sorted(allowed))
                 + "; write {{ and }} for literal braces",
             )
-        return is_template(value)
 
-    templated = [c for c in kept_controls if check_placeholders("controls", c.written, c.value)]
+    valid_controls = []
+    for control in kept_controls:
+        with problems.collect():
+            check_placeholders("controls", control, control.value)
+            valid_controls.append(control)
+    templated = [c for c in valid_controls if is_template(c.value)]
     for variable in variables:
         for value in variable.value:
-            check_placeholders("variables", variable.written, value)
+            with problems.collect():
+                check_placeholders("variables", variable, value)
 
     common = copy_config(base.data)
     for delete in deletes:
-        delete_path(common, delete.path, f"delete.{delete.written}")
-    for control in kept_controls:
-        set_path(common, control.path, control.value, f"controls.{control.written}")
+        with problems.collect():
+            delete_path(common, delete.path, _origin("delete", delete))
+    for control in valid_controls:
+        with problems.collect():
+            set_path(common, control.path, control.value, _origin("controls", control))
     if deletes:
         common = _order_like(common, base.data)  # a node deleted, then set again, keeps its place
     # Type-check every variable value now, so a bad value fails before anything is written.
     for variable in variables:
         for value in variable.value:
-            set_path(copy_config(common), variable.path, value, f"variables.{variable.written}")
+            with problems.collect():
+                set_path(copy_config(common), variable.path, value, _origin("variables", variable))
+    problems.raise_if_any()
 
     return SweepPlan(
         experiment=experiment,
         base=base,
         experiment_dir=experiment_dir,
-        controls=tuple(kept_controls),
+        controls=tuple(valid_controls),
         variables=tuple(variables),
         deletes=tuple(deletes),
         notes=tuple(notes),
