@@ -24,6 +24,9 @@ HELP = {
     "run": ["run", "--help"],
     "results": ["results", "--help"],
     "tiny-assets": ["tiny-assets", "--help"],
+    "tree": ["tree", "--help"],
+    "diff": ["diff", "--help"],
+    "new": ["new", "--help"],
 }
 
 ERRORS = {
@@ -34,6 +37,9 @@ ERRORS = {
     "run": ["run", DIR, "--runs", "run_000", "--failed"],
     "results": ["results", DIR, "--no-plot=yes"],
     "tiny-assets": ["tiny-assets", "assets", "more"],
+    "tree": ["tree", "experiments/sft/llama_1b", "--jsn"],
+    "diff": ["diff"],
+    "new": ["new", "experiments/sft/llama_1b/lora_rank_02_01.py"],
 }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ttwriter import LineageError
+from ttwriter.errors import ExperimentProblemsError
 from ttwriter.experiment.lineage import check_imports, parse_file_name, scan_family
 
 NEVER_RUN = "raise SystemExit('this file must not be executed')\n"
@@ -153,3 +154,22 @@ def test_the_import_prefix_is_how_a_child_imports_its_parent(tmp_path):
         "experiments.sft.fam",
         "",
     )
+
+
+def test_loading_a_file_reports_the_problems_of_its_whole_chain_together(tmp_path):
+    family = scan(
+        tmp_path,
+        {
+            "baseline_01_01.py": NEVER_RUN,
+            "lora_02_01.py": "from rank_03_02 import experiment as parent\n",
+            "rank_03_02.py": NEVER_RUN,
+        },
+    )
+
+    with pytest.raises(ExperimentProblemsError) as info:
+        family.chain(family.with_id(3)[0])
+
+    assert [p.message for p in info.value.problems] == [
+        "rank_03_02.py declares parent lora_02_01.py but does not import it",
+        "lora_02_01.py declares parent baseline_01_01.py but imports rank_03_02.py",
+    ]

@@ -18,7 +18,7 @@ from ttwriter.cli._output import pasteable, relative
 from ttwriter.cli._parser import parse
 from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
 from ttwriter.cli.options import DiffOptions, NewOptions, TreeOptions
-from ttwriter.errors import ConfigWriterError
+from ttwriter.errors import ConfigWriterError, each_problem
 from ttwriter.experiment.frozen import thaw
 from ttwriter.experiment.loading import LoadedExperiment, load_experiment
 from ttwriter.family.compare import MISSING, Change, compare, config_diff, plan_for_comparison, show, summary
@@ -118,10 +118,11 @@ def tree_lines(tree: FamilyTree, graph: tuple[str, str, str, str] = _UNICODE) ->
             what = f"{node.plan.experiment.name:<{name_width}}  {counted(node.plan.n_runs):<{run_width}}  "
             lines.append(f"{left:<{width}}  {what}{_node_summary(node)}".rstrip())
         elif node.error is not None:
-            message, fix = _problem(node, node.error)
-            lines.append(f"{left:<{width}}  error: {message}")
-            if fix:
-                lines.append(f"{continued:<{width}}    fix: {fix}".rstrip())
+            for i, problem in enumerate(each_problem(node.error)):
+                message, fix = _problem(node, problem)
+                lines.append(f"{left if i == 0 else continued:<{width}}  error: {message}".rstrip())
+                if fix:
+                    lines.append(f"{continued:<{width}}    fix: {fix}".rstrip())
         else:
             assert node.blocked_by is not None
             lines.append(f"{left:<{width}}  not loaded: its lineage is broken at {node.blocked_by.name}")
@@ -143,8 +144,8 @@ def _node_summary(node: Node) -> str:
 
 
 def _problem(node: Node, error: ConfigWriterError) -> tuple[str, str | None]:
-    """The error's message with its coordinates, said from this file's line: the file only when
-    it is another one, then the line and the key."""
+    """One problem's message with its coordinates, said from this file's line: the file only
+    when it is another one, then the line and the key; on one line."""
     where = []
     if error.file and Path(error.file).resolve() != node.path.resolve():
         elsewhere = Path(error.file)
@@ -183,16 +184,17 @@ def _node_json(node: Node) -> dict[str, Any]:
         "base_config": plan.base.name if plan else None,
         "summary": _node_summary(node) if plan else None,
         "changes": [_change_json(c) for c in node.changes] if node.changes is not None else None,
-        "error": None
-        if error is None
-        else {
-            "type": type(error).__name__,
-            "message": error.message,
-            "file": error.file,
-            "line": error.line,
-            "key": error.key,
-            "fix": error.fix,
-        },
+        "errors": [
+            {
+                "type": type(problem).__name__,
+                "message": problem.message,
+                "file": problem.file,
+                "line": problem.line,
+                "key": problem.key,
+                "fix": problem.fix,
+            }
+            for problem in (each_problem(error) if error is not None else ())
+        ],
         "blocked_by": node.blocked_by.name if node.blocked_by else None,
     }
 

@@ -16,7 +16,7 @@ import functools
 import re
 from pathlib import Path
 
-from ttwriter.errors import ConfigWriterError, ExperimentLoadError, LineageError
+from ttwriter.errors import ConfigWriterError, ExperimentLoadError, LineageError, Problems
 from ttwriter.formats import listed
 from ttwriter.safe_read import read_python_source
 
@@ -212,7 +212,8 @@ class Family:
         return []
 
     def broken_ancestor(self, file: ExperimentFile) -> ExperimentFile | None:
-        """The nearest ancestor of `file` with a problem of its own, if any."""
+        """The nearest ancestor of `file` with a problem of its own, if any (the file itself
+        loads only when none has)."""
         seen = {file.path}
         node = self.parent_of(file)
         while node is not None and node.path not in seen:
@@ -233,16 +234,20 @@ class Family:
         return module.rpartition(".")[0]
 
     def chain(self, target: ExperimentFile) -> list[ExperimentFile]:
-        """root -> ... -> target, following parent ids; raises the problem of the nearest file of
-        the chain that has one (the target's own first)."""
+        """root -> ... -> target, following parent ids; raises the problems of every file of the
+        chain that has one, together (a loop once, from the first file of it reached)."""
+        problems = Problems()
         chain: list[ExperimentFile] = []
         node: ExperimentFile | None = target
         while node is not None and node not in chain:
             problem = self.problem(node)
             if problem is not None:
-                raise problem
+                problems.add(problem)
+                if self._loop_from(node):
+                    break
             chain.append(node)
             node = self.parent_of(node)
+        problems.raise_if_any()
         return list(reversed(chain))
 
 
