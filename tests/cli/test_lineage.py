@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -216,3 +218,24 @@ def test_new_refuses_a_name_that_breaks_the_pattern(run_cli, copied):
         "  fix: use letters, digits and '_' only, not starting with a digit: e.g. 'warm_up'\n"
     )
     assert sorted(p.name for p in copied.iterdir()) == sorted(p.name for p in LLAMA_1B.iterdir())
+
+
+# --- no torch -------------------------------------------------------------------------------------
+
+
+def test_the_lineage_commands_never_import_torch(copied):
+    script = (
+        "import io, sys\n"
+        "from ttwriter.cli.main import main\n"
+        "codes = [main(argv, out=io.StringIO(), err=io.StringIO()) for argv in (\n"
+        f"    ['tree', {FAMILY!r}],\n"
+        f"    ['diff', '{FAMILY}/rank_x_lr_03_02.py', '--configs'],\n"
+        f"    ['new', '{FAMILY}/rank_x_lr_03_02.py', '--name', 'next'],\n"
+        ")]\n"
+        "print(codes, sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchtune', 'torchao')))\n"
+    )
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+
+    assert done.stdout.splitlines()[-1] == "[0, 1, 0] []"
+    assert (copied / "next_04_03.py").is_file()
