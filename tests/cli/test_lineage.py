@@ -239,3 +239,25 @@ def test_the_lineage_commands_never_import_torch(copied):
 
     assert done.stdout.splitlines()[-1] == "[0, 1, 0] []"
     assert (copied / "next_04_03.py").is_file()
+
+
+def test_tree_names_every_problem_of_a_flagged_file_with_its_fix(run_cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_family(
+        tmp_path / "fam",
+        {
+            "baseline_01_01.py": base_src(),
+            "typo_02_01.py": child_src(name="typo", changes="controls={'lora_rnak': 8, 'epochz': 2}"),
+        },
+    )
+
+    result = run_cli("tree", "fam")
+
+    assert result.code == 1
+    assert result.out.splitlines()[2:6] == [
+        "└─ typo_02_01.py   error: line 5: controls.lora_rnak: key 'lora_rnak' is not in the base config; "
+        "did you mean 'lora_rank' or 'lora_alpha'?",
+        "                     fix: fix the spelling, or write '+lora_rnak' to add a new key on purpose",
+        "                   error: line 5: controls.epochz: key 'epochz' is not in the base config; did you mean 'epochs'?",
+        "                     fix: fix the spelling, or write '+epochz' to add a new key on purpose",
+    ]

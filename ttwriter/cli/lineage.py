@@ -120,7 +120,9 @@ def tree_lines(tree: FamilyTree, graph: tuple[str, str, str, str] = _UNICODE) ->
         elif node.error is not None:
             for i, problem in enumerate(each_problem(node.error)):
                 message, fix = _problem(node, problem)
-                lines.append(f"{left if i == 0 else continued:<{width}}  error: {message}".rstrip())
+                first, *more = message.split("\n")
+                lines.append(f"{left if i == 0 else continued:<{width}}  error: {first}".rstrip())
+                lines += [f"{continued:<{width}}         {line}".rstrip() for line in more]
                 if fix:
                     lines.append(f"{continued:<{width}}    fix: {fix}".rstrip())
         else:
@@ -145,7 +147,7 @@ def _node_summary(node: Node) -> str:
 
 def _problem(node: Node, error: ConfigWriterError) -> tuple[str, str | None]:
     """One problem's message with its coordinates, said from this file's line: the file only
-    when it is another one, then the line and the key; on one line."""
+    when it is another one, then the line and the key."""
     where = []
     if error.file and Path(error.file).resolve() != node.path.resolve():
         elsewhere = Path(error.file)
@@ -156,8 +158,7 @@ def _problem(node: Node, error: ConfigWriterError) -> tuple[str, str | None]:
         where.append(f"line {error.line}")
     if error.key:
         where.append(error.key)
-    message = ": ".join([*where, error.message])
-    return " ".join(message.split("\n")).replace("   ", " "), error.fix
+    return ": ".join([*where, error.message]), error.fix
 
 
 def tree_json(tree: FamilyTree) -> dict[str, Any]:

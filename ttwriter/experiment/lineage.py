@@ -20,9 +20,12 @@ from ttwriter.errors import ConfigWriterError, ExperimentLoadError, LineageError
 from ttwriter.formats import listed
 from ttwriter.safe_read import read_python_source
 
-FILE_PATTERN = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*?)_(?P<id>\d+)_(?P<parent>\d+)\.py$")
-NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+NAME_PATTERN = re.compile(_NAME)
 """The `<name>` part of a file name: letters, digits and `_`, not starting with a digit."""
+FILE_PATTERN = re.compile(rf"^(?P<name>{_NAME}?)_(?P<id>\d+)_(?P<parent>\d+)\.py$")
+"""`<name>_<id>_<parent>.py`; the name is the shortest that leaves two numbers (`lora_2_04_01.py`
+is `lora_2`, id 04, parent 01)."""
 EXPERIMENT_VARIABLE = "experiment"
 """The module-level name an experiment file defines."""
 DEFAULT_WIDTH = 2
