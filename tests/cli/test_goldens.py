@@ -25,6 +25,9 @@ HELP = {
     "results": ["results", "--help"],
     "evaluate": ["evaluate", "--help"],
     "tiny-assets": ["tiny-assets", "--help"],
+    "tree": ["tree", "--help"],
+    "diff": ["diff", "--help"],
+    "new": ["new", "--help"],
 }
 
 ERRORS = {
@@ -37,6 +40,9 @@ ERRORS = {
     "run-stages": ["run", DIR, "--no-eval", "--eval-only"],
     "evaluate": ["evaluate", DIR, "--run", "run_000"],
     "tiny-assets": ["tiny-assets", "assets", "more"],
+    "tree": ["tree", "experiments/sft/llama_1b", "--jsn"],
+    "diff": ["diff"],
+    "new": ["new", "experiments/sft/llama_1b/lora_rank_02_01.py"],
 }
 
 

@@ -86,7 +86,7 @@ def test_help_of_a_command_is_the_same_however_it_is_asked_for(run_cli):
         (
             ["frobnicate"],
             "error: 'frobnicate' is neither a command nor an experiment file\n"
-            "  fix: the commands are generate, submit, status, run, results, evaluate, tiny-assets; an experiment "
+            "  fix: the commands are generate, submit, status, run, results, evaluate, tiny-assets, tree, diff, new; an experiment "
             "is a .py file, an experiment.yaml or an experiment.json (ttwriter --help)\n",
         ),
         (

@@ -206,10 +206,17 @@ LINEAGE_ERRORS = {
         "(id 02, derived from 01)",
     ),
     "duplicate id": (
+        {"baseline_01_01.py": base_src(), "other_01_01.py": base_src()},
+        "other_01_01.py",
+        "{dir}/other_01_01.py: id 01 is used twice in this folder: baseline_01_01.py and other_01_01.py\n"
+        "  fix: give one of them a free id (ids are scoped per folder; next free: 02)",
+    ),
+    "parent id used twice": (
         {"baseline_01_01.py": base_src(), "other_01_01.py": base_src(), "lora_02_01.py": child_src()},
         "lora_02_01.py",
-        "{dir}/other_01_01.py: id 01 is used twice in this folder: baseline_01_01.py and other_01_01.py\n"
-        "  fix: give one of them a free id (ids are scoped per folder; next free: 03)",
+        "{dir}/lora_02_01.py: lora_02_01.py declares parent id 01, which 2 files have: "
+        "baseline_01_01.py and other_01_01.py\n"
+        "  fix: give all but one of them a free id (ids are scoped per folder; next free: 03)",
     ),
     "declared parent missing": (
         {"baseline_01_01.py": base_src(), "lora_03_02.py": child_src()},
@@ -221,7 +228,7 @@ LINEAGE_ERRORS = {
     "loop": (
         {"a_02_03.py": child_src(parent="b_03_02"), "b_03_02.py": child_src(parent="a_02_03")},
         "a_02_03.py",
-        "{dir}/b_03_02.py: lineage loops: a_02_03.py -> b_03_02.py -> a_02_03.py\n"
+        "{dir}/a_02_03.py: lineage loops: a_02_03.py -> b_03_02.py -> a_02_03.py\n"
         "  fix: the chain must end at a base file whose parent equals its id, like baseline_01_01.py",
     ),
     "child imports another sibling": (
@@ -269,6 +276,33 @@ def test_lineage_errors_name_the_file_and_a_fix(tmp_path, files, target, expecte
         load_experiment(fam / target)
 
     assert str(info.value) == expected.format(dir=fam)
+
+
+def test_a_duplicate_id_blocks_only_the_files_whose_lineage_it_breaks(tmp_path):
+    fam = write_family(
+        tmp_path / "fam",
+        {
+            "baseline_01_01.py": base_src(),
+            "lora_02_01.py": child_src(),
+            "dup_03_02.py": child_src(parent="lora_02_01", name="dup"),
+            "other_03_02.py": child_src(parent="lora_02_01", name="other"),
+            "leaf_04_03.py": child_src(parent="dup_03_02", name="leaf"),
+        },
+    )
+
+    assert load_experiment(fam / "lora_02_01.py").lineage == ("baseline_01_01.py", "lora_02_01.py")
+    assert load_experiment(fam / "baseline_01_01.py").experiment.name == "baseline"
+    for blocked, message in (
+        ("dup_03_02.py", "id 03 is used twice in this folder: dup_03_02.py and other_03_02.py"),
+        ("other_03_02.py", "id 03 is used twice in this folder: dup_03_02.py and other_03_02.py"),
+        (
+            "leaf_04_03.py",
+            "leaf_04_03.py declares parent id 03, which 2 files have: dup_03_02.py and other_03_02.py",
+        ),
+    ):
+        with pytest.raises(LineageError) as info:
+            load_experiment(fam / blocked)
+        assert (info.value.file, info.value.message) == (str(fam / blocked), message)
 
 
 def test_importing_an_experiment_from_another_folder_is_a_lineage_error(tmp_path):

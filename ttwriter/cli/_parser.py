@@ -255,16 +255,21 @@ _KINDS = {"INT": "a whole number", "FLOAT": "a number"}
 
 
 def _missing(arguments: list[Any], cls: type, argv: list[str], prog: str) -> ArgumentError:
-    """A positional not given: what it is (its field's docstring), and the command with it."""
+    """A positional or a required option not given: what it is (its field's docstring), and the
+    command with it (a positional before what was typed, an option with its metavar after)."""
     docs = field_docs(cls)
-    names, what = [], []
+    positionals, options, what = [], [], []
     for argument in arguments:
-        name, _ = _flag_name(argument)
-        names.append(name)
+        name, positional = _flag_name(argument)
+        if positional:
+            positionals.append(name)
+        else:
+            options.append(f"{name} {argument.lowered.metavar or 'VALUE'}")
         doc = docs.get(argument.field.intern_name, "").rstrip(".")
         what.append(f"{name}, {doc[:1].lower()}{doc[1:]}" if doc else name)
     return ArgumentError(
-        f"{prog} needs {listed(what)}", fix=" ".join([prog, *names, *map(shlex.quote, argv)])
+        f"{prog} needs {listed(what)}",
+        fix=" ".join([prog, *positionals, *map(shlex.quote, argv), *options]),
     )
 
 

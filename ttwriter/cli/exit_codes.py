@@ -9,7 +9,7 @@ from __future__ import annotations
 EXIT_OK = 0
 """Done."""
 EXIT_SOME_FAILED = 1
-"""The command ran, but something it reports failed (what, per command: SOME_FAILED)."""
+"""The command ran, but something it reports failed, or for `diff` differs (per command: SOME_FAILED)."""
 EXIT_BAD_INPUT = 2
 """Invalid input or arguments: an `error:` line and a `fix:`; nothing was done or written."""
 EXIT_INTERNAL = 3
@@ -25,6 +25,9 @@ SOME_FAILED: dict[str, str | None] = {
     "results": None,
     "evaluate": "some evaluations failed (the others are done)",
     "tiny-assets": None,
+    "tree": "some file is flagged: its lineage, or loading or planning it, is broken",
+    "diff": "the two experiments differ (as diff does)",
+    "new": None,
 }
 """What exit code 1 means for each command; None where the command never exits 1."""
 
@@ -51,7 +54,7 @@ def exit_codes_table() -> list[str]:
     """Every exit code and what it means for each command, as rows of the top-level help."""
     rows = [
         f"  {EXIT_OK:<4} ok",
-        f"  {EXIT_SOME_FAILED:<4} the command ran, but something it reports failed:",
+        f"  {EXIT_SOME_FAILED:<4} the command ran, but something it reports failed (or differs):",
     ]
     rows += [f"         {name}: {what}" for name, what in SOME_FAILED.items() if what]
     rows += [f"  {code:<4} {meaning}" for code, meaning in _OTHERS]

@@ -1,8 +1,8 @@
 """The command line's entry point: `ttwriter [generate] PATH ...` and `ttwriter COMMAND DIR ...`.
 
-This module only dispatches, each command to its module (cli.generate, cli.slurm, cli.train),
-imported when used so that `--help` stays fast, and turns what a command raises into a message
-and an exit code (cli.exit_codes). Every command parses its arguments with cli._parser, so
+This module only dispatches, each command to its module (cli.generate, cli.slurm, cli.train,
+cli.lineage), imported when used so that `--help` stays fast, and turns what a command raises
+into a message and an exit code (cli.exit_codes). Every command parses its arguments with cli._parser, so
 `--help` works at every level and a misspelled command or option gets "did you mean". Nothing
 here prints a traceback, and everything is printed to the streams `main` is given.
 """
@@ -52,9 +52,18 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
         "tiny_assets_command",
         "build a tokenizer, weights and data for tiny CPU training",
     ),
+    "tree": (
+        "ttwriter.cli.lineage",
+        "tree_command",
+        "a family of Python experiments as a tree: runs and changes per file",
+    ),
+    "diff": ("ttwriter.cli.lineage", "diff_command", "what an experiment changes against its parent"),
+    "new": ("ttwriter.cli.lineage", "new_command", "write the next experiment of a family (--name NAME)"),
 }
 """name -> (module, function, one-line help). Each function takes (argv, out, err) and returns
 an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""
+_ARGUMENTS = {"tree": "PATH", "diff": "FILE [OTHER]", "new": "PARENT"}
+"""What a command takes, in the command list, where it is not an experiment folder (DIR)."""
 _SUFFIXES = (".py", ".yaml", ".yml", ".json")
 _VERSION_FLAGS = ("-V", "--version")
 _HELP_FLAGS = ("-h", "--help")
@@ -65,13 +74,13 @@ _NEEDS_EXPERIMENT = ("--controls.", "--variables.", "--slurm.", "--evaluation.")
 def _commands() -> str:
     rows = [(f"{GENERATE} PATH", GENERATE_HELP), ("", "(the default command: 'ttwriter PATH' is the same)")]
     for name, (_, _, summary) in SUBCOMMANDS.items():
-        rows.append((f"{name} DIR", summary))
+        rows.append((f"{name} {_ARGUMENTS.get(name, 'DIR')}", summary))
     return "\n".join(f"  {left:<17} {right}".rstrip() for left, right in rows)
 
 
 USAGE = f"""\
 usage: ttwriter [generate] PATH [OVERRIDES] [--output-dir DIR] [--dry-run] [--no-validate] [--force]
-       ttwriter COMMAND DIR [OPTIONS]
+       ttwriter COMMAND DIR|FILE [OPTIONS]
 
 ttwriter {__version__}: turn one experiment into a validated sweep of torchtune configs.
 
@@ -114,6 +123,11 @@ here, without SLURM, and the results (docs/training.md):
 
 evaluation (docs/evaluation.md): with an experiment's `evaluation`, submit and run evaluate every
 run after its training; `ttwriter evaluate DIR [--runs IDS]` is what each eval job runs
+
+the lineage of a family of Python experiments (docs/lineage.md):
+  ttwriter tree PATH [--json]              each file under its parent: runs, what it changes
+  ttwriter diff FILE [OTHER] [--configs]   FILE against its parent (or OTHER), by resolved key
+  ttwriter new PARENT --name NAME          NAME_<next id>_<parent id>.py, deriving from PARENT
 
 choosing runs, the same for submit and run:
   --runs run_000,run_003   only these runs (or --runs repeated); a run that is done trains again

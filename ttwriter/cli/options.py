@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
-from typing import Annotated
+from typing import Annotated, Any
 
 import tyro
 
@@ -97,3 +97,39 @@ class TinyAssetsOptions:
 
     dir: Dir
     """The folder to write the assets into (created if missing)."""
+
+
+def _positional(metavar: str) -> Any:
+    return tyro.conf.arg(metavar=metavar, help_behavior_hint="")
+
+
+@dataclasses.dataclass(frozen=True)
+class TreeOptions:
+    """`tree`."""
+
+    path: Annotated[tyro.conf.Positional[str], _positional("PATH")]
+    """A family folder of Python experiments (experiments/sft/llama_1b), or any file in it."""
+    json: Switch = False
+    """Print the family as JSON (one object per file, in tree order), for scripts."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffOptions:
+    """`diff`."""
+
+    file: Annotated[tyro.conf.Positional[str], _positional("FILE")]
+    """The experiment to show the changes of: a .py experiment, an experiment.yaml or an experiment.json."""
+    other: Annotated[tyro.conf.Positional[str | None], _positional("[OTHER]")] = None
+    """Compare against this experiment (a sibling, any experiment file, an experiment.json snapshot) instead of FILE's parent."""
+    configs: Switch = False
+    """Also diff the generated config of the first run of each: what torchtune will see."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NewOptions:
+    """`new`."""
+
+    parent: Annotated[tyro.conf.Positional[str], _positional("PARENT")]
+    """The experiment file to derive from; the new file goes into its folder."""
+    name: Annotated[str, tyro.conf.arg(metavar="NAME", help_behavior_hint="")]
+    """The new experiment's name, which also names its file NAME_<next id>_<parent id>.py (letters, digits and _)."""

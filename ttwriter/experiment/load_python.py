@@ -18,15 +18,9 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from ttwriter.errors import ConfigWriterError, ExperimentLoadError, LineageError
+from ttwriter.errors import ConfigWriterError, ExperimentLoadError
 from ttwriter.experiment.experiment import Experiment
-from ttwriter.experiment.lineage import (
-    ExperimentFile,
-    chain_to_base,
-    check_imports,
-    parse_file_name,
-    scan_folder,
-)
+from ttwriter.experiment.lineage import ExperimentFile, misnamed_error, parse_file_name, scan_family
 from ttwriter.experiment.load_guard import check_in_child
 from ttwriter.safe_read import read_python_source
 
@@ -140,17 +134,10 @@ def load_python_experiment(path: Path) -> PythonExperiment:
     path = path.resolve()
     target = parse_file_name(path)
     if target is None:
-        raise LineageError(
-            f"file name {path.name!r} does not follow <name>_<id>_<parent>.py",
-            file=path,
-            fix="name a base like baseline_01_01.py (parent == id) and a child like "
-            "lora_02_01.py (id 02, derived from 01)",
-        )
-    by_id = scan_folder(path.parent)
-    chain = chain_to_base(target, by_id)
-    for file in chain:
-        check_imports(file, by_id)
-    stems = [f.path.stem for f in by_id.values()]
+        raise misnamed_error(path)
+    family = scan_family(path.parent)
+    chain = family.chain(target)
+    stems = [f.path.stem for f in family.files]
     check_in_child(lambda: _exec_isolated(path, stems), path)
     module = _exec_isolated(path, stems)
     experiment = getattr(module, "experiment", None)

@@ -1,0 +1,1 @@
+"""Tools for a family of Python experiments: compare two experiments, read a family as a tree, write the next file."""
