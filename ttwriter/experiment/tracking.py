@@ -77,7 +77,11 @@ class Tracking(ConfigClass):
                     "backend",
                     "tracking.backend is one of " + ", ".join(BACKENDS),
                 )
-        for field, example in (("project", "my_project"), ("uri", "sqlite:///mlflow.db"), ("entity", "my_team")):
+        for field, example in (
+            ("project", "my_project"),
+            ("uri", "sqlite:///mlflow.db"),
+            ("entity", "my_team"),
+        ):
             with problems.collect():
                 _text(getattr(self, field), field, example)
         with problems.collect():
@@ -97,7 +101,9 @@ class Tracking(ConfigClass):
         with problems.collect():
             tags = (self.tags,) if isinstance(self.tags, str) else self.tags
             if not isinstance(tags, (list, tuple)):
-                raise _error(f"tags must be a list of strings, got {tags!r}", "tags", "e.g. tracking.tags: [lora]")
+                raise _error(
+                    f"tags must be a list of strings, got {tags!r}", "tags", "e.g. tracking.tags: [lora]"
+                )
             object.__setattr__(self, "tags", tuple(str(_text(t, "tags", "lora")) for t in tags))
         problems.raise_if_any()
 

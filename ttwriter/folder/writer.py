@@ -32,7 +32,14 @@ from ttwriter.folder.layout import (
     config_rel,
     copy_names,
 )
-from ttwriter.folder.read import DISTRIBUTED, EVALUATION, MAX_PARALLEL, RUN_EVAL, RUN_TRACKER, TRAINING_COMMAND
+from ttwriter.folder.read import (
+    DISTRIBUTED,
+    EVALUATION,
+    MAX_PARALLEL,
+    RUN_EVAL,
+    RUN_TRACKER,
+    TRAINING_COMMAND,
+)
 from ttwriter.folder.run_text import RunText
 from ttwriter.folder.snapshot import Snapshot, dump_snapshot
 from ttwriter.formats import params_text

@@ -49,7 +49,9 @@ def default_mlflow_uri(experiment_dir: Path | str) -> str:
     return "sqlite:///" + os.path.join(tracking_dir(experiment_dir), MLFLOW_DB)  # an absolute path: 4 slashes
 
 
-def tracker_args(tracking: Tracking, experiment: Experiment, experiment_dir: Path | str, run_id: str) -> dict[str, Any]:
+def tracker_args(
+    tracking: Tracking, experiment: Experiment, experiment_dir: Path | str, run_id: str
+) -> dict[str, Any]:
     """The arguments of the backend's torchtune logger for one run."""
     project = tracking.project or experiment.name
     name = run_name(experiment.name, run_id)
@@ -63,7 +65,10 @@ def tracker_args(tracking: Tracking, experiment: Experiment, experiment_dir: Pat
         uri = tracking.uri or default_mlflow_uri(experiment_dir)
         return {"experiment_name": project, "tracking_uri": uri, "run_name": name}
     assert tracking.backend == TENSORBOARD, tracking.backend
-    return {"log_dir": os.path.join(tracking_dir(experiment_dir), TENSORBOARD, run_id), "organize_logs": False}
+    return {
+        "log_dir": os.path.join(tracking_dir(experiment_dir), TENSORBOARD, run_id),
+        "organize_logs": False,
+    }
 
 
 def logger_node(
@@ -78,10 +83,15 @@ def logger_node(
     not DiskLogger's own go to the tracker's logger (`metric_logger.mode: offline` for W&B)."""
     tracking = experiment.tracking
     node = dict(current) if isinstance(current, dict) else {}
-    disk = {k: node[k] for k in DISK_ARGS if k in node} if node.get("_component_") in (None, DISK_LOGGER) else {}
+    disk = (
+        {k: node[k] for k in DISK_ARGS if k in node} if node.get("_component_") in (None, DISK_LOGGER) else {}
+    )
     disk.setdefault("log_dir", "${output_dir}/" + LOGS_DIR)
     extra = {k: v for k, v in node.items() if k != "_component_" and k not in DISK_ARGS}
-    tracker = {"_component_": LOGGERS[tracking.backend], **tracker_args(tracking, experiment, experiment_dir, run_id)}
+    tracker = {
+        "_component_": LOGGERS[tracking.backend],
+        **tracker_args(tracking, experiment, experiment_dir, run_id),
+    }
     tracker.update(extra)
     return {
         "_component_": TEE_LOGGER,
