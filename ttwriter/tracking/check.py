@@ -8,6 +8,7 @@ Found without importing the package (importlib.util.find_spec), so generation st
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 from ttwriter.errors import ConfigWriterError, ExperimentSchemaError
 from ttwriter.experiment.tracking import Tracking
@@ -16,12 +17,20 @@ from ttwriter.tracking.node import PACKAGES
 INSTALL_HINT = "pip install 'ttwriter[tracking]' (wandb, mlflow and tensorboard), or tracking.backend: disk"
 
 
+def installed(package: str) -> bool:
+    """Whether `import package` can work here, found without importing it (a name set to None in
+    sys.modules is Python's own "cannot be imported")."""
+    if package in sys.modules:
+        return sys.modules[package] is not None
+    return importlib.util.find_spec(package) is not None
+
+
 def check_tracking(tracking: Tracking) -> list[ConfigWriterError]:
     """The problems that would keep the tracker from starting in a run; none for `disk`."""
     if not tracking.enabled:
         return []
     package = PACKAGES[tracking.backend]
-    if importlib.util.find_spec(package) is not None:
+    if installed(package):
         return []
     return [
         ExperimentSchemaError(

@@ -12,11 +12,11 @@ One hook in validation.validate; everything about loggers lives here.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 from typing import Any
 
 from ttwriter.errors import close_matches, join_key, suggestion
+from ttwriter.tracking.check import installed
 from ttwriter.tracking.node import DISK_LOGGER, LOGGERS, METRIC_LOGGER, PACKAGES, TEE_LOGGER, TRACKER
 from ttwriter.validation.report import ERROR, WARNING, Finding
 
@@ -81,7 +81,7 @@ class LoggerChecker:
 
     def _package(self, path: str, dotted: str) -> list[Finding]:
         backend = next((b for b, logger in LOGGERS.items() if logger == dotted), None)
-        if backend is None or importlib.util.find_spec(PACKAGES[backend]) is not None:
+        if backend is None or installed(PACKAGES[backend]):
             return []
         return [
             Finding(
@@ -119,7 +119,7 @@ class LoggerChecker:
         """The keyword parameters of `module.function`, or None when the module is not installed."""
         dotted = f"{module}.{function}"
         if dotted not in self._clients:
-            if importlib.util.find_spec(module) is None:
+            if not installed(module):
                 self._clients[dotted] = None
             else:
                 target = getattr(importlib.import_module(module), function)
