@@ -11,16 +11,16 @@ import sys
 import pytest
 
 from tests.conftest import TINY_FAMILY
-from ttwriter import Experiment, ExperimentSchemaError, Tracking, generate_configs, load_experiment
+from ttwriter import ConfigWriterError, Experiment, Tracking, generate_configs, load_experiment
+from ttwriter.errors import each_problem
 from ttwriter.yaml_io import read_yaml
 
 SWEEP = TINY_FAMILY / "lora_rank_lr_02_01.py"
 
 
 def _problems(**fields) -> list[tuple[str, str, str]]:
-    with pytest.raises(ExperimentSchemaError) as raised:
+    with pytest.raises(ConfigWriterError) as raised:
         Tracking(**fields)
-    from ttwriter.errors import each_problem
 
     return [(p.key, p.message, p.fix) for p in each_problem(raised.value)]
 
@@ -56,7 +56,9 @@ def test_a_misspelled_setting_gets_did_you_mean():
 
 
 def test_tracking_defaults_to_disk_and_children_inherit_it():
-    parent = Experiment(name="p", base_config="llama3_2/1B_lora_single_device", tracking={"backend": "mlflow"})
+    parent = Experiment(
+        name="p", base_config="llama3_2/1B_lora_single_device", tracking={"backend": "mlflow"}
+    )
     assert Experiment(name="d", base_config="llama3_2/1B_lora_single_device").tracking == Tracking()
     assert parent.tracking == Tracking(backend="mlflow")
     child = dataclasses.replace(parent, name="c")
@@ -66,7 +68,7 @@ def test_tracking_defaults_to_disk_and_children_inherit_it():
 def test_yaml_tracking_section(tmp_path):
     path = tmp_path / "experiment.yaml"
     path.write_text(
-        "name: y\nbase_config: llama3_2/1B_lora_single_device\n"
+        "experiment_name: y\nbase_config: llama3_2/1B_lora_single_device\n"
         "tracking:\n  backend: wandb\n  project: proj\n  entity: team\n  tags: [a, b]\n"
     )
     assert load_experiment(path).experiment.tracking == Tracking(
@@ -136,7 +138,9 @@ def test_each_backend_names_its_torchtune_logger(tmp_path, backend, logger, args
     from ttwriter.cli.main import main
 
     folder = tmp_path / backend
-    assert main([str(SWEEP), "--tracking.backend", backend, "--output-dir", str(folder), "--no-validate"]) == 0
+    assert (
+        main([str(SWEEP), "--tracking.backend", backend, "--output-dir", str(folder), "--no-validate"]) == 0
+    )
     tracker = read_yaml(folder / "configs" / "run_001.yaml")[0]["metric_logger"]["tracker"]
     assert tracker["_component_"] == f"torchtune.training.metric_logging.{logger}"
     assert args.items() <= tracker.items()
@@ -152,7 +156,9 @@ def test_a_backend_whose_package_is_missing_stops_generation_with_how_to_install
     tmp_path, run_cli, monkeypatch
 ):
     monkeypatch.setitem(sys.modules, "wandb", None)  # Python's own "cannot be imported here"
-    result = run_cli(str(SWEEP), "--tracking.backend", "wandb", "--output-dir", str(tmp_path / "x"), "--dry-run")
+    result = run_cli(
+        str(SWEEP), "--tracking.backend", "wandb", "--output-dir", str(tmp_path / "x"), "--dry-run"
+    )
     assert result.code == 2
     assert result.err.splitlines()[-2:] == [
         "error: command line: tracking.backend: tracking backend wandb needs the Python package wandb, "
