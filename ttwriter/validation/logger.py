@@ -102,6 +102,8 @@ class LoggerChecker:
         for arg in node:
             if arg == "_component_" or arg in _WANDB_OWN or arg in accepted:
                 continue
+            if close_matches(arg, _WANDB_OWN, n=1, cutoff=0.75):
+                continue  # a misspelled WandBLogger parameter: the component check says so
             close = close_matches(arg, (*_WANDB_OWN, *accepted), n=1)
             findings.append(
                 Finding(
