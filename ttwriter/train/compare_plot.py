@@ -29,9 +29,12 @@ def plot_comparison(joined: Joined, path: Path) -> tuple[Path | None, str | None
         import matplotlib.pyplot as plt
     except ImportError:
         return None, f"matplotlib is not installed, so no {path.name} was written (pip install matplotlib)"
-    metric = joined.metrics[0] if joined.metrics else None
-    scored = [r for r in rows if metric is not None and isinstance(r.get(metric), (int, float))]
-    panels = [("final_loss", "final loss", rows)] + ([(metric, metric, scored)] if scored else [])
+    panels: list[tuple[str, str, list[dict]]] = [("final_loss", "final loss", rows)]
+    if joined.metrics:  # the first eval metric, for the runs that have a score
+        metric = joined.metrics[0]
+        scored = [r for r in rows if isinstance(r.get(metric), (int, float))]
+        if scored:
+            panels.append((metric, metric, scored))
     names = list(dict.fromkeys(r["experiment"] for r in rows))
     colors = {name: f"C{i % 10}" for i, name in enumerate(names)}
     shown = [p for p in joined.params if p not in (*LEADING, *TRAILING)]
