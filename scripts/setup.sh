@@ -14,9 +14,12 @@ fi
 echo "setup: creating $VENV (torch 2.13.0 CPU, torchtune 0.6.1, ttwriter, eval harnesses, trackers); takes a few minutes once" >&2
 [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-"$VENV/bin/python" -m pip install -q "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
+# pip's own status counts (pipefail); only its notes about unused index locations are dropped.
+pip_install() { "$VENV/bin/python" -m pip install -q "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; }
+pip_install "torch==2.13.0" || { echo "setup: torch 2.13.0 failed to install" >&2; exit 1; }
 "$VENV/bin/python" -c "import torch" || { echo "setup: torch 2.13.0 failed to install" >&2; exit 1; }
-"$VENV/bin/python" -m pip install -q -e ".[dev,eval,tracking]" 2>&1 | grep -v "^WARNING: Location" || true
-"$VENV/bin/python" -c "import ttwriter, torchtune, tyro, yaml, pytest, inspect_ai, lm_eval, wandb, mlflow, tensorboard" || { echo "setup: install failed" >&2; exit 1; }
+pip_install -e ".[dev,eval,tracking]" || { echo "setup: pip could not install ttwriter's dependencies (above)" >&2; exit 1; }
+"$VENV/bin/python" -c "import ttwriter, torchtune, tyro, yaml, pytest, xdist, inspect_ai, lm_eval, wandb, mlflow, tensorboard" \
+  || { echo "setup: install failed" >&2; exit 1; }
 echo "$want" > "$stamp"
 echo "setup: done" >&2
