@@ -14,17 +14,15 @@ torch.utils.tensorboard inside the loggers' `__init__`).
 
 from __future__ import annotations
 
-import ast
 import importlib.util
-import inspect
 import re
-import textwrap
-import typing
 from pathlib import Path
 from typing import Any
 
 from ttwriter.errors import join_key
+from ttwriter.validation.code_imports import code_imports, find_spec
 from ttwriter.validation.components import ComponentChecker, component_nodes
+from ttwriter.validation.signature import EMPTY, Annotation
 from ttwriter.validation.report import ERROR, WARNING, Finding
 
 _PATH_PARAMETER = re.compile(r"(?:^|_)(?:path|file|dir)s?$")
@@ -53,14 +51,18 @@ def _is_local(path: str) -> bool:
     return bool(path) and "://" not in path and "${" not in path
 
 
-def _path_like(name: str, annotation: Any) -> bool:
-    """A parameter that names a file: by its name, and by an annotation (if any) that takes a str."""
+def _path_like(name: str, annotation: Annotation) -> bool:
+    """A parameter that names a file: by its name, and by an annotation (if any, as written in
+    the signature) that takes a str."""
     if not _PATH_PARAMETER.search(name):
         return False
-    if annotation is inspect.Parameter.empty or isinstance(annotation, str):
+    if annotation.kind in ("empty", "text"):
         return True
-    options = typing.get_args(annotation) if typing.get_origin(annotation) is not None else (annotation,)
-    return any(a is str or (isinstance(a, type) and issubclass(a, Path)) for a in options)
+    options = annotation.args if annotation.kind in ("union", "literal", "generic") else (annotation,)
+    return any(
+        isinstance(a, Annotation) and a.kind == "class" and (a.name == "builtins.str" or a.path)
+        for a in options
+    )
 
 
 def _packaged_builders() -> frozenset[str]:
@@ -79,30 +81,6 @@ def _is_hub_dataset(source: str) -> bool:
     return source not in _packaged_builders() and not Path(source).expanduser().exists()
 
 
-def _imports(nodes: list[ast.stmt], deep: bool) -> list[str]:
-    """Absolute imports the code cannot do without: at any depth (`deep`) or only at the top
-    level, leaving out imports in a `try` whose handlers carry on without them (optional ones)."""
-    names: list[str] = []
-    for node in nodes:
-        if isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module)
-        elif isinstance(node, ast.Try):
-            if all(any(isinstance(n, ast.Raise) for n in ast.walk(h)) for h in node.handlers):
-                names += _imports(node.body, deep)
-            if deep:
-                names += _imports(node.orelse + node.finalbody, deep)
-        elif deep:
-            for field in ("body", "orelse", "finalbody"):
-                names += _imports([n for n in getattr(node, field, []) if isinstance(n, ast.stmt)], deep)
-    return names
-
-
-def _code_imports(source: str, deep: bool) -> list[str]:
-    return _imports(ast.parse(textwrap.dedent(source)).body, deep)
-
-
 def _missing_package(module: str) -> str | None:
     """The package that importing `module` would miss here, looking one module deep
     (torch.utils.tensorboard is part of torch, but imports `tensorboard` first thing)."""
@@ -110,7 +88,7 @@ def _missing_package(module: str) -> str | None:
     try:
         if importlib.util.find_spec(top) is None:
             return top
-        spec = importlib.util.find_spec(module)
+        spec = find_spec(module)
     except (ImportError, ValueError):
         return top
     if spec is None:
@@ -118,7 +96,7 @@ def _missing_package(module: str) -> str | None:
     if not (spec.origin and spec.origin.endswith(".py")):
         return None
     try:
-        imports = _code_imports(Path(spec.origin).read_text(encoding="utf-8"), deep=False)
+        imports = code_imports(Path(spec.origin).read_text(encoding="utf-8"), deep=False)
     except (OSError, SyntaxError, UnicodeDecodeError):
         return None
     for name in imports:
@@ -146,11 +124,10 @@ class EnvironmentChecker:
         if not isinstance(dotted, str):
             return None
         if dotted not in self._path_parameters:
-            found = self._components.resolve(dotted)
-            signature = found[1] if found else None
+            info = self._components.resolve(dotted)
             self._path_parameters[dotted] = (
-                tuple(n for n, p in signature.parameters.items() if _path_like(n, p.annotation))
-                if signature is not None
+                tuple(p.name for p in info.params if _path_like(p.name, p.raw))
+                if info is not None and info.params is not None
                 else None
             )
         return self._path_parameters[dotted]
@@ -160,7 +137,7 @@ class EnvironmentChecker:
             return []
         names = self._file_parameters(tokenizer.get("_component_"))
         if names is None:  # the builder cannot be inspected here: judge by the names alone
-            names = tuple(k for k in tokenizer if _path_like(k, inspect.Parameter.empty))
+            names = tuple(k for k in tokenizer if _path_like(k, EMPTY))
         return [
             (join_key("tokenizer", name), file, "tokenizer file")
             for name in names
@@ -175,9 +152,9 @@ class EnvironmentChecker:
         if not isinstance(dotted, str):
             return None, False
         if dotted not in self._sources:
-            found = self._components.resolve(dotted)
-            parameter = found[1].parameters.get("source") if found and found[1] else None
-            default = parameter.default if parameter is not None else None
+            info = self._components.resolve(dotted)
+            parameter = info.by_name.get("source") if info is not None else None
+            default = parameter.plain_default if parameter is not None else None
             self._sources[dotted] = default if isinstance(default, str) else None
         return self._sources[dotted], True
 
@@ -224,15 +201,12 @@ class EnvironmentChecker:
         return self._logger_findings[dotted]
 
     def _logger_packages(self, dotted: str) -> list[Finding]:
-        found = self._components.resolve(dotted)
-        if found is None:
+        info = self._components.resolve(dotted)
+        if info is None:
             return []  # reported by the component check
-        obj = found[0]
-        try:
-            code = inspect.getsource(obj.__init__ if inspect.isclass(obj) else obj)
-            imports = _code_imports(code, deep=True)
-        except (OSError, TypeError, SyntaxError):
-            return []
+        if info.imports is None:
+            return []  # its source cannot be read
+        imports = info.imports
         short = dotted.rsplit(".", 1)[-1]
         findings = []
         for module in dict.fromkeys(imports):

@@ -39,6 +39,9 @@ class ValidationContext:
     """Top-level config keys the experiment set (controls, variables), for the never-read check."""
     strict: bool = False
     """Missing local data paths are errors instead of warnings."""
+    use_table: bool = True
+    """Look components up in the shipped component table (False: import every one, as a check
+    of the table does)."""
 
 
 def validate_configs(
@@ -48,8 +51,8 @@ def validate_configs(
 ) -> ValidationSummary:
     """Validate each `(run_id, config path)`; never stops at the first failure."""
     context = context or ValidationContext()
-    tune = TuneValidate()
-    components = ComponentChecker()
+    components = ComponentChecker(context.use_table)
+    tune = TuneValidate(components)
     environment = EnvironmentChecker(components, context.strict)
     across = CrossRunChecks()
     findings: dict[str, list[Finding]] = {}
@@ -57,7 +60,9 @@ def validate_configs(
         raw = load_config_file(path)
         plain = resolve_simple(raw)
         if plain is None:  # resolvers, relative or nested interpolations: let OmegaConf do it
-            plain, run_findings = resolve(tune.omegaconf.create(raw), tune.omegaconf)
+            from omegaconf import OmegaConf
+
+            plain, run_findings = resolve(OmegaConf.create(raw), OmegaConf)
         else:
             run_findings = []
         run_findings += components.check(plain)
