@@ -14,6 +14,8 @@ torch.utils.tensorboard inside the loggers' `__init__`).
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib.util
 import re
 from pathlib import Path
@@ -65,8 +67,25 @@ def _path_like(name: str, annotation: Annotation) -> bool:
     )
 
 
-def _packaged_builders() -> frozenset[str]:
-    """`load_dataset` builder names (json, csv, parquet, ...), as the installed datasets has them."""
+@functools.lru_cache(maxsize=1)
+def packaged_builders() -> frozenset[str]:
+    """`load_dataset` builder names (json, csv, parquet, ...), as the installed datasets has them:
+    the keys of `datasets.packaged_modules._PACKAGED_DATASETS_MODULES`, read from its source
+    (importing datasets costs a second and pulls in pyarrow and pandas)."""
+    try:
+        spec = find_spec("datasets.packaged_modules")
+        tree = ast.parse(Path(spec.origin).read_bytes()) if spec is not None and spec.origin else None
+    except (ImportError, ValueError, OSError, SyntaxError):
+        tree = None
+    for node in tree.body if tree is not None else ():
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "_PACKAGED_DATASETS_MODULES" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
+            keys = [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
+            if keys and all(isinstance(k, str) for k in keys):
+                return frozenset(keys)
     try:
         from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
 
@@ -78,7 +97,7 @@ def _packaged_builders() -> frozenset[str]:
 def _is_hub_dataset(source: str) -> bool:
     if source.startswith((".", "/", "~")) or "${" in source:
         return False
-    return source not in _packaged_builders() and not Path(source).expanduser().exists()
+    return source not in packaged_builders() and not Path(source).expanduser().exists()
 
 
 def _missing_package(module: str) -> str | None:

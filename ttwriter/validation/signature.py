@@ -136,9 +136,7 @@ def annotation_of(annotation: Any, plain: bool = False, top: bool = True) -> Ann
         try:
             instances = tuple(t.__name__ for t in YAML_TYPES if issubclass(t, annotation))
             path = issubclass(annotation, Path)
-        except TypeError as exc:  # a class that refuses issubclass (a non-runtime Protocol)
-            if plain:
-                raise NotPlainData(str(exc)) from None
+        except TypeError:  # a class that refuses issubclass (a Protocol): no YAML value is one
             instances, path = (), False
         return Annotation(
             "class",
