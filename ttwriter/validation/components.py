@@ -15,6 +15,7 @@ per component and per argument name, so a sweep of thousands of runs checks each
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Iterator
 from typing import Any
@@ -25,16 +26,40 @@ from ttwriter.validation.report import ERROR, WARNING, Finding
 from ttwriter.validation.signature import Annotation, ComponentInfo, Located, Param, describe, is_instance
 
 
+_walked: tuple[Any, list[tuple[str, dict[str, Any]]]] | None = None
+"""The config of the run being validated and its component nodes (see `walking_once`)."""
+
+
+@contextlib.contextmanager
+def walking_once(config: Any) -> Iterator[None]:
+    """Within: `component_nodes(config)` is the list found once, not a new walk (a dozen checks
+    of one run walk it; the config must not change meanwhile)."""
+    global _walked
+    _walked = (config, list(_component_nodes(config, "")))
+    try:
+        yield
+    finally:
+        _walked = None
+
+
 def component_nodes(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     """Every dict with a `_component_` key, at any depth, with its key path."""
+    if _walked is not None and node is _walked[0] and not path:
+        return iter(_walked[1])
+    return _component_nodes(node, path)
+
+
+def _component_nodes(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
     if isinstance(node, dict):
         if "_component_" in node:
             yield path, node
         for key, value in node.items():
-            yield from component_nodes(value, join_key(path, key))
+            if isinstance(value, (dict, list)):
+                yield from _component_nodes(value, join_key(path, key))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from component_nodes(value, join_key(path, index))
+            if isinstance(value, (dict, list)):
+                yield from _component_nodes(value, join_key(path, index))
 
 
 def members(obj: Any) -> list[str]:
