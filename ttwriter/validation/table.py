@@ -102,10 +102,12 @@ class ComponentTable:
                 if parent is not None and parts[cut - 1] in parent.submodules:
                     return None  # a module the table does not hold
                 continue  # importing it would fail on its own name: try the shorter prefix
-            if cut == len(parts) or cut + 1 < len(parts):
-                return None  # a module itself, or an attribute of an attribute: imported
+            if cut == len(parts):
+                return None  # a module itself: imported
             if parts[cut] not in module.attrs:
                 return not_found(parts, cut, module.names)
+            if cut + 1 < len(parts):
+                return None  # an attribute of an attribute: imported
             index = self._paths.get(dotted)
             return Located(info=self.component(index)) if index is not None else None
         return None

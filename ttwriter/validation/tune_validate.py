@@ -88,13 +88,15 @@ class TuneValidate:
             # torchtune's InstantiationError names the path; the component check reported it
             return [f"InstantiationError: Error loading '{dotted}'"]
         info = located.info
-        if info.params is None or info.name is None:  # torchtune's own words for these
+        if info.params is None:  # no signature: torchtune's own words for it
             return self._torchtune_errors(key, node)
         kwargs = {k: v for k, v in node.items() if k != "_component_"}
         try:
             info.signature.bind(**kwargs)
         except TypeError as exc:
             if _MISSING not in str(exc):
+                if info.name is None:  # a functools.partial: torchtune's message fails on __name__
+                    return self._torchtune_errors(key, node)
                 return [f"TypeError: {info.name} {exc}"]
             try:
                 info.signature.bind_partial(**kwargs)
