@@ -21,7 +21,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-
 import importlib.metadata
 import importlib.util
 import os
@@ -177,7 +176,9 @@ def module_constant(module: str, name: str, depth: int = 0) -> str | None:
     except (OSError, SyntaxError, ValueError, RecursionError):
         return None
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
             value = node.value
             return value.value if isinstance(value, ast.Constant) and isinstance(value.value, str) else None
     package = module if spec.submodule_search_locations is not None else module.rpartition(".")[0]

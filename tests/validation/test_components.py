@@ -38,7 +38,7 @@ from ttwriter.validation.signature import annotation_of
         ("up", typing.Literal["left", "right"], False),
         ("/a/b", typing.Any, None),
         ("x", "float", None),  # an unresolved string annotation tells nothing
-        ("x", typing.Union[float, "torch.Tensor"], None),  # noqa: UP007 - a forward reference in a union
+        ("x", typing.Union[float, "torch.Tensor"], None),  # noqa: UP007, F821 - a forward reference in a union
         ("/a", typing.Union[str, None], True),  # noqa: UP007
         ([1], typing.Sequence[int], True),  # noqa: UP006 - typing.Sequence on purpose
         ("/a/b", __import__("pathlib").Path, True),
@@ -71,7 +71,9 @@ def test_each_argument_of_a_component_is_judged_once_however_many_runs_set_it(us
         for lr in (1e-4, 3e-4, "3e-4")
     ]
     findings = [checker.check(run) for run in runs]
-    assert [(f.key, f.fix) for f in findings[0]] == [("optimizer.weight_decya", "did you mean 'weight_decay'?")]
+    assert [(f.key, f.fix) for f in findings[0]] == [
+        ("optimizer.weight_decya", "did you mean 'weight_decay'?")
+    ]
     assert findings[1] == findings[0]
     assert [(f.key, f.message) for f in findings[2]][0] == (
         "optimizer.lr",

@@ -118,10 +118,18 @@ def test_validation_with_the_table_finds_what_importing_every_component_finds(co
     # and the broken configs were caught, each the way it is broken
     messages = {name: " | ".join(f["message"] for f in found) for name, found in with_table.items()}
     assert "lora_llama3_2_1b has no parameter 'lora_rnk'" in messages["broken/misspelled_argument"]
-    assert "str '3e-4' does not fit AdamW's parameter lr: float | torch.Tensor" in messages["broken/quoted_number"]
+    assert (
+        "str '3e-4' does not fit AdamW's parameter lr: float | torch.Tensor"
+        in messages["broken/quoted_number"]
+    )
     assert "'torch.optim.AdamWW' does not exist" in messages["broken/misspelled_class"]
-    assert "'torchtune.model.llama3_2.lora_llama3_2_1b' does not exist" in messages["broken/misspelled_module"]
-    assert "'packd' would be passed to alpaca_dataset through **kwargs" in messages["broken/kwargs_near_miss_in_a_list"]
+    assert (
+        "'torchtune.model.llama3_2.lora_llama3_2_1b' does not exist" in messages["broken/misspelled_module"]
+    )
+    assert (
+        "'packd' would be passed to alpaca_dataset through **kwargs"
+        in messages["broken/kwargs_near_miss_in_a_list"]
+    )
     assert "needs 'torchvision', which is not installed" in messages["broken/missing_dependency"]
     assert "package 'bitsandbytes' is not installed" in messages["broken/not_installed"]
     assert "ValueError: Empty path" in messages["broken/empty_and_relative_paths"]

@@ -61,4 +61,3 @@ def find_spec(name: str) -> Any:
         if spec is not None:
             return spec
     return None
-

@@ -25,7 +25,6 @@ from ttwriter.validation.interpolation import UNRESOLVED
 from ttwriter.validation.report import ERROR, WARNING, Finding
 from ttwriter.validation.signature import Annotation, ComponentInfo, Located, Param, describe, is_instance
 
-
 _walked: tuple[Any, list[tuple[str, dict[str, Any]]]] | None = None
 """The config of the run being validated and its component nodes (see `walking_once`)."""
 
@@ -138,7 +137,7 @@ class ComponentChecker:
     def __init__(self, use_table: bool = True) -> None:
         self._use_table = use_table
         self._objects: dict[str, Located] = {}
-        self._arguments: dict[tuple[str, str], Param | tuple[str, str]] = {}
+        self._arguments: dict[tuple[str, str], Param | tuple[str, str] | None] = {}
 
     def check(self, config: dict[str, Any]) -> list[Finding]:
         findings: list[Finding] = []

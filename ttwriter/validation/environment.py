@@ -24,8 +24,8 @@ from typing import Any
 from ttwriter.errors import join_key
 from ttwriter.validation.code_imports import code_imports, find_spec
 from ttwriter.validation.components import ComponentChecker, component_nodes
-from ttwriter.validation.signature import EMPTY, Annotation
 from ttwriter.validation.report import ERROR, WARNING, Finding
+from ttwriter.validation.signature import EMPTY, Annotation
 
 _PATH_PARAMETER = re.compile(r"(?:^|_)(?:path|file|dir)s?$")
 """Parameter names of files: path, merges_file, vocab_path, special_tokens_path, tokenizer_json_path."""
@@ -85,7 +85,7 @@ def packaged_builders() -> frozenset[str]:
         ):
             keys = [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
             if keys and all(isinstance(k, str) for k in keys):
-                return frozenset(keys)
+                return frozenset(str(k) for k in keys)
     try:
         from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
 

@@ -208,7 +208,9 @@ class ComponentInfo:
         to it fails as binding them to the component would."""
         return inspect.Signature(
             [
-                inspect.Parameter(p.name, p.kind, default=p.default if p.has_default else inspect.Parameter.empty)
+                inspect.Parameter(
+                    p.name, p.kind, default=p.default if p.has_default else inspect.Parameter.empty
+                )
                 for p in self.params or ()
             ],
             __validate_parameters__=False,

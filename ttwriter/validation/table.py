@@ -27,8 +27,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ttwriter.validation.signature import ComponentInfo, Located
 from ttwriter.validation.report import WARNING
+from ttwriter.validation.signature import ComponentInfo, Located
 
 TABLE_FILE = Path(__file__).with_name("components_table.json.gz")
 FORMAT = 1
@@ -68,7 +68,7 @@ class ComponentTable:
         self._paths: dict[str, int] = data["paths"]
         self._components: list[Any] = data["components"]
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one table per process
+    @functools.cache  # noqa: B019 - one table per process
     def _module(self, name: str) -> _Module | None:
         entry = self._modules.get(name)
         if entry is None:
@@ -78,7 +78,7 @@ class ComponentTable:
         names = sorted({n for n in attrs | submodules if not n.startswith("_")})
         return _Module(attrs, names, submodules, entry.get("missing"))
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one table per process
+    @functools.cache  # noqa: B019 - one table per process
     def component(self, index: int) -> ComponentInfo:
         entry = self._components[index]
         return ComponentInfo.from_json(json.loads(entry) if isinstance(entry, str) else entry)

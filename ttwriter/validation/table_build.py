@@ -144,4 +144,3 @@ def write_table(path: Path = TABLE_FILE) -> dict[str, Any]:
     data = build_table()
     path.write_bytes(dump_table(data))
     return data
-

@@ -62,6 +62,7 @@ def validate_configs(
     environment = EnvironmentChecker(components, context.strict)
     across = CrossRunChecks()
     findings: dict[str, list[Finding]] = {}
+    shared: dict[Finding, Finding] = {}
     trusted: bool | None = None
     for done, (run_id, path, *written) in enumerate(configs, start=1):
         if written and trusted is None:
@@ -81,7 +82,8 @@ def validate_configs(
             run_findings += startup_findings(plain, context.recipe)
             run_findings += environment.check(plain)
         run_findings += across.add(run_id, plain, raw)
-        findings[run_id] = run_findings
+        # Runs share their findings' objects (most are the same in every run): memory stays flat.
+        findings[run_id] = [shared.setdefault(f, f) for f in run_findings]
         if progress:
             progress(done)
     for run_id, extra in across.findings().items():
