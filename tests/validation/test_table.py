@@ -22,6 +22,9 @@ from ttwriter.validation.table import TABLE_FILE, component_table, installed_ver
 from ttwriter.validation.validate import ValidationContext, validate_configs
 from ttwriter.yaml_io import dump_yaml, load_config_file
 
+# One pytest-xdist worker takes them all, so the worker process (the `imported` fixture) runs once.
+pytestmark = pytest.mark.xdist_group("component_table")
+
 WORKER = Path(__file__).with_name("imported_worker.py")
 REPO = Path(__file__).resolve().parent.parent.parent
 
