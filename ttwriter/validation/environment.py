@@ -134,6 +134,21 @@ class EnvironmentChecker:
         self._path_parameters: dict[str, tuple[str, ...] | None] = {}
         self._logger_findings: dict[str, list[Finding]] = {}
         self._sources: dict[str, str | None] = {}
+        self._found: dict[str, bool] = {}
+
+    def _exists(self, path: str) -> bool:
+        """Whether a local path exists, asked once per sweep (the same files in every run)."""
+        if path not in self._found:
+            if len(self._found) >= 256:
+                self._found.clear()
+            self._found[path] = Path(path).exists()
+        return self._found[path]
+
+    def _hub(self, source: str) -> bool:
+        key = f"hub:{source}"
+        if key not in self._found:
+            self._found[key] = _is_hub_dataset(source)
+        return self._found[key]
 
     def check(self, plain: dict[str, Any]) -> list[Finding]:
         return self._data_findings(plain) + self._logger(plain.get("metric_logger"))
@@ -190,7 +205,7 @@ class EnvironmentChecker:
         for path, node in component_nodes(plain.get("dataset"), "dataset"):
             files = _paths(node.get("data_files"))
             source, default = self._source(node)
-            if files and source is not None and _is_hub_dataset(source):
+            if files and source is not None and self._hub(source):
                 findings.append(_hub_data_files(join_key(path, "data_files"), node, files, source, default))
                 continue  # paths inside the hub dataset, not on this machine
             checks += [(join_key(path, "data_files"), file, "data file") for file in files]
@@ -207,7 +222,7 @@ class EnvironmentChecker:
         return findings + [
             Finding(severity, "data", key, f"{what} {path!r} does not exist on this machine", fix)
             for key, path, what in checks
-            if _is_local(path) and not Path(path).exists()
+            if _is_local(path) and not self._exists(path)
         ]
 
     def _logger(self, node: Any) -> list[Finding]:
