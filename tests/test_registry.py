@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,7 +13,6 @@ from ttwriter.registry import (
     add_tune_to_path,
     is_distributed,
     recipe_keys,
-    recipe_source,
     shipped_configs,
     shipped_recipes,
     torchtune_root,
@@ -67,38 +65,6 @@ def test_reading_what_a_recipe_reads_without_following_imports_imports_no_torch(
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
 
     assert result.stdout.strip() == "[]"
-
-
-def test_constants_recipes_import_are_read_from_source_as_importing_them_gives():
-    # every upper-case name a shipped recipe imports from a module, read from source (nothing
-    # imported) and, in a fresh process, by importing it: the same strings
-    import ast
-
-    from ttwriter.registry import module_constant, shipped_recipes
-
-    imported = set()
-    for recipe in shipped_recipes():
-        tree = ast.parse(recipe_source(recipe).read_bytes())
-        for node in tree.body:
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                imported |= {(node.module, a.name) for a in node.names if a.name.isupper()}
-    script = (
-        "import importlib, json, sys\n"
-        "pairs = json.loads(sys.argv[1])\n"
-        "out = {}\n"
-        "for module, name in pairs:\n"
-        "    value = getattr(importlib.import_module(module), name, None)\n"
-        "    out[module + '.' + name] = value if isinstance(value, str) else None\n"
-        "print(json.dumps(out))\n"
-    )
-    pairs = sorted(imported)
-    result = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(pairs)], capture_output=True, text=True, check=True
-    )
-    by_import = json.loads(result.stdout.splitlines()[-1])
-
-    assert ("torchtune.training", "PROFILER_KEY") in imported
-    assert {f"{m}.{n}": module_constant(m, n) for m, n in pairs} == by_import
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.loading import LoadedExperiment, load_experiment
 from ttwriter.experiment.slurm_config import SlurmConfig
+from ttwriter.experiment.tracking import Tracking
 from ttwriter.folder.runs import RunRecord
 from ttwriter.generate import GenerationResult, generate_configs
 from ttwriter.sweep.keys import ALIASES
@@ -53,6 +54,7 @@ __all__ = [
     "SlurmConfig",
     "SlurmError",
     "TorchtuneValidationError",
+    "Tracking",
     "TypeMismatchError",
     "UnknownKeyError",
     "ValidationError",

@@ -221,12 +221,12 @@ SCHEMA_ERRORS = {
         f"experiment_name: a\nbase_config: {BASE}\ncontrolls:\n  epochs: 1\n",
         "3: controlls: unknown key 'controlls' in experiment.yaml; did you mean 'controls'?\n"
         "  fix: allowed keys here: base_config, base_config_file, controls, date, delete, evaluation, experiment_name, "
-        "framework, hypothesis, notes, output, question, recipe, researcher, slurm, tags, variables",
+        "framework, hypothesis, notes, output, question, recipe, researcher, slurm, tags, tracking, variables",
     ),
     "unknown top-level key, nested shape": (
         f"experiment:\n  name: a\nframework_config:\n  base_config: {BASE}\nvariabels:\n  lora_rank: [8]\n",
         "5: variabels: unknown key 'variabels' in experiment.yaml; did you mean 'variables'?\n"
-        "  fix: allowed keys here: controls, delete, evaluation, experiment, framework_config, output, slurm, variables",
+        "  fix: allowed keys here: controls, delete, evaluation, experiment, framework_config, output, slurm, tracking, variables",
     ),
     "unknown key under experiment:": (
         f"experiment:\n  name: a\n  hypothesys: h\nframework_config:\n  base_config: {BASE}\n",
@@ -399,7 +399,7 @@ def test_every_problem_of_an_experiment_yaml_is_reported_in_one_message(tmp_path
         "the experiment has 8 problems:\n"
         "  <PATH>:3: hypothsis: unknown key 'hypothsis' in experiment.yaml; did you mean 'hypothesis'?\n"
         "    fix: allowed keys here: base_config, base_config_file, controls, date, delete, evaluation, experiment_name, "
-        "framework, hypothesis, notes, output, question, recipe, researcher, slurm, tags, variables\n"
+        "framework, hypothesis, notes, output, question, recipe, researcher, slurm, tags, tracking, variables\n"
         "  <PATH>:1: name: experiment name 'my exp' is not a safe folder name\n"
         "    fix: use letters, digits, '_', '-', '.' and '+' only, starting with a letter, digit or '_', "
         "e.g. 'my_exp'\n"

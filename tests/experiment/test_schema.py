@@ -25,10 +25,11 @@ from ttwriter import (
 )
 from ttwriter.errors import Location, Problems, locating
 from ttwriter.experiment.schema import ConfigClass, build_valid
+from ttwriter.experiment.tracking import Tracking
 
 FIELDS = (
     "name, base_config, base_config_file, variables, controls, delete, framework, recipe, "
-    "output_dir, question, hypothesis, researcher, date, tags, notes, slurm, evaluation"
+    "output_dir, question, hypothesis, researcher, date, tags, notes, slurm, evaluation, tracking"
 )
 
 BASELINE = f"""\
@@ -186,11 +187,12 @@ def test_a_missing_name_and_too_many_values_are_problems_not_type_errors(tmp_pat
             "",
             SlurmConfig(),
             None,
+            Tracking(),
             1,
             name="b",
         )
     assert [p.message for p in info.value.problems] == [
-        "Experiment takes at most 17 values without a name, got 18",
+        "Experiment takes at most 18 values without a name, got 19",
         "field 'name' is given twice, as a value without a name and as name=",
     ]
 

@@ -1,5 +1,6 @@
-"""Run in a fresh process by test_table.py: validate configs importing every component (no table),
-then rebuild the component table from the installed packages. One process, so torch is imported
+"""Run in a fresh process by test_table.py: import the constants recipes name keys by, validate
+configs importing every component (no table), then rebuild the component table from the
+installed packages. One process, so torch is imported
 once for both.
 
     python imported_worker.py JOBS.json OUT.json TABLE.json.gz
@@ -7,6 +8,7 @@ once for both.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -18,7 +20,12 @@ def main() -> None:
 
     findings = {}
     groups: dict[str | None, list[tuple[str, Path]]] = {}
-    for name, path, recipe in json.loads(jobs.read_text()):
+    data = json.loads(jobs.read_text())
+    constants = {}
+    for module, name in data["constants"]:
+        value = getattr(importlib.import_module(module), name, None)
+        constants[f"{module}.{name}"] = value if isinstance(value, str) else None
+    for name, path, recipe in data["configs"]:
         groups.setdefault(recipe, []).append((name, Path(path)))
     for recipe, group in groups.items():  # one sweep per recipe, as test_table.py validates them
         summary = validate_configs(group, ValidationContext(recipe=recipe, use_table=False))
@@ -28,7 +35,11 @@ def main() -> None:
     from ttwriter.validation.table_build import build_table, dump_table
 
     table.write_bytes(dump_table(build_table()))
-    out.write_text(json.dumps({"findings": findings, "builders": sorted(_PACKAGED_DATASETS_MODULES)}))
+    out.write_text(
+        json.dumps(
+            {"findings": findings, "builders": sorted(_PACKAGED_DATASETS_MODULES), "constants": constants}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """The component table: shipped as the installed packages give it, and validating with it finds
 exactly what importing every component finds, without importing torch.
 
-One fresh process (imported_worker.py, session fixture) validates every config with imports and
-rebuilds the table, so torch is imported once for all of it (about 20 s).
+One fresh process (imported_worker.py, session fixture) validates every config with imports,
+imports the recipes' key constants and rebuilds the table, so torch is imported once for all of
+it (about 25 s).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -16,7 +18,7 @@ import pytest
 
 from tests.conftest import BASE, PY_EXAMPLE, YAML_EXAMPLE
 from ttwriter import generate_configs
-from ttwriter.registry import shipped_configs
+from ttwriter.registry import module_constant, recipe_source, shipped_configs, shipped_recipes
 from ttwriter.validation.environment import packaged_builders
 from ttwriter.validation.table import TABLE_FILE, component_table, installed_versions
 from ttwriter.validation.validate import ValidationContext, validate_configs
@@ -87,11 +89,22 @@ def configs(tmp_path_factory) -> list[tuple[str, str, str | None]]:
     return jobs
 
 
+def _recipe_constants() -> list[tuple[str, str]]:
+    """Every upper-case name a shipped recipe imports from a module (`PROFILER_KEY`)."""
+    found = set()
+    for recipe in shipped_recipes():
+        tree = ast.parse(recipe_source(recipe).read_bytes())
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found |= {(node.module, a.name) for a in node.names if a.name.isupper()}
+    return sorted(found)
+
+
 @pytest.fixture(scope="session")
 def imported(configs, tmp_path_factory) -> dict:
     """What the worker found by importing, and the table it rebuilt."""
     folder = tmp_path_factory.mktemp("imported")
-    (folder / "jobs.json").write_text(json.dumps(configs))
+    (folder / "jobs.json").write_text(json.dumps({"configs": configs, "constants": _recipe_constants()}))
     subprocess.run(
         [sys.executable, str(WORKER), folder / "jobs.json", folder / "out.json", folder / "table.json.gz"],
         check=True,
@@ -141,6 +154,12 @@ def test_validation_with_the_table_finds_what_importing_every_component_finds(co
     example = [f for name, found in with_table.items() if name.startswith("lora_rank_02_01/") for f in found]
     # data paths not on this machine (and, validated with the shipped configs, the sweep checks)
     assert example and {f["severity"] for f in example if f["check"] != "sweep"} == {"warning"}
+
+
+def test_constants_recipes_import_are_read_from_source_as_importing_them_gives(imported):
+    pairs = _recipe_constants()
+    assert ("torchtune.training", "PROFILER_KEY") in pairs
+    assert {f"{m}.{n}": module_constant(m, n) for m, n in pairs} == imported["constants"]
 
 
 def test_datasets_builder_names_read_from_source_are_the_imported_ones(imported):

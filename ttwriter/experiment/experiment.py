@@ -22,6 +22,7 @@ from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.frozen import FrozenDict, freeze, thaw
 from ttwriter.experiment.schema import ConfigClass, check_sub_configs
 from ttwriter.experiment.slurm_config import SlurmConfig
+from ttwriter.experiment.tracking import Tracking
 from ttwriter.safe_read import data_problem
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
@@ -84,6 +85,9 @@ class Experiment(ConfigClass):
 
     evaluation: Evaluation | None = None
     """How each run is evaluated after training (harness, tasks, checkpoints, ...); None: it is not."""
+
+    tracking: Tracking = dataclasses.field(default_factory=Tracking)
+    """Which experiment tracker every run logs to (backend wandb, mlflow, tensorboard; default disk: the loss log only)."""
 
     def __post_init__(self) -> None:
         """Check every field; all problems found are raised together (see experiment.schema)."""

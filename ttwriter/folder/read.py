@@ -46,6 +46,8 @@ DISTRIBUTED, TRAINING_COMMAND, MAX_PARALLEL = "distributed", "training_command",
 EVALUATION, RUN_EVAL = "evaluation", "eval"
 """An experiment with evaluation: the header's `evaluation` (harness, the base model's record) and
 each run's `eval` (its checkpoints, results folders and harness commands; see evaluate.plan)."""
+RUN_TRACKER = "tracker"
+"""A run's entry: where its experiment tracker holds it (ttwriter.tracking.node.run_record)."""
 
 
 @dataclasses.dataclass(frozen=True)

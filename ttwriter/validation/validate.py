@@ -23,6 +23,7 @@ from ttwriter.validation.components import ComponentChecker, walking_once
 from ttwriter.validation.cross_run import CrossRunChecks
 from ttwriter.validation.environment import EnvironmentChecker
 from ttwriter.validation.interpolation import resolve, resolve_simple
+from ttwriter.validation.logger import LoggerChecker
 from ttwriter.validation.recipe import recipe_findings
 from ttwriter.validation.report import Finding, RunValidation, ValidationSummary
 from ttwriter.validation.startup.checks import startup_findings
@@ -61,6 +62,7 @@ def validate_configs(
     tune = TuneValidate(components)
     environment = EnvironmentChecker(components, context.strict)
     across = CrossRunChecks()
+    loggers = LoggerChecker()
     findings: dict[str, list[Finding]] = {}
     shared: dict[Finding, Finding] = {}
     trusted: bool | None = None
@@ -81,6 +83,7 @@ def validate_configs(
             run_findings += recipe_findings(plain, raw, context.recipe, context.set_keys)
             run_findings += startup_findings(plain, context.recipe)
             run_findings += environment.check(plain)
+            run_findings += loggers.check(plain)
         run_findings += across.add(run_id, plain, raw)
         # Runs share their findings' objects (most are the same in every run): memory stays flat.
         findings[run_id] = [shared.setdefault(f, f) for f in run_findings]
