@@ -1,7 +1,7 @@
 # The two README commands: `make example` and `make test`. Both set up .venv first (once).
 PY := .venv/bin/python
 
-.PHONY: setup example test test-fast lint bench
+.PHONY: setup example test test-fast lint bench component-table
 
 setup:
 	@bash scripts/setup.sh
@@ -31,3 +31,8 @@ lint: setup
 bench: setup
 	$(PY) bench/run_benchmarks.py
 	$(PY) bench/eval_loop.py
+
+# Rebuild what validation knows of torch's and torchtune's components, after changing their
+# versions (tests/validation/test_table.py fails until it matches what is installed).
+component-table: setup
+	$(PY) scripts/build_component_table.py

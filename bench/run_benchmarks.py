@@ -8,9 +8,11 @@
 2. Generation without validation for sweeps of 1,000 and 10,000 runs, each in a fresh process:
    wall time, time per run, peak RSS growth and the tracemalloc peak during generation, and what
    the returned result still holds (goals: 10,000 runs < 10 s, time linear in runs, memory flat).
-3. Validation of a 256-run sweep in one process (`generate_configs(..., validate=True)`, torchtune
-   import included) versus the per-file `tune validate` loop, which is timed on a sample of files
-   and extrapolated (goal: >= 200x faster per config).
+3. Validation without importing torch (issue 14), each in fresh processes, side by side:
+   `ttwriter <example>` validated and with `--no-validate`, best of N (goal: within 2x); a
+   1,000-run sweep validated and not (goal: validated < 1 s); a 256-run sweep's validation against
+   the per-file `tune validate` loop, timed on a sample of files and extrapolated (goal: > 2,000x
+   per config); tracemalloc's peak while 1,000 and 10,000 runs are validated (goal: flat).
 
 Every measurement runs in a subprocess of this script (`--worker ...`), so imports and peak memory
 are those of a fresh process. Nothing here asserts: the numbers are printed, with the goals beside
@@ -170,6 +172,39 @@ def worker_validate(n_runs: int, sample: int, scratch: str) -> dict:
     }
 
 
+def worker_sweep(n_runs: int, validate: bool, trace: bool, scratch: str) -> dict:
+    """One `generate_configs` of `n_runs` in this fresh process, validated or not; with `trace`,
+    the growth of the process's peak RSS while the runs are validated (tracemalloc would make a
+    10,000-run validation take minutes)."""
+    from ttwriter import generate_configs
+
+    folder = Path(tempfile.mkdtemp(prefix=f"sweep_{n_runs}_", dir=scratch))
+    experiment = sweep_experiment(n_runs)
+    marks: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "write" and done == total:  # what follows is validation
+            marks["before_validation"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if stage == "validate" and done == total:
+            marks["after_validation"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    gc.collect()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    result = generate_configs(
+        experiment, folder / "out", validate=validate, progress=progress if trace else None
+    )
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    out = {"n_runs": len(result.runs), "seconds": seconds, "torch_imported": "torch" in sys.modules}
+    out["cpu_seconds"] = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    out["summary"] = result.validation.summary_line() if result.validation else None
+    if trace:
+        out["rss_growth_kb"] = marks["after_validation"] - marks["before_validation"]
+        out["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return out
+
+
 def run_worker(*args: str) -> dict:
     proc = subprocess.run(
         [sys.executable, __file__, "--worker", *args], capture_output=True, text=True, cwd=REPO
@@ -218,6 +253,24 @@ def bench_generation(sizes: list[int], scratch: str) -> list[dict]:
         traced = run_worker("generate", str(n), "1", scratch)
         rows.append({**timed, **{k: v for k, v in traced.items() if k.startswith("trace_")}})
     return rows
+
+
+def bench_without_torch(repeat: int, sweep_runs: int, memory_sizes: list[int], scratch: str) -> dict:
+    """The example with and without validation (CLI), a sweep validated and not, and memory."""
+    example = {}
+    for label, extra in (("validated", []), ("no_validate", ["--no-validate"])):
+        out = Path(scratch) / f"example_{label}"
+        cmd = [*ttwriter_command(), str(EXAMPLE), "--output-dir", str(out), "--force", *extra]
+        example[label], example[f"{label}_exit"] = best_wall(cmd, repeat)
+    sweep = {
+        label: min(
+            (run_worker("sweep", str(sweep_runs), flag, "0", scratch) for _ in range(3)),
+            key=lambda r: r["seconds"],
+        )
+        for label, flag in (("validated", "1"), ("no_validate", "0"))
+    }
+    memory = [run_worker("sweep", str(n), "1", "1", scratch) for n in memory_sizes]
+    return {"example": example, "sweep": sweep, "memory": memory, "repeat": repeat}
 
 
 def bench_validation(n_runs: int, sample: int, scratch: str) -> dict:
@@ -290,7 +343,7 @@ def _mb(n_bytes: float) -> str:
     return f"{n_bytes / 1024**2:.1f} MB"
 
 
-def render(facts: dict, cli: list[dict], gen: list[dict], val: dict | None) -> str:
+def render(facts: dict, cli: list[dict], gen: list[dict], val: dict | None, fast: dict | None = None) -> str:
     lines = ["### Machine", ""]
     lines += [f"- {k}: {v}" for k, v in facts.items()]
     lines += ["", "### 1. CLI start-up (goal: < 0.5 s, torch not imported)", ""]
@@ -333,16 +386,51 @@ def render(facts: dict, cli: list[dict], gen: list[dict], val: dict | None) -> s
             f"{ratio('rss_growth_kb'):.2f}x",
         ]
 
+    if fast is not None:
+        ex, sw = fast["example"], fast["sweep"]
+        v, p = sw["validated"], sw["no_validate"]
+        lines += ["", "### 3. Validation without importing torch (issue 14)", ""]
+        lines += [
+            "| | validated | `--no-validate` | ratio | goal | torch imported (validated) |",
+            "|---|---:|---:|---:|---|---|",
+            f"| `ttwriter <example>` (4 runs; console script, best of {fast['repeat']}) | {ex['validated']:.3f} s "
+            f"| {ex['no_validate']:.3f} s | {ex['validated'] / ex['no_validate']:.2f}x | within 2x | "
+            f"{'yes' if fast['memory'] and fast['memory'][0]['torch_imported'] else 'no'} |",
+            f"| `generate_configs` of {v['n_runs']:,} runs (fresh process, best of 3): wall | {v['seconds']:.2f} s "
+            f"| {p['seconds']:.2f} s | {v['seconds'] / p['seconds']:.2f}x | validated < 1 s | "
+            f"{'yes' if v['torch_imported'] else 'no'} |",
+            f"| the same: CPU time (user + sys), which contention inflates far less | {v['cpu_seconds']:.2f} s "
+            f"| {p['cpu_seconds']:.2f} s | {v['cpu_seconds'] / p['cpu_seconds']:.2f}x | | |",
+            "",
+            f"- exit codes of the example: {ex['validated_exit']} (validated), {ex['no_validate_exit']} "
+            f"(`--no-validate`); the {v['n_runs']:,}-run verdict: {v['summary']}",
+        ]
+        if fast["memory"]:
+            lines += [
+                "",
+                "| validated runs | validation time | growth of the peak RSS while validating | peak RSS of the process |",
+                "|---:|---:|---:|---:|",
+            ]
+            for row in fast["memory"]:
+                lines.append(
+                    f"| {row['n_runs']:,} | {row['seconds']:.2f} s (whole generation) "
+                    f"| {row['rss_growth_kb'] / 1024:.1f} MB | {row['peak_rss_kb'] / 1024:.0f} MB |"
+                )
     if val is not None:
         n = val["n_runs"]
         tune_each = statistics.mean(val["tune_per_file"])
         ours_each = val["validation_seconds"] / n
-        lines += ["", f"### 3. Validating a {n}-run sweep (goal: >= 200x faster per config)", ""]
+        lines += [
+            "",
+            f"### 4. Validating a {n}-run sweep against `tune validate` (goal: > 2,000x per config)",
+            "",
+        ]
         lines += [
             "| | total | per config |",
             "|---|---:|---:|",
             f"| ttwriter, one process (`generate_configs(validate=True)` minus the same without "
-            f"validation; torchtune import included) | {val['validation_seconds']:.2f} s | {1e3 * ours_each:.1f} ms |",
+            f"validation; the component table read, torch imported: {'yes' if val['torch_imported'] else 'no'}) "
+            f"| {val['validation_seconds']:.2f} s | {1e3 * ours_each:.2f} ms |",
             f"| ttwriter, whole `generate_configs(validate=True)` | {val['validated_seconds']:.2f} s "
             f"| {1e3 * val['validated_seconds'] / n:.1f} ms |",
             f"| `tune validate FILE` per file, mean of {len(val['tune_per_file'])} files, "
@@ -378,7 +466,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="best of N for the CLI timings")
     parser.add_argument("--validate-runs", type=int, default=256, help="size of the validated sweep")
     parser.add_argument("--tune-sample", type=int, default=5, help="files timed with `tune validate`")
-    parser.add_argument("--skip-validation", action="store_true", help="skip part 3 (slow)")
+    parser.add_argument(
+        "--memory-sizes", type=int, nargs="+", default=[1_000, 10_000], help="validated sweeps traced"
+    )
+    parser.add_argument("--skip-validation", action="store_true", help="skip parts 3 and 4 (slow)")
     parser.add_argument("--update-doc", type=Path, help="write the results into this markdown file")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -389,6 +480,8 @@ def main() -> None:
             out = worker_imports(json.loads(rest[0]))
         elif kind == "generate":
             out = worker_generate(int(rest[0]), rest[1] == "1", rest[2])
+        elif kind == "sweep":
+            out = worker_sweep(int(rest[0]), rest[1] == "1", rest[2] == "1", rest[3])
         else:
             out = worker_validate(int(rest[0]), int(rest[1]), rest[2])
         print(json.dumps(out))
@@ -399,19 +492,20 @@ def main() -> None:
     # the file system for a while, which would land in the next measurement.
     scratch = tempfile.mkdtemp(prefix="ttwriter-bench-")
     try:
-        print("1/3 CLI start-up ...", file=sys.stderr)
+        print("1/4 CLI start-up ...", file=sys.stderr)
         cli = bench_cli(args.repeat, scratch)
-        print("2/3 generation ...", file=sys.stderr)
+        print("2/4 generation ...", file=sys.stderr)
         gen = bench_generation(args.sizes, scratch)
+        fast = None
         val = None
         if not args.skip_validation:
-            print(
-                "3/3 validation (imports torch; `tune validate` takes seconds per file) ...", file=sys.stderr
-            )
+            print("3/4 validation without torch ...", file=sys.stderr)
+            fast = bench_without_torch(args.repeat, 1_000, args.memory_sizes, scratch)
+            print("4/4 against tune validate (it imports torch for every file) ...", file=sys.stderr)
             val = bench_validation(args.validate_runs, args.tune_sample, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    body = render(facts, cli, gen, val)
+    body = render(facts, cli, gen, val, fast)
     print(body)
     if args.update_doc:
         command = ".venv/bin/python bench/run_benchmarks.py" + (

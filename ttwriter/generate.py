@@ -248,8 +248,9 @@ def generate_configs(
             return ((r.id, tmp / config_rel(r.id)) for r in records)
 
         if validate:
+            written = ((i, tmp / config_rel(i), c) for i, c in writer.written_configs(plan, smoke))
             summary = validate_configs(
-                configs(),
+                written,
                 context,
                 progress=(lambda done: progress("validate", done, total)) if progress else None,
             )

@@ -21,7 +21,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-import importlib
 import importlib.metadata
 import importlib.util
 import os
@@ -140,7 +139,7 @@ def recipe_source(recipe: str) -> Path | None:
 
 def _constants(tree: ast.Module, follow_imports: bool) -> dict[str, str]:
     """String constants a recipe names keys by (`PROFILER_KEY`), defined at top level, or imported
-    (`follow_imports`: which imports that module, so for torchtune's recipes torch too)."""
+    (`follow_imports`: read from the source of the module they come from, nothing imported)."""
     found: dict[str, str] = {}
     for node in tree.body:
         if (
@@ -154,13 +153,45 @@ def _constants(tree: ast.Module, follow_imports: bool) -> dict[str, str]:
         elif follow_imports and isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             for alias in node.names:
                 if alias.name.isupper():
-                    try:
-                        value = getattr(importlib.import_module(node.module), alias.name, None)
-                    except Exception:  # a module that does not import here: skip its constants
-                        value = None
-                    if isinstance(value, str):
+                    value = module_constant(node.module, alias.name)
+                    if value is not None:
                         found[alias.asname or alias.name] = value
     return found
+
+
+@functools.lru_cache(maxsize=256)
+def module_constant(module: str, name: str, depth: int = 0) -> str | None:
+    """The string a module-level `NAME = "..."` of `module` holds, read from its source and
+    followed through `from x import NAME` re-exports; None when it cannot be read so."""
+    from ttwriter.validation.code_imports import find_spec
+
+    try:
+        spec = find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if depth > 4 or spec is None or not (spec.origin and spec.origin.endswith(".py")):
+        return None
+    try:
+        tree = ast.parse(Path(spec.origin).read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            value = node.value
+            return value.value if isinstance(value, ast.Constant) and isinstance(value.value, str) else None
+    package = module if spec.submodule_search_locations is not None else module.rpartition(".")[0]
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name for a in node.names):
+            original = next(a.name for a in node.names if (a.asname or a.name) == name)
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                source = node.module or ""
+            return module_constant(source, original, depth + 1) if source else None
+    return None
 
 
 def _key(node: ast.AST, constants: dict[str, str]) -> str | None:
@@ -179,8 +210,9 @@ def _is_cfg(node: ast.AST) -> bool:
 def recipe_keys(recipe: str, *, follow_imports: bool = True) -> RecipeKeys | None:
     """What `recipe` reads from its config; None when its source cannot be found or read.
 
-    Without `follow_imports`, keys named by imported constants are missed, and nothing is
-    imported: what generation uses, which must not import torch."""
+    Without `follow_imports`, keys named by imported constants are missed (what smoke uses);
+    with it, they are read from the source of the modules they come from. Nothing is imported
+    either way: generation and validation must not import torch."""
     path = recipe_source(recipe)
     if path is None:
         return None

@@ -8,6 +8,7 @@ import pytest
 
 from ttwriter.validation.components import ComponentChecker, _fits, component_nodes
 from ttwriter.validation.interpolation import UNRESOLVED
+from ttwriter.validation.signature import annotation_of
 
 
 @pytest.mark.parametrize(
@@ -36,10 +37,16 @@ from ttwriter.validation.interpolation import UNRESOLVED
         ("left", typing.Literal["left", "right"], True),
         ("up", typing.Literal["left", "right"], False),
         ("/a/b", typing.Any, None),
+        ("x", "float", None),  # an unresolved string annotation tells nothing
+        ("x", typing.Union[float, "torch.Tensor"], None),  # noqa: UP007, F821 - a forward reference in a union
+        ("/a", typing.Union[str, None], True),  # noqa: UP007
+        ([1], typing.Sequence[int], True),  # noqa: UP006 - typing.Sequence on purpose
+        ("/a/b", __import__("pathlib").Path, True),
+        (3, __import__("pathlib").Path, False),
     ],
 )
 def test_values_are_judged_against_annotations_only_where_it_can_be_told(value, annotation, fits):
-    assert _fits(value, annotation) is fits
+    assert _fits(value, annotation_of(annotation)) is fits
 
 
 def test_component_nodes_are_found_at_any_depth_with_key_paths():
@@ -56,10 +63,23 @@ def test_component_nodes_are_found_at_any_depth_with_key_paths():
     ]
 
 
-def test_the_same_node_in_many_runs_is_checked_once():
-    checker = ComponentChecker()
-    node = {"optimizer": {"_component_": "torch.optim.AdamW", "lr": 3e-4, "weight_decya": 0.1}}
-    first = checker.check(node)
-    assert checker.check(node) == first
-    assert len(checker._cache) == 1
-    assert [(f.key, f.fix) for f in first] == [("optimizer.weight_decya", "did you mean 'weight_decay'?")]
+@pytest.mark.parametrize("use_table", [True, False])
+def test_each_argument_of_a_component_is_judged_once_however_many_runs_set_it(use_table):
+    checker = ComponentChecker(use_table)
+    runs = [
+        {"optimizer": {"_component_": "torch.optim.AdamW", "lr": lr, "weight_decya": 0.1}}
+        for lr in (1e-4, 3e-4, "3e-4")
+    ]
+    findings = [checker.check(run) for run in runs]
+    assert [(f.key, f.fix) for f in findings[0]] == [
+        ("optimizer.weight_decya", "did you mean 'weight_decay'?")
+    ]
+    assert findings[1] == findings[0]
+    assert [(f.key, f.message) for f in findings[2]][0] == (
+        "optimizer.lr",
+        "str '3e-4' does not fit AdamW's parameter lr: float | torch.Tensor",
+    )
+    assert sorted(checker._arguments) == [
+        ("torch.optim.AdamW", "lr"),
+        ("torch.optim.AdamW", "weight_decya"),
+    ]

@@ -17,7 +17,7 @@ import shutil
 import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ttwriter._version import __version__
 from ttwriter.evaluate.plan import EvalRecord, base_record, run_record
@@ -199,6 +199,17 @@ def write_runs(
             if progress:
                 progress(run.index + 1, plan.n_runs)
     return smoke_missing
+
+
+def written_configs(plan: SweepPlan, smoke: bool) -> Iterator[tuple[str, dict[str, Any]]]:
+    """`(run id, config)` of every run as `write_runs` writes it (smoke applied), made again from
+    the plan: validation checks these instead of parsing every file back. Sections no variable
+    changes are the same objects in every run; they must not be changed."""
+    smoke_reads = recipe_reads(plan.base.recipe) if smoke else frozenset()
+    for run in plan.runs(share_unchanged=True):
+        if smoke:
+            apply_smoke(run.config, smoke_reads)
+        yield run.id, run.config
 
 
 def write_job_script(folder: Path, chunks: Iterable[str]) -> None:

@@ -5,48 +5,89 @@ every component inside dicts and lists (a list of datasets, a nested loss): the 
 path must import, every argument must be one the component takes (with "did you mean"), an
 argument that a `**kwargs` would swallow but that is a near-miss of a named parameter is an error
 (it fails deep inside the data loader, hours later), and values must fit the annotations.
-Results are cached per distinct node, so a sweep pays once for what its runs share.
+Components are looked up in the shipped component table first (validation.table: torchtune's
+and torch's, read without importing either) and imported only when the table does not cover them
+(your own modules, other packages, another torch or torchtune version). What is checked is the
+component's description (validation.signature), the same from either source. The work is cached
+per component and per argument name, so a sweep of thousands of runs checks each distinct
+(component, argument) once and keeps no per-run state.
 """
 
 from __future__ import annotations
 
-import collections.abc as cabc
-import dataclasses
+import contextlib
 import importlib
-import inspect
-import os
-import typing
 from collections.abc import Iterator
 from typing import Any
 
 from ttwriter.errors import close_matches, join_key, suggestion
 from ttwriter.validation.interpolation import UNRESOLVED
-from ttwriter.validation.report import ERROR, WARNING, Finding, Severity
+from ttwriter.validation.report import ERROR, WARNING, Finding
+from ttwriter.validation.signature import Annotation, ComponentInfo, Located, Param, describe, is_instance
+
+_walked: tuple[Any, list[tuple[str, dict[str, Any]]]] | None = None
+"""The config of the run being validated and its component nodes (see `walking_once`)."""
+
+
+@contextlib.contextmanager
+def walking_once(config: Any) -> Iterator[None]:
+    """Within: `component_nodes(config)` is the list found once, not a new walk (a dozen checks
+    of one run walk it; the config must not change meanwhile)."""
+    global _walked
+    _walked = (config, list(_component_nodes(config, "")))
+    try:
+        yield
+    finally:
+        _walked = None
 
 
 def component_nodes(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     """Every dict with a `_component_` key, at any depth, with its key path."""
+    if _walked is not None and node is _walked[0] and not path:
+        return iter(_walked[1])
+    return _component_nodes(node, path)
+
+
+def _component_nodes(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
     if isinstance(node, dict):
         if "_component_" in node:
             yield path, node
         for key, value in node.items():
-            yield from component_nodes(value, join_key(path, key))
+            if isinstance(value, (dict, list)):
+                yield from _component_nodes(value, join_key(path, key))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from component_nodes(value, join_key(path, index))
+            if isinstance(value, (dict, list)):
+                yield from _component_nodes(value, join_key(path, index))
 
 
-@dataclasses.dataclass(frozen=True)
-class _Located:
-    obj: Any = None
-    problem: str | None = None
-    """None when found; else why not, phrased for the message."""
-    severity: Severity = ERROR
-    fix: str = ""
+def members(obj: Any) -> list[str]:
+    """The names "did you mean" picks from: the object's public attributes, and a package's
+    submodules whether imported yet or not (so the suggestions do not depend on import order)."""
+    names = set(dir(obj))
+    path = getattr(obj, "__path__", None)
+    if path is not None and isinstance(getattr(obj, "__name__", None), str):
+        import pkgutil
+
+        try:
+            names.update(m.name for m in pkgutil.iter_modules(list(path)))
+        except Exception:  # an unusual __path__
+            pass
+    return sorted(n for n in names if not n.startswith("_"))
 
 
-def _locate(dotted: str) -> _Located:
-    """The object at a dotted path, or why it cannot be had on this machine.
+def not_found(parts: list[str], i: int, names: list[str]) -> Located:
+    """`parts[i]` is not an attribute of the object at `parts[:i]`, whose public names are `names`."""
+    prefix = ".".join(parts[:i])
+    close = [f"{prefix}.{c}" for c in close_matches(parts[i], names)]
+    return Located(
+        problem="does not exist",
+        fix=suggestion(close, show=str) or f"{prefix} has no {parts[i]!r}; check the dotted path",
+    )
+
+
+def locate_imported(dotted: str) -> Located:
+    """The component at a dotted path, imported, or why it cannot be had on this machine.
 
     A misspelled module or attribute is an error (with close names); a package that is not
     installed here, or a module whose own dependency is missing, is a warning: the cluster's
@@ -54,7 +95,7 @@ def _locate(dotted: str) -> _Located:
     """
     parts = dotted.split(".")
     if not all(parts):
-        return _Located(problem="is not a dotted path", fix="e.g. torchtune.models.llama3_2.lora_llama3_2_1b")
+        return Located(problem="is not a dotted path", fix="e.g. torchtune.models.llama3_2.lora_llama3_2_1b")
     for cut in range(len(parts), 0, -1):
         name = ".".join(parts[:cut])
         try:
@@ -62,20 +103,20 @@ def _locate(dotted: str) -> _Located:
         except ModuleNotFoundError as exc:
             missing = exc.name or ""
             if missing and not name.startswith(missing) and missing not in name:
-                return _Located(
+                return Located(
                     problem=f"cannot be imported here: {name} needs {missing!r}, which is not installed",
                     severity=WARNING,
                     fix=f"install {missing.split('.')[0]} where the runs train",
                 )
             if cut == 1:
-                return _Located(
+                return Located(
                     problem=f"cannot be imported here: package {parts[0]!r} is not installed",
                     severity=WARNING,
                     fix=f"install {parts[0]} where the runs train, or check the spelling",
                 )
             continue
         except Exception as exc:  # a module that raises on import
-            return _Located(
+            return Located(
                 problem=f"fails to import: {type(exc).__name__}: {exc}",
                 severity=WARNING,
                 fix="check the environment where the runs train",
@@ -83,61 +124,55 @@ def _locate(dotted: str) -> _Located:
         obj: Any = module
         for i, part in enumerate(parts[cut:], start=cut):
             if not hasattr(obj, part):
-                names = [n for n in dir(obj) if not n.startswith("_")]
-                prefix = ".".join(parts[:i])
-                close = [f"{prefix}.{c}" for c in close_matches(part, names)]
-                return _Located(
-                    problem="does not exist",
-                    fix=suggestion(close, show=str) or f"{prefix} has no {part!r}; check the dotted path",
-                )
+                return not_found(parts, i, members(obj))
             obj = getattr(obj, part)
-        return _Located(obj=obj)
-    return _Located(problem="does not import", fix="check the dotted path")
+        return Located(info=describe(obj))
+    return Located(problem="does not import", fix="check the dotted path")
 
 
 class ComponentChecker:
-    """Checks component nodes; one instance per sweep so repeated nodes are checked once."""
+    """Checks component nodes; one instance per sweep, so each component is looked up once and
+    each of its arguments judged once (apart from the value's type, which is cheap)."""
 
-    def __init__(self) -> None:
-        self._objects: dict[str, _Located] = {}
-        self._signatures: dict[str, tuple[inspect.Signature | None, dict[str, Any]]] = {}
-        self._cache: dict[tuple[str, str], list[Finding]] = {}
+    def __init__(self, use_table: bool = True) -> None:
+        self._use_table = use_table
+        self._objects: dict[str, Located] = {}
+        self._arguments: dict[tuple[str, str], Param | tuple[str, str] | None] = {}
 
     def check(self, config: dict[str, Any]) -> list[Finding]:
         findings: list[Finding] = []
         for path, node in component_nodes(config):
-            key = (path, repr(node))
-            if key not in self._cache:
-                self._cache[key] = self._check_node(path, node)
-            findings += self._cache[key]
+            findings += self._check_node(path, node)
         return findings
 
-    def resolve(self, dotted: str) -> tuple[Any, inspect.Signature | None] | None:
-        """The object at a dotted path and its signature (None when it cannot be had here);
-        cached like the checks, for other checks of the same sweep."""
-        located = self._object(dotted)
-        if located.problem is not None:
-            return None
-        return located.obj, self._signature(dotted, located.obj)[0]
-
-    def _object(self, dotted: str) -> _Located:
+    def locate(self, dotted: str) -> Located:
+        """The component at a dotted path: from the table when it covers it, else imported."""
         if dotted not in self._objects:
-            self._objects[dotted] = _locate(dotted)
+            found = None
+            if self._use_table:
+                from ttwriter.validation.table import component_table
+
+                table = component_table()
+                found = table.locate(dotted) if table is not None else None
+            self._objects[dotted] = found if found is not None else locate_imported(dotted)
         return self._objects[dotted]
 
-    def _signature(self, dotted: str, obj: Any) -> tuple[inspect.Signature | None, dict[str, Any]]:
-        if dotted not in self._signatures:
-            try:
-                signature = inspect.signature(obj)
-            except (TypeError, ValueError):
-                signature = None
-            try:
-                target = obj.__init__ if inspect.isclass(obj) else obj
-                hints = typing.get_type_hints(target)
-            except Exception:  # unresolvable forward references: fall back to raw annotations
-                hints = {}
-            self._signatures[dotted] = (signature, hints)
-        return self._signatures[dotted]
+    def resolve(self, dotted: str) -> ComponentInfo | None:
+        """The description of the component at a dotted path (None when it cannot be had here);
+        cached like the checks, for other checks of the same sweep."""
+        return self.locate(dotted).info
+
+    def _argument(self, dotted: str, info: ComponentInfo, key: str) -> Param | tuple[str, str] | None:
+        """The parameter an argument sets, None for a genuine `**kwargs` extra, or the (message,
+        fix) of an argument the component does not take."""
+        cache_key = (dotted, key)
+        if cache_key not in self._arguments:
+            param = info.by_name.get(key)
+            if param is not None and param.named:
+                self._arguments[cache_key] = param
+            else:
+                self._arguments[cache_key] = _unknown_argument(dotted, info, key)
+        return self._arguments[cache_key]
 
     def _check_node(self, path: str, node: dict[str, Any]) -> list[Finding]:
         dotted = node["_component_"]
@@ -152,7 +187,7 @@ class ComponentChecker:
                     "e.g. _component_: torchtune.models.llama3_2.lora_llama3_2_1b",
                 )
             ]
-        located = self._object(dotted)
+        located = self.locate(dotted)
         if located.problem is not None:
             return [
                 Finding(
@@ -164,23 +199,19 @@ class ComponentChecker:
                     component=dotted,
                 )
             ]
-        obj = located.obj
-        signature, hints = self._signature(dotted, obj)
-        if signature is None:
+        info = located.info
+        if info is None or info.params is None:
             return []
-        params = signature.parameters
-        named = [n for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in params.values())
         findings = []
         for key, value in node.items():
             if key == "_component_":
                 continue
+            argument = self._argument(dotted, info, key)
+            if argument is None:
+                continue  # a genuine extra argument, passed through **kwargs
             here = join_key(path, key)
-            if key in params and params[key].kind not in (
-                inspect.Parameter.VAR_POSITIONAL,
-                inspect.Parameter.VAR_KEYWORD,
-            ):
-                annotation = hints.get(key, params[key].annotation)
+            if isinstance(argument, Param):
+                annotation = argument.annotation
                 if _fits(value, annotation) is False:
                     findings.append(
                         Finding(
@@ -193,36 +224,32 @@ class ComponentChecker:
                         )
                     )
                 continue
-            close = close_matches(key, named, n=1, cutoff=0.75 if takes_kwargs else 0.6)
-            if takes_kwargs and not close:
-                continue  # a genuine extra argument, passed through **kwargs
-            short = dotted.rsplit(".", 1)[-1]
-            if takes_kwargs:
-                message = (
-                    f"{key!r} would be passed to {short} through **kwargs, but it looks like a "
-                    f"misspelling of its parameter {close[0]!r}"
-                )
-            else:
-                message = f"{short} has no parameter {key!r}"
-            findings.append(
-                Finding(
-                    ERROR,
-                    "component",
-                    here,
-                    message,
-                    suggestion(close) or f"{short} takes: {', '.join(named)}",
-                )
-            )
+            findings.append(Finding(ERROR, "component", here, *argument))
         return findings
 
 
-def _name(annotation: Any) -> str:
-    if isinstance(annotation, type):
-        return annotation.__name__
-    return str(annotation).replace("typing.", "")
+def _unknown_argument(dotted: str, info: ComponentInfo, key: str) -> tuple[str, str] | None:
+    named = [p.name for p in info.params or () if p.named]
+    takes_kwargs = any(p.kind == p.kind.VAR_KEYWORD for p in info.params or ())
+    close = close_matches(key, named, n=1, cutoff=0.75 if takes_kwargs else 0.6)
+    if takes_kwargs and not close:
+        return None
+    short = dotted.rsplit(".", 1)[-1]
+    if takes_kwargs:
+        message = (
+            f"{key!r} would be passed to {short} through **kwargs, but it looks like a "
+            f"misspelling of its parameter {close[0]!r}"
+        )
+    else:
+        message = f"{short} has no parameter {key!r}"
+    return message, suggestion(close) or f"{short} takes: {', '.join(named)}"
 
 
-def _type_fix(value: Any, annotation: Any) -> str:
+def _name(annotation: Annotation) -> str:
+    return annotation.text
+
+
+def _type_fix(value: Any, annotation: Annotation) -> str:
     if isinstance(value, str):
         try:
             float(value)
@@ -232,45 +259,49 @@ def _type_fix(value: Any, annotation: Any) -> str:
     return f"give a value of type {_name(annotation)}"
 
 
-def _fits(value: Any, annotation: Any) -> bool | None:
+_SEQUENCES = ("builtins.list", "builtins.tuple", "collections.abc.Sequence", "collections.abc.Iterable")
+_MAPPINGS = ("builtins.dict", "collections.abc.Mapping")
+
+
+def _fits(value: Any, annotation: Annotation) -> bool | None:
     """Whether a YAML value fits an annotation: True, False, or None when it cannot be told."""
-    if annotation is inspect.Parameter.empty or annotation is Any or isinstance(annotation, str):
+    kind = annotation.kind
+    if kind in ("empty", "any", "text"):
         return None
     if value is None or value is UNRESOLVED or isinstance(value, dict) and "_component_" in value:
         return None  # None is a common "use the default"; components are instantiated recursively
     if isinstance(value, str) and "${" in value:
         return None
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
+    if kind == "union":
         # Inside a union, a plain class the value is not an instance of is a definite "no" (a
         # string is never a Tensor), so `lr: '3e-4'` against `float | Tensor` is caught.
         results = [
-            r if (r := _fits(value, a)) is not None or not isinstance(a, type) else isinstance(value, a)
-            for a in args
-            if a is not type(None)
+            r if (r := _fits(value, a)) is not None or not a.is_type else is_instance(value, a)
+            for a in annotation.args
+            if a.name != "builtins.NoneType"
         ]
         if any(r is True for r in results):
             return True
         if results and all(r is False for r in results):
             return False
         return None
-    if origin is typing.Literal:
-        return value in args
-    if origin is not None:
-        annotation = origin
-    if annotation is bool:
+    if kind == "literal":
+        return value in annotation.args
+    if kind == "generic" and annotation.origin is not None:
+        annotation = annotation.origin
+    name = annotation.name if annotation.kind == "class" else ""
+    if name == "builtins.bool":
         return isinstance(value, bool)
-    if annotation is float:
+    if name == "builtins.float":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if annotation is int:
+    if name == "builtins.int":
         return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is str:
+    if name == "builtins.str":
         return isinstance(value, str)
-    if annotation in (list, tuple, cabc.Sequence, cabc.Iterable):
-        return isinstance(value, (list, str)) if annotation is not list else isinstance(value, list)
-    if annotation in (dict, cabc.Mapping):
+    if name in _SEQUENCES:
+        return isinstance(value, (list, str)) if name != "builtins.list" else isinstance(value, list)
+    if name in _MAPPINGS:
         return isinstance(value, dict)
-    if annotation in (os.PathLike,) or getattr(annotation, "__name__", "") in ("Path", "PurePath"):
+    if name == "os.PathLike" or annotation.short in ("Path", "PurePath"):
         return isinstance(value, str)
     return None

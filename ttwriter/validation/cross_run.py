@@ -8,6 +8,7 @@ thing twice (a variable whose key the recipe ignores, or a value listed twice).
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 from pathlib import Path
@@ -15,10 +16,9 @@ from typing import Any
 
 from ttwriter.validation.report import ERROR, Finding
 
-
-def _config_hash(raw: dict[str, Any]) -> str:
-    same = {k: v for k, v in raw.items() if k != "output_dir"}
-    return hashlib.sha256(json.dumps(same, sort_keys=True, default=str).encode()).hexdigest()
+_SECTION_TEXTS = 64
+"""Sections whose JSON text is kept while they come back: a sweep's shared sections (the same
+objects in every run) are encoded once; what varies is encoded per run."""
 
 
 class CrossRunChecks:
@@ -27,21 +27,48 @@ class CrossRunChecks:
     def __init__(self) -> None:
         self._output_dirs: dict[str, list[str]] = {}
         self._hashes: dict[str, list[str]] = {}
+        self._texts: collections.OrderedDict[int, tuple[Any, bytes]] = collections.OrderedDict()
+        self._resolved: dict[str, Path] = {}
+
+    def _config_hash(self, raw: dict[str, Any]) -> str:
+        """Equal for configs equal apart from `output_dir`, whatever their key order."""
+        digest = hashlib.sha256()
+        for key in sorted(k for k in raw if k != "output_dir"):
+            value = raw[key]
+            cached = self._texts.get(id(value))
+            if cached is None or cached[0] is not value:
+                text = json.dumps([key, value], sort_keys=True, default=str).encode()
+                if isinstance(value, (dict, list)):
+                    self._texts[id(value)] = (value, text)
+                    if len(self._texts) > _SECTION_TEXTS:  # the least recently seen goes
+                        self._texts.popitem(last=False)
+            else:
+                text = cached[1]
+                self._texts.move_to_end(id(value))
+            digest.update(text)
+            digest.update(b"\n")
+        return digest.hexdigest()
+
+    def _resolve(self, path: str) -> Path:
+        if path not in self._resolved:
+            if len(self._resolved) >= _SECTION_TEXTS:
+                self._resolved.clear()
+            self._resolved[path] = Path(path).resolve()
+        return self._resolved[path]
 
     def add(self, run_id: str, plain: dict[str, Any], raw: dict[str, Any]) -> list[Finding]:
         """Record one run; returns what is wrong with it on its own (its output inside its checkpoint)."""
         findings = []
         output_dir = plain.get("output_dir")
         if isinstance(output_dir, str):
-            self._output_dirs.setdefault(str(Path(output_dir).resolve()), []).append(run_id)
+            output = Path(output_dir).resolve()
+            self._output_dirs.setdefault(str(output), []).append(run_id)
             checkpoint_dir = (
                 (plain.get("checkpointer") or {}).get("checkpoint_dir")
                 if isinstance(plain.get("checkpointer"), dict)
                 else None
             )
-            if isinstance(checkpoint_dir, str) and Path(output_dir).resolve().is_relative_to(
-                Path(checkpoint_dir).resolve()
-            ):
+            if isinstance(checkpoint_dir, str) and output.is_relative_to(self._resolve(checkpoint_dir)):
                 findings.append(
                     Finding(
                         ERROR,
@@ -52,7 +79,7 @@ class CrossRunChecks:
                         "put output_dir outside the checkpoint folder",
                     )
                 )
-        self._hashes.setdefault(_config_hash(raw), []).append(run_id)
+        self._hashes.setdefault(self._config_hash(raw), []).append(run_id)
         return findings
 
     def findings(self) -> dict[str, list[Finding]]:

@@ -15,17 +15,17 @@ torch.utils.tensorboard inside the loggers' `__init__`).
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
-import inspect
 import re
-import textwrap
-import typing
 from pathlib import Path
 from typing import Any
 
 from ttwriter.errors import join_key
+from ttwriter.validation.code_imports import code_imports, find_spec
 from ttwriter.validation.components import ComponentChecker, component_nodes
 from ttwriter.validation.report import ERROR, WARNING, Finding
+from ttwriter.validation.signature import EMPTY, Annotation
 
 _PATH_PARAMETER = re.compile(r"(?:^|_)(?:path|file|dir)s?$")
 """Parameter names of files: path, merges_file, vocab_path, special_tokens_path, tokenizer_json_path."""
@@ -53,18 +53,39 @@ def _is_local(path: str) -> bool:
     return bool(path) and "://" not in path and "${" not in path
 
 
-def _path_like(name: str, annotation: Any) -> bool:
-    """A parameter that names a file: by its name, and by an annotation (if any) that takes a str."""
+def _path_like(name: str, annotation: Annotation) -> bool:
+    """A parameter that names a file: by its name, and by an annotation (if any, as written in
+    the signature) that takes a str."""
     if not _PATH_PARAMETER.search(name):
         return False
-    if annotation is inspect.Parameter.empty or isinstance(annotation, str):
+    if annotation.kind in ("empty", "text"):
         return True
-    options = typing.get_args(annotation) if typing.get_origin(annotation) is not None else (annotation,)
-    return any(a is str or (isinstance(a, type) and issubclass(a, Path)) for a in options)
+    options = annotation.args if annotation.kind in ("union", "literal", "generic") else (annotation,)
+    return any(
+        isinstance(a, Annotation) and a.kind == "class" and (a.name == "builtins.str" or a.path)
+        for a in options
+    )
 
 
-def _packaged_builders() -> frozenset[str]:
-    """`load_dataset` builder names (json, csv, parquet, ...), as the installed datasets has them."""
+@functools.lru_cache(maxsize=1)
+def packaged_builders() -> frozenset[str]:
+    """`load_dataset` builder names (json, csv, parquet, ...), as the installed datasets has them:
+    the keys of `datasets.packaged_modules._PACKAGED_DATASETS_MODULES`, read from its source
+    (importing datasets costs a second and pulls in pyarrow and pandas)."""
+    try:
+        spec = find_spec("datasets.packaged_modules")
+        tree = ast.parse(Path(spec.origin).read_bytes()) if spec is not None and spec.origin else None
+    except (ImportError, ValueError, OSError, SyntaxError):
+        tree = None
+    for node in tree.body if tree is not None else ():
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "_PACKAGED_DATASETS_MODULES" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
+            keys = [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
+            if keys and all(isinstance(k, str) for k in keys):
+                return frozenset(str(k) for k in keys)
     try:
         from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
 
@@ -76,31 +97,7 @@ def _packaged_builders() -> frozenset[str]:
 def _is_hub_dataset(source: str) -> bool:
     if source.startswith((".", "/", "~")) or "${" in source:
         return False
-    return source not in _packaged_builders() and not Path(source).expanduser().exists()
-
-
-def _imports(nodes: list[ast.stmt], deep: bool) -> list[str]:
-    """Absolute imports the code cannot do without: at any depth (`deep`) or only at the top
-    level, leaving out imports in a `try` whose handlers carry on without them (optional ones)."""
-    names: list[str] = []
-    for node in nodes:
-        if isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module)
-        elif isinstance(node, ast.Try):
-            if all(any(isinstance(n, ast.Raise) for n in ast.walk(h)) for h in node.handlers):
-                names += _imports(node.body, deep)
-            if deep:
-                names += _imports(node.orelse + node.finalbody, deep)
-        elif deep:
-            for field in ("body", "orelse", "finalbody"):
-                names += _imports([n for n in getattr(node, field, []) if isinstance(n, ast.stmt)], deep)
-    return names
-
-
-def _code_imports(source: str, deep: bool) -> list[str]:
-    return _imports(ast.parse(textwrap.dedent(source)).body, deep)
+    return source not in packaged_builders() and not Path(source).expanduser().exists()
 
 
 def _missing_package(module: str) -> str | None:
@@ -110,7 +107,7 @@ def _missing_package(module: str) -> str | None:
     try:
         if importlib.util.find_spec(top) is None:
             return top
-        spec = importlib.util.find_spec(module)
+        spec = find_spec(module)
     except (ImportError, ValueError):
         return top
     if spec is None:
@@ -118,7 +115,7 @@ def _missing_package(module: str) -> str | None:
     if not (spec.origin and spec.origin.endswith(".py")):
         return None
     try:
-        imports = _code_imports(Path(spec.origin).read_text(encoding="utf-8"), deep=False)
+        imports = code_imports(Path(spec.origin).read_text(encoding="utf-8"), deep=False)
     except (OSError, SyntaxError, UnicodeDecodeError):
         return None
     for name in imports:
@@ -137,6 +134,21 @@ class EnvironmentChecker:
         self._path_parameters: dict[str, tuple[str, ...] | None] = {}
         self._logger_findings: dict[str, list[Finding]] = {}
         self._sources: dict[str, str | None] = {}
+        self._found: dict[str, bool] = {}
+
+    def _exists(self, path: str) -> bool:
+        """Whether a local path exists, asked once per sweep (the same files in every run)."""
+        if path not in self._found:
+            if len(self._found) >= 256:
+                self._found.clear()
+            self._found[path] = Path(path).exists()
+        return self._found[path]
+
+    def _hub(self, source: str) -> bool:
+        key = f"hub:{source}"
+        if key not in self._found:
+            self._found[key] = _is_hub_dataset(source)
+        return self._found[key]
 
     def check(self, plain: dict[str, Any]) -> list[Finding]:
         return self._data_findings(plain) + self._logger(plain.get("metric_logger"))
@@ -146,11 +158,10 @@ class EnvironmentChecker:
         if not isinstance(dotted, str):
             return None
         if dotted not in self._path_parameters:
-            found = self._components.resolve(dotted)
-            signature = found[1] if found else None
+            info = self._components.resolve(dotted)
             self._path_parameters[dotted] = (
-                tuple(n for n, p in signature.parameters.items() if _path_like(n, p.annotation))
-                if signature is not None
+                tuple(p.name for p in info.params if _path_like(p.name, p.raw))
+                if info is not None and info.params is not None
                 else None
             )
         return self._path_parameters[dotted]
@@ -160,7 +171,7 @@ class EnvironmentChecker:
             return []
         names = self._file_parameters(tokenizer.get("_component_"))
         if names is None:  # the builder cannot be inspected here: judge by the names alone
-            names = tuple(k for k in tokenizer if _path_like(k, inspect.Parameter.empty))
+            names = tuple(k for k in tokenizer if _path_like(k, EMPTY))
         return [
             (join_key("tokenizer", name), file, "tokenizer file")
             for name in names
@@ -175,9 +186,9 @@ class EnvironmentChecker:
         if not isinstance(dotted, str):
             return None, False
         if dotted not in self._sources:
-            found = self._components.resolve(dotted)
-            parameter = found[1].parameters.get("source") if found and found[1] else None
-            default = parameter.default if parameter is not None else None
+            info = self._components.resolve(dotted)
+            parameter = info.by_name.get("source") if info is not None else None
+            default = parameter.plain_default if parameter is not None else None
             self._sources[dotted] = default if isinstance(default, str) else None
         return self._sources[dotted], True
 
@@ -194,7 +205,7 @@ class EnvironmentChecker:
         for path, node in component_nodes(plain.get("dataset"), "dataset"):
             files = _paths(node.get("data_files"))
             source, default = self._source(node)
-            if files and source is not None and _is_hub_dataset(source):
+            if files and source is not None and self._hub(source):
                 findings.append(_hub_data_files(join_key(path, "data_files"), node, files, source, default))
                 continue  # paths inside the hub dataset, not on this machine
             checks += [(join_key(path, "data_files"), file, "data file") for file in files]
@@ -211,7 +222,7 @@ class EnvironmentChecker:
         return findings + [
             Finding(severity, "data", key, f"{what} {path!r} does not exist on this machine", fix)
             for key, path, what in checks
-            if _is_local(path) and not Path(path).exists()
+            if _is_local(path) and not self._exists(path)
         ]
 
     def _logger(self, node: Any) -> list[Finding]:
@@ -224,15 +235,12 @@ class EnvironmentChecker:
         return self._logger_findings[dotted]
 
     def _logger_packages(self, dotted: str) -> list[Finding]:
-        found = self._components.resolve(dotted)
-        if found is None:
+        info = self._components.resolve(dotted)
+        if info is None:
             return []  # reported by the component check
-        obj = found[0]
-        try:
-            code = inspect.getsource(obj.__init__ if inspect.isclass(obj) else obj)
-            imports = _code_imports(code, deep=True)
-        except (OSError, TypeError, SyntaxError):
-            return []
+        if info.imports is None:
+            return []  # its source cannot be read
+        imports = info.imports
         short = dotted.rsplit(".", 1)[-1]
         findings = []
         for module in dict.fromkeys(imports):

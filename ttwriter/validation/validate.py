@@ -17,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from ttwriter.validation.components import ComponentChecker
+from ttwriter.validation.components import ComponentChecker, walking_once
 from ttwriter.validation.cross_run import CrossRunChecks
 from ttwriter.validation.environment import EnvironmentChecker
 from ttwriter.validation.interpolation import resolve, resolve_simple
@@ -40,36 +41,52 @@ class ValidationContext:
     """Top-level config keys the experiment set (controls, variables), for the never-read check."""
     strict: bool = False
     """Missing local data paths are errors instead of warnings."""
+    use_table: bool = True
+    """Look components up in the shipped component table (False: import every one, as a check
+    of the table does)."""
 
 
 def validate_configs(
-    configs: Iterable[tuple[str, Path]],
+    configs: Iterable[tuple[str, Path] | tuple[str, Path, dict[str, Any]]],
     context: ValidationContext | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ValidationSummary:
-    """Validate each `(run_id, config path)`; never stops at the first failure."""
+    """Validate each `(run_id, config path)`; never stops at the first failure.
+
+    `(run_id, path, config)` gives the config as it was just written, so the file is not parsed
+    back (parsing is most of the time of a large sweep). The first such config is compared with
+    its file read back; if they differ, every file is read instead.
+    """
     context = context or ValidationContext()
-    tune = TuneValidate()
-    components = ComponentChecker()
+    components = ComponentChecker(context.use_table)
+    tune = TuneValidate(components)
     environment = EnvironmentChecker(components, context.strict)
     across = CrossRunChecks()
     loggers = LoggerChecker()
     findings: dict[str, list[Finding]] = {}
-    for done, (run_id, path) in enumerate(configs, start=1):
-        raw = load_config_file(path)
+    shared: dict[Finding, Finding] = {}
+    trusted: bool | None = None
+    for done, (run_id, path, *written) in enumerate(configs, start=1):
+        if written and trusted is None:
+            trusted = load_config_file(path) == written[0]
+        raw = written[0] if written and trusted else load_config_file(path)
         plain = resolve_simple(raw)
         if plain is None:  # resolvers, relative or nested interpolations: let OmegaConf do it
-            plain, run_findings = resolve(tune.omegaconf.create(raw), tune.omegaconf)
+            from omegaconf import OmegaConf
+
+            plain, run_findings = resolve(OmegaConf.create(raw), OmegaConf)
         else:
             run_findings = []
-        run_findings += components.check(plain)
-        run_findings += tune.findings(plain, run_findings)
-        run_findings += recipe_findings(plain, raw, context.recipe, context.set_keys)
-        run_findings += startup_findings(plain, context.recipe)
-        run_findings += environment.check(plain)
-        run_findings += loggers.check(plain)
+        with walking_once(plain):
+            run_findings += components.check(plain)
+            run_findings += tune.findings(plain, run_findings)
+            run_findings += recipe_findings(plain, raw, context.recipe, context.set_keys)
+            run_findings += startup_findings(plain, context.recipe)
+            run_findings += environment.check(plain)
+            run_findings += loggers.check(plain)
         run_findings += across.add(run_id, plain, raw)
-        findings[run_id] = run_findings
+        # Runs share their findings' objects (most are the same in every run): memory stays flat.
+        findings[run_id] = [shared.setdefault(f, f) for f in run_findings]
         if progress:
             progress(done)
     for run_id, extra in across.findings().items():
