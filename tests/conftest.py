@@ -2,7 +2,8 @@
 output, the tiny CPU training assets, and the real SLURM cluster.
 
 Tests that need the slow parts are marked, so the fast loop leaves them out:
-`training` (a real `tune run`) and `cluster` (the one-node SLURM of scripts/slurm_local.sh);
+`training` (the real torch stack: a real `tune run`, or torch, torchtune or lm_eval imported in
+full to compare with) and `cluster` (the one-node SLURM of scripts/slurm_local.sh);
 `pytest -m "not training and not cluster"` runs the rest (see the README's Development section).
 """
 
@@ -118,7 +119,7 @@ def slurm():
         pytest.skip("SLURM is up but sbatch is not on PATH")
 
 
-_SLOW = {"slurm": "cluster", "tiny_env": "training", "trained": "training"}
+_SLOW = {"slurm": "cluster", "tiny_env": "training", "trained": "training", "imported": "training"}
 """Fixtures that only the slow tests use, and the marker each such test must carry."""
 
 

@@ -29,6 +29,7 @@ def test_tasks_groups_and_tags_are_read_through_includes(tmp_path):
 
 
 @pytest.mark.xdist_group("lm_eval")  # with the other test that asks TaskManager: imported once
+@pytest.mark.training  # imports lm_eval (and torch) in full for its TaskManager
 def test_the_scan_finds_exactly_the_tasks_lm_evals_task_manager_knows():
     folder = lm_eval_tasks._tasks_folder()
     assert folder is not None

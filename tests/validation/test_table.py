@@ -114,6 +114,7 @@ def imported(configs, tmp_path_factory) -> dict:
     return {**json.loads((folder / "out.json").read_text()), "table": (folder / "table.json.gz").read_bytes()}
 
 
+@pytest.mark.training  # the `imported` worker imports torch and torchtune in full
 def test_the_shipped_table_is_the_one_the_installed_packages_give(imported):
     assert component_table() is not None, f"the shipped table is not for {installed_versions()}"
     assert imported["table"] == TABLE_FILE.read_bytes(), (
@@ -121,6 +122,7 @@ def test_the_shipped_table_is_the_one_the_installed_packages_give(imported):
     )
 
 
+@pytest.mark.training  # the `imported` worker imports torch and torchtune in full
 def test_validation_with_the_table_finds_what_importing_every_component_finds(configs, imported):
     with_table = {}
     groups: dict[str | None, list[tuple[str, Path]]] = {}
@@ -156,12 +158,14 @@ def test_validation_with_the_table_finds_what_importing_every_component_finds(co
     assert example and {f["severity"] for f in example if f["check"] != "sweep"} == {"warning"}
 
 
+@pytest.mark.training  # the `imported` worker imports torch and torchtune in full
 def test_constants_recipes_import_are_read_from_source_as_importing_them_gives(imported):
     pairs = _recipe_constants()
     assert ("torchtune.training", "PROFILER_KEY") in pairs
     assert {f"{m}.{n}": module_constant(m, n) for m, n in pairs} == imported["constants"]
 
 
+@pytest.mark.training  # the `imported` worker imports torch and torchtune in full
 def test_datasets_builder_names_read_from_source_are_the_imported_ones(imported):
     assert sorted(packaged_builders()) == imported["builders"]
 
