@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 from ttwriter.errors import EmptyVariableError, ExperimentSchemaError, Problems, ValuePath, key_path
 from ttwriter.experiment.evaluation import Evaluation
-from ttwriter.experiment.sample import Sample
 from ttwriter.experiment.frozen import FrozenDict, freeze, thaw
+from ttwriter.experiment.sample import Sample
 from ttwriter.experiment.schema import ConfigClass, check_sub_configs
 from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.experiment.strategies import check_derived, check_exclude, check_linked, check_replicates

@@ -122,12 +122,20 @@ def distribution(key: str, spec: Any) -> Distribution:
     args = spec[kind]
     if kind == "choice":
         if not isinstance(args, list) or not args:
-            raise _error(key, f"choice takes a non-empty list of values, got {args!r}", f"e.g. {key}: {{choice: [a, b]}}", kind)
+            raise _error(
+                key,
+                f"choice takes a non-empty list of values, got {args!r}",
+                f"e.g. {key}: {{choice: [a, b]}}",
+                kind,
+            )
         parsed = tuple(args)
     else:
         if not (isinstance(args, list) and len(args) == 2 and all(_number(a) for a in args)):
             raise _error(
-                key, f"{kind} takes [low, high], two numbers, got {args!r}", f"e.g. {key}: {{{kind}: [1, 10]}}", kind
+                key,
+                f"{kind} takes [low, high], two numbers, got {args!r}",
+                f"e.g. {key}: {{{kind}: [1, 10]}}",
+                kind,
             )
         low, high = args
         if low > high:
@@ -160,12 +168,18 @@ def distribution(key: str, spec: Any) -> Distribution:
             value = spec[name]
             if not isinstance(value, int) or isinstance(value, bool) or (name == "digits" and value < 1):
                 raise _error(
-                    key, f"{name} takes a whole number{' >= 1' if name == 'digits' else ''}, got {value!r}",
-                    f"e.g. {key}: {{{kind}: ..., {name}: 3}}", name,
+                    key,
+                    f"{name} takes a whole number{' >= 1' if name == 'digits' else ''}, got {value!r}",
+                    f"e.g. {key}: {{{kind}: ..., {name}: 3}}",
+                    name,
                 )
             rounding[name] = value
     if len(rounding) == 2:
-        raise _error(key, "round and digits both set", "keep one: round (decimals) or digits (significant digits)")
+        raise _error(
+            key, "round and digits both set", "keep one: round (decimals) or digits (significant digits)"
+        )
     if rounding and kind in ("int_uniform", "choice"):
-        raise _error(key, f"{kind} values are not rounded", f"remove {next(iter(rounding))}", next(iter(rounding)))
+        raise _error(
+            key, f"{kind} values are not rounded", f"remove {next(iter(rounding))}", next(iter(rounding))
+        )
     return Distribution(kind, parsed, rounding.get("round"), rounding.get("digits"))

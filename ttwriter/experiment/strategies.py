@@ -129,7 +129,11 @@ def check_derived(value: Any, problems: Problems) -> Any:
                     path=("derived",),
                     fix="write config keys as text, e.g. 'lora_alpha'",
                 )
-            if isinstance(how, Mapping) and set(how) == {RECORDED} and isinstance(how[RECORDED], (list, tuple)):
+            if (
+                isinstance(how, Mapping)
+                and set(how) == {RECORDED}
+                and isinstance(how[RECORDED], (list, tuple))
+            ):
                 out[key] = freeze(dict(how))
             elif isinstance(how, str) and how.strip() or callable(how):
                 out[key] = how
