@@ -62,6 +62,9 @@ class GenerationResult:
     """True for smoke variants (`--smoke`): every run cut short to check the pipeline."""
     warnings: tuple[str, ...] = ()
     """Settings that work but waste something, e.g. GPUs a single-device recipe leaves idle."""
+    count: str = ""
+    """How the run count comes about, for sweeps beyond the full grid (`12 runs = (4 grid - 1
+    excluded) x 2 draws x 2 replicates`); empty for a plain grid."""
 
     @property
     def ok(self) -> bool:
@@ -218,6 +221,7 @@ def generate_configs(
             loaded,
             smoke,
             warnings,
+            _count(plan),
         )
 
     base_dir, default = template_dir(loaded.experiment, output_dir, now, smoke)
@@ -264,4 +268,9 @@ def generate_configs(
         loaded,
         smoke,
         warnings,
+        _count(plan),
     )
+
+
+def _count(plan: SweepPlan) -> str:
+    return plan.space.count_text() if plan.space.has_strategies else ""

@@ -32,7 +32,15 @@ from ttwriter.folder.layout import (
     config_rel,
     copy_names,
 )
-from ttwriter.folder.read import DISTRIBUTED, EVALUATION, MAX_PARALLEL, RUN_EVAL, TRAINING_COMMAND
+from ttwriter.folder.read import (
+    CONDITION,
+    DISTRIBUTED,
+    EVALUATION,
+    MAX_PARALLEL,
+    REPLICATE,
+    RUN_EVAL,
+    TRAINING_COMMAND,
+)
 from ttwriter.folder.run_text import RunText
 from ttwriter.folder.snapshot import Snapshot, dump_snapshot
 from ttwriter.formats import params_text
@@ -121,6 +129,7 @@ def mapping_header(plan: SweepPlan) -> str:
         "experiment_dir": str(plan.experiment_dir),
         "variables": [a.written for a in plan.variables],
         "n_runs": plan.n_runs,
+        **({"runs_by": plan.space.count_text()} if plan.space.has_strategies else {}),
         MAX_PARALLEL: plan.experiment.slurm.max_parallel,
     }
     evaluation = plan.experiment.evaluation
@@ -139,6 +148,8 @@ def mapping_entry(
         entry = dump_yaml(
             [{"id": run.id, "config": config, "output_dir": run.output_dir, "params": run.params}]
         )
+    if run.condition is not None:
+        entry += f"  {CONDITION}: {run.condition}\n  {REPLICATE}: {run.replicate}\n"
     if evaluation is None:
         return entry
     return entry + textwrap.indent(dump_yaml({RUN_EVAL: evaluation.as_data()}), "  ")

@@ -110,6 +110,13 @@ class SweepPlan:
             condition = space.condition_id(place.condition) if place.replicate is not None else None
             yield Run(run_id, index, place.params, output_dir, config, condition, place.replicate)
 
+    def condition_of(self, index: int) -> tuple[str | None, int | None]:
+        """`(condition id, replicate index)` of the run at `index`; `(None, None)` without replicates."""
+        if self.space.seeds is None:
+            return None, None
+        condition, replicate = divmod(index, self.space.n_replicates)
+        return self.space.condition_id(condition), replicate
+
     def describe(self, index: int) -> tuple[str, dict[str, Any], str]:
         """`(id, params, output_dir)` of the run at `index` of `runs()`, without making its config."""
         if not 0 <= index < self.n_runs:

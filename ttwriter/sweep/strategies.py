@@ -142,6 +142,28 @@ class RunSpace:
             n *= len(axis.entries)
         return n
 
+    @property
+    def has_strategies(self) -> bool:
+        """Whether anything beyond the full grid of variables makes the runs."""
+        return bool(
+            any(a.linked for a in self.axes)
+            or len(self.kept) != self.n_grid
+            or self.sampled
+            or self.seeds is not None
+            or self.derived
+        )
+
+    def count_text(self) -> str:
+        """How the run count comes about: `12 runs = (4 grid - 1 excluded) x 2 draws x 2 replicates`."""
+        excluded = self.n_grid - len(self.kept)
+        text = f"{self.n_runs} run{'s' * (self.n_runs != 1)} = "
+        text += f"({self.n_grid} grid - {excluded} excluded)" if excluded else f"{self.n_grid} grid"
+        if self.sampled:
+            text += f" x {self.num_draws} draw{'s' * (self.num_draws != 1)}"
+        if self.seeds is not None:
+            text += f" x {self.n_replicates} replicate{'s' * (self.n_replicates != 1)}"
+        return text
+
     @functools.cached_property
     def condition_width(self) -> int:
         return max(3, len(str(self.n_conditions - 1)))
