@@ -239,7 +239,7 @@ def generate_configs(
             writer.write_eval_script(tmp, _eval_script_chunks(plan, records))
         writer.copy_sources(tmp, sources)
         # The snapshot records the plan's experiment: its evaluation with the paths made absolute.
-        planned = dataclasses.replace(loaded, experiment=plan.experiment)
+        planned = dataclasses.replace(loaded, experiment=plan.recorded_experiment())
         writer.write_snapshot(tmp, build_snapshot(planned, plan.base, final, sources, total, smoke))
 
         summary = None

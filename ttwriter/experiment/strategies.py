@@ -164,6 +164,9 @@ class _FrozenCallables(Mapping[str, Any]):
     def __repr__(self) -> str:
         return repr(self._data)
 
+    def __hash__(self) -> int:
+        return hash(tuple((k, id(v) if callable(v) else v) for k, v in self._data.items()))
+
 
 def check_exclude(value: Any, plain: Callable[[Any, tuple[Any, ...]], Any], problems: Problems) -> Any:
     """`exclude`: a list of mappings param name -> value; a run matching every entry of one is dropped."""

@@ -17,6 +17,7 @@ from typing import Any
 from ttwriter.errors import ExperimentSchemaError, KeyPath, Problems, ValuePath, did_you_mean
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
+from ttwriter.experiment.strategies import RECORDED
 from ttwriter.folder.layout import RUNS_DIR
 from ttwriter.placeholders import is_template, names, substitute
 from ttwriter.sweep.base_config import BaseConfig
@@ -109,6 +110,21 @@ class SweepPlan:
             output_dir = self._apply(config, run_id, place.settings, place.params)
             condition = space.condition_id(place.condition) if place.replicate is not None else None
             yield Run(run_id, index, place.params, output_dir, config, condition, place.replicate)
+
+    def recorded_experiment(self) -> Experiment:
+        """The experiment with each derived callable replaced by the values it gave each run
+        (`{per_run: [...]}`), as experiment.json records it: it regenerates without the callable."""
+        derived = self.experiment.derived
+        if not any(callable(how) for how in derived.values()):
+            return self.experiment
+        values: dict[str, list[Any]] = {key: [] for key, how in derived.items() if callable(how)}
+        draws: dict[int, dict[str, Any]] = {}
+        for index in range(self.n_runs):
+            params = self.space.place(index, self.run_id(index), draws).params
+            for key, recorded in values.items():
+                recorded.append(params[key])
+        kept = {key: {RECORDED: values[key]} if key in values else how for key, how in derived.items()}
+        return dataclasses.replace(self.experiment, derived=kept)
 
     def condition_of(self, index: int) -> tuple[str | None, int | None]:
         """`(condition id, replicate index)` of the run at `index`; `(None, None)` without replicates."""
