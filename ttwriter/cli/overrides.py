@@ -430,15 +430,16 @@ def parse_overrides(
             indexes[field.name] = index
             continue
         if field.name in (*_YAML_FIELDS, _REPLICATES, _SAMPLE):
+            flags: Any
             if field.name == _SAMPLE:
-                annotation, default = _sample_flags(experiment.sample)
+                flags, default = _sample_flags(experiment.sample)
             else:
                 spec = _replicates_spec() if field.name == _REPLICATES else _yaml_spec(_flag(field.name))
-                annotation, default = Annotated[Any, spec], getattr(experiment, field.name)
+                flags, default = Annotated[Any, spec], getattr(experiment, field.name)
             fields.append(
                 (
                     field.name,
-                    Annotated[annotation, tyro.conf.arg(help=docs.get(field.name, ""))],
+                    Annotated[flags, tyro.conf.arg(help=docs.get(field.name, ""))],
                     dataclasses.field(default=default),
                 )
             )

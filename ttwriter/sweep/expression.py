@@ -13,7 +13,7 @@ import operator
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from ttwriter.errors import ExperimentSchemaError, did_you_mean
+from ttwriter.errors import ExperimentSchemaError, ValuePath, did_you_mean
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -32,7 +32,7 @@ ALLOWED = "numbers, param names, + - * / // % **, parentheses, min(), max(), rou
 class Expression:
     """A checked expression; call it with a run's params to get the value."""
 
-    def __init__(self, text: str, names: Collection[str], path: tuple[str, ...]) -> None:
+    def __init__(self, text: str, names: Collection[str], path: ValuePath) -> None:
         """Parse `text`; an error (at `path`, e.g. ('derived', 'lora_alpha')) for syntax, a node
         outside the allow-list, or a name that is not one of `names`."""
         self.text = text
