@@ -28,7 +28,8 @@ from ttwriter.experiment.schema import ConfigClass, build_valid
 
 FIELDS = (
     "name, base_config, base_config_file, variables, controls, delete, framework, recipe, "
-    "output_dir, question, hypothesis, researcher, date, tags, notes, slurm, evaluation"
+    "output_dir, question, hypothesis, researcher, date, tags, notes, slurm, evaluation, linked, derived, "
+    "exclude, sample, replicates"
 )
 
 BASELINE = f"""\
@@ -186,11 +187,16 @@ def test_a_missing_name_and_too_many_values_are_problems_not_type_errors(tmp_pat
             "",
             SlurmConfig(),
             None,
+            {},
+            {},
+            (),
+            {},
+            None,
             1,
             name="b",
         )
     assert [p.message for p in info.value.problems] == [
-        "Experiment takes at most 17 values without a name, got 18",
+        "Experiment takes at most 22 values without a name, got 23",
         "field 'name' is given twice, as a value without a name and as name=",
     ]
 
