@@ -422,7 +422,7 @@ def _settings(space: RunSpace) -> list[Setting]:
 def _what(setting: Setting) -> str:
     return {
         "variables": "variable",
-        "linked": "linked axis",
+        "linked": "linked key",
         "sample": "sampled key",
         "replicates": "replicates",
         "derived": "derived key",
