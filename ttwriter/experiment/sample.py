@@ -105,7 +105,7 @@ def distribution(key: str, spec: Any) -> Distribution:
     kinds = [k for k in spec if k in KINDS]
     for name in spec:
         if name not in KINDS and name not in ROUNDING:
-            hint = did_you_mean(str(name), (*KINDS, *ROUNDING))
+            hint = did_you_mean(str(name), (*KINDS, *ROUNDING), n=1)
             raise _error(
                 key,
                 f"unknown distribution setting {name!r}" + (f"; {hint}" if hint else ""),

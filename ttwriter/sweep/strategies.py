@@ -16,7 +16,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ttwriter.errors import ExperimentSchemaError, KeyPath, Problems, ValuePath, did_you_mean
+from ttwriter.errors import ExperimentSchemaError, KeyPath, Problems, ValuePath, did_you_mean, suggestion
 from ttwriter.experiment.sample import Distribution
 from ttwriter.experiment.strategies import RECORDED
 from ttwriter.sweep.expression import Expression
@@ -224,6 +224,15 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+def _nearest(wanted: Any, values: Sequence[Any]) -> str | None:
+    """For a number: "did you mean" the closest value when it is within half of it (17 -> 16)."""
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not numbers or isinstance(wanted, bool) or not isinstance(wanted, (int, float)) or not wanted:
+        return None
+    closest = min(numbers, key=lambda v: abs(v - wanted))
+    return suggestion([dump_scalar(closest)]) if abs(closest - wanted) <= abs(wanted) / 2 else None
+
+
 def exclude(axes: Sequence[Axis], items: Sequence[Mapping[str, Any]], sampled: Sequence[str]) -> list[int]:
     """The grid indices left after `items`, checked: every name is a grid param, every item
     drops at least one grid point, and at least one point is left. Errors at `exclude[i]`."""
@@ -254,7 +263,9 @@ def exclude(axes: Sequence[Axis], items: Sequence[Mapping[str, Any]], sampled: S
             matching = {e for e, entry in enumerate(axes[a].entries) if _same(entry[s], wanted)}
             if not matching:
                 values = [dump_scalar(entry[s]) for entry in axes[a].entries]
-                hint = did_you_mean(dump_scalar(wanted), values)
+                hint = _nearest(wanted, [entry[s] for entry in axes[a].entries]) or did_you_mean(
+                    dump_scalar(wanted), values
+                )
                 problems.append(
                     ExperimentSchemaError(
                         f"exclude item {i} matches no run: {name} is never {dump_scalar(wanted)}"
