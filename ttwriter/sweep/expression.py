@@ -26,6 +26,8 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
 }
 _UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 _FUNCTIONS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "round": round}
+_MAX_EXPONENT = 64
+"""`2 ** 10 ** 9` would compute for minutes: an exponent beyond this is an error instead."""
 ALLOWED = "numbers, param names, + - * / // % **, parentheses, min(), max(), round()"
 
 
@@ -94,7 +96,10 @@ class Expression:
         if isinstance(node, ast.Name):
             return params[node.id]
         if isinstance(node, ast.BinOp):
-            return _BINARY[type(node.op)](self._eval(node.left, params), self._eval(node.right, params))
+            left, right = self._eval(node.left, params), self._eval(node.right, params)
+            if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT and abs(left) > 1:
+                raise ValueError(f"exponent {right!r} is too large (at most {_MAX_EXPONENT})")
+            return _BINARY[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp):
             return _UNARY[type(node.op)](self._eval(node.operand, params))
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
