@@ -126,6 +126,11 @@ class SweepPlan:
         kept = {key: {RECORDED: values[key]} if key in values else how for key, how in derived.items()}
         return dataclasses.replace(self.experiment, derived=kept)
 
+    @functools.cached_property
+    def _draws(self) -> dict[int, dict[str, Any]]:
+        """The last draw `describe` made (records are read in order: consecutive runs share it)."""
+        return {}
+
     def condition_of(self, index: int) -> tuple[str | None, int | None]:
         """`(condition id, replicate index)` of the run at `index`; `(None, None)` without replicates."""
         if self.space.seeds is None:
@@ -138,7 +143,7 @@ class SweepPlan:
         if not 0 <= index < self.n_runs:
             raise IndexError(f"run index {index} out of range for a sweep of {self.n_runs} runs")
         run_id = self.run_id(index)
-        place = self.space.place(index, run_id)
+        place = self.space.place(index, run_id, self._draws)
         # A run's output_dir depends on nothing but the output_dir section: make only that one.
         config = {k: v for k, v in self._common.items() if k == "output_dir"}
         return (
