@@ -9,6 +9,7 @@ Tests that need the slow parts are marked, so the fast loop leaves them out:
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -62,9 +63,14 @@ def tiny_assets(tmp_path_factory):
 def cache_home(tmp_path_factory):
     """ttwriter's caches (lm_eval's task names) in a folder of the test session, never ~/.cache;
     shared by the tests, so the list is made once per session."""
-    import os
 
-    folder = tmp_path_factory.mktemp("cache_home")
+    # One folder for every pytest-xdist worker of the session (their base folders share a
+    # parent), so the list is made once, not once per worker; the cache is written atomically.
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    folder = shared / "cache_home"
+    folder.mkdir(exist_ok=True)
     before = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(folder)
     yield folder
@@ -118,9 +124,15 @@ _SLOW = {"slurm": "cluster", "tiny_env": "training", "trained": "training"}
 
 def pytest_collection_modifyitems(config, items):
     """Refuse to run a test that needs the cluster or real training without saying so: the fast
-    loop (`-m "not training and not cluster"`) relies on the markers."""
+    loop (`-m "not training and not cluster"`) relies on the markers.
+
+    The marked tests also form one pytest-xdist group (`--dist loadgroup` in pyproject.toml): they
+    run on one worker, in order, so the session's trained runs and cluster are made once and two
+    trainings never compete for the two cores; the other worker takes the rest."""
     unmarked = []
     for item in items:
+        if item.get_closest_marker("training") or item.get_closest_marker("cluster"):
+            item.add_marker(pytest.mark.xdist_group("slow"))
         parametrized = getattr(getattr(item, "callspec", None), "params", {})
         for fixture, marker in _SLOW.items():
             used = fixture in getattr(item, "fixturenames", ()) and fixture not in parametrized

@@ -50,15 +50,27 @@ _DEFERRED = {signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal,
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Ctrl-C or SIGTERM waits until the claim, the commit or the clean-up is done, so none is
-    left half-way; the signal is then delivered."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    left half-way; the signal is then delivered.
+
+    The signals are caught and raised again afterwards rather than blocked: a mask holds only
+    for this thread, and in a process with other threads (torch's, a test runner's) the kernel
+    hands a blocked signal to one of them, whose Python handler then runs here mid-commit."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    caught: list[int] = []
+    previous = {}
+    for signum in _DEFERRED:
+        handler = signal.getsignal(signum)
+        if handler is not None and handler != signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, lambda got, _frame: caught.append(got))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def _is_write_error(exc: BaseException, tmp: Path | None) -> bool:
