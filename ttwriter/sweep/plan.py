@@ -345,7 +345,8 @@ def expand_sweep(
             )
             continue
         if what == "replicates" and control.path == ("seed",):
-            continue  # the seed control is where replicates: N start counting (docs/sweeps.md)
+            kept_controls.append(control)  # where replicates: N start counting (docs/sweeps.md)
+            continue
         notes.append(
             f"{what} {swept_by!r} overrides control "
             f"{control.written!r} ({'.'.join(control.path)}): each run uses the {what}'s value"
