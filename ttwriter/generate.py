@@ -165,7 +165,7 @@ def validation_context(plan: SweepPlan, strict: bool = False) -> ValidationConte
     """What validation needs from the plan: the recipe and the keys the experiment set."""
     return ValidationContext(
         recipe=plan.base.recipe,
-        set_keys=frozenset(a.path[0] for a in (*plan.controls, *plan.variables)),
+        set_keys=frozenset(path[0] for path in (*(a.path for a in plan.controls), *plan.swept_paths)),
         strict=strict,
     )
 
