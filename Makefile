@@ -16,7 +16,7 @@ test: setup lint
 		|| echo "make test: SLURM could not be started; the cluster tests will be skipped" >&2; fi
 	$(PY) -m pytest -q
 
-# The tests that need neither real training nor the SLURM cluster (about half a minute).
+# The tests that need neither real training nor the SLURM cluster (the fast loop).
 test-fast: setup
 	$(PY) -m pytest -q -m "not training and not cluster"
 

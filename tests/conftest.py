@@ -122,6 +122,7 @@ _SLOW = {"slurm": "cluster", "tiny_env": "training", "trained": "training"}
 """Fixtures that only the slow tests use, and the marker each such test must carry."""
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the markers
 def pytest_collection_modifyitems(config, items):
     """Refuse to run a test that needs the cluster or real training without saying so: the fast
     loop (`-m "not training and not cluster"`) relies on the markers.

@@ -85,6 +85,7 @@ def test_a_file_with_no_task_or_bad_python_is_refused(tmp_path):
     ]
 
 
+@pytest.mark.xdist_group("lm_eval")  # with the other test that asks TaskManager: imported once
 def test_an_unknown_lm_eval_task_gets_the_closest_names(run_cli, tmp_path):
     path = _experiment_file(tmp_path, "  harness: lm_eval\n  tasks: [hellaswg]\n")
     result = run_cli(str(path), "--dry-run")

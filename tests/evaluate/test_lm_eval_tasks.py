@@ -28,6 +28,7 @@ def test_tasks_groups_and_tags_are_read_through_includes(tmp_path):
     assert lm_eval_tasks.names_in_yamls(files) == {"alpha", "beta", "both", "family", "other", "single"}
 
 
+@pytest.mark.xdist_group("lm_eval")  # with the other test that asks TaskManager: imported once
 def test_the_scan_finds_exactly_the_tasks_lm_evals_task_manager_knows():
     folder = lm_eval_tasks._tasks_folder()
     assert folder is not None

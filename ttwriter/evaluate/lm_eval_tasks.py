@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -151,14 +152,27 @@ def confirm_shipped_tasks() -> KnownTasks:
     return KnownTasks(frozenset(names), True)
 
 
-def task_manager_names(include_path: str | None) -> set[str]:
-    """Every name lm_eval's TaskManager knows (slow: imports lm_eval); empty if it cannot say."""
+def task_manager_names(include_path: str | None) -> frozenset[str]:
+    """Every name lm_eval's TaskManager knows (slow: imports lm_eval and indexes its YAMLs);
+    empty if it cannot say. lm_eval's own list is asked once per process (it cannot change
+    while the process runs); a user's include_path is asked each time, since its YAMLs can."""
+    if include_path is None:
+        return _shipped_task_manager_names()
+    return _task_manager_names(include_path)
+
+
+@functools.cache
+def _shipped_task_manager_names() -> frozenset[str]:
+    return _task_manager_names(None)
+
+
+def _task_manager_names(include_path: str | None) -> frozenset[str]:
     for name in ("torchao", "lm_eval", "lm-eval"):  # import-time chatter is not the user's business
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
             from lm_eval.tasks import TaskManager
 
-            return set(TaskManager(include_path=include_path, verbosity="ERROR").all_tasks)
+            return frozenset(TaskManager(include_path=include_path, verbosity="ERROR").all_tasks)
     except Exception:  # a broken lm_eval install: the scan's answer stands
-        return set()
+        return frozenset()
