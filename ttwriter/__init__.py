@@ -25,6 +25,7 @@ from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.loading import LoadedExperiment, load_experiment
 from ttwriter.experiment.sample import Sample
 from ttwriter.experiment.slurm_config import SlurmConfig
+from ttwriter.experiment.tracking import Tracking
 from ttwriter.folder.runs import RunRecord
 from ttwriter.generate import GenerationResult, generate_configs
 from ttwriter.sweep.keys import ALIASES
@@ -55,6 +56,7 @@ __all__ = [
     "SlurmConfig",
     "SlurmError",
     "TorchtuneValidationError",
+    "Tracking",
     "TypeMismatchError",
     "UnknownKeyError",
     "ValidationError",

@@ -35,6 +35,7 @@ from ttwriter.slurm.script import idle_gpus, sbatch_chunks
 from ttwriter.sweep.base_config import load_base_config
 from ttwriter.sweep.plan import SweepPlan, expand_sweep
 from ttwriter.sweep.smoke import smoke_notes
+from ttwriter.tracking.check import check_tracking
 from ttwriter.validation.report import ValidationSummary
 from ttwriter.validation.state import write_state
 from ttwriter.validation.validate import ValidationContext, validate_configs
@@ -132,6 +133,8 @@ def plan_sweep(
         with problems.collect():
             plan = expand_sweep(experiment, base, experiment_dir, loaded.from_command_line)
         evaluation = _plan_evaluation(loaded, plan, smoke, problems)
+        for problem in check_tracking(experiment.tracking):
+            problems.add(problem)
     problems.raise_if_any()
     assert plan is not None
     if evaluation is not None:

@@ -222,12 +222,12 @@ SCHEMA_ERRORS = {
         "3: controlls: unknown key 'controlls' in experiment.yaml; did you mean 'controls'?\n"
         "  fix: allowed keys here: base_config, base_config_file, controls, date, delete, derived, evaluation, "
         "exclude, experiment_name, framework, hypothesis, linked, notes, output, question, recipe, replicates, "
-        "researcher, sample, slurm, tags, variables",
+        "researcher, sample, slurm, tags, tracking, variables",
     ),
     "unknown top-level key, nested shape": (
         f"experiment:\n  name: a\nframework_config:\n  base_config: {BASE}\nvariabels:\n  lora_rank: [8]\n",
         "5: variabels: unknown key 'variabels' in experiment.yaml; did you mean 'variables'?\n"
-        "  fix: allowed keys here: controls, delete, derived, evaluation, exclude, experiment, framework_config, linked, output, replicates, sample, slurm, variables",
+        "  fix: allowed keys here: controls, delete, derived, evaluation, exclude, experiment, framework_config, linked, output, replicates, sample, slurm, tracking, variables",
     ),
     "unknown key under experiment:": (
         f"experiment:\n  name: a\n  hypothesys: h\nframework_config:\n  base_config: {BASE}\n",
@@ -401,7 +401,7 @@ def test_every_problem_of_an_experiment_yaml_is_reported_in_one_message(tmp_path
         "  <PATH>:3: hypothsis: unknown key 'hypothsis' in experiment.yaml; did you mean 'hypothesis'?\n"
         "    fix: allowed keys here: base_config, base_config_file, controls, date, delete, derived, evaluation, "
         "exclude, experiment_name, framework, hypothesis, linked, notes, output, question, recipe, replicates, "
-        "researcher, sample, slurm, tags, variables\n"
+        "researcher, sample, slurm, tags, tracking, variables\n"
         "  <PATH>:1: name: experiment name 'my exp' is not a safe folder name\n"
         "    fix: use letters, digits, '_', '-', '.' and '+' only, starting with a letter, digit or '_', "
         "e.g. 'my_exp'\n"

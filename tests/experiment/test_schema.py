@@ -25,11 +25,12 @@ from ttwriter import (
 )
 from ttwriter.errors import Location, Problems, locating
 from ttwriter.experiment.schema import ConfigClass, build_valid
+from ttwriter.experiment.tracking import Tracking
 
 FIELDS = (
     "name, base_config, base_config_file, variables, controls, delete, framework, recipe, "
-    "output_dir, question, hypothesis, researcher, date, tags, notes, slurm, evaluation, linked, derived, "
-    "exclude, sample, replicates"
+    "output_dir, question, hypothesis, researcher, date, tags, notes, slurm, evaluation, tracking, linked, "
+    "derived, exclude, sample, replicates"
 )
 
 BASELINE = f"""\
@@ -187,6 +188,7 @@ def test_a_missing_name_and_too_many_values_are_problems_not_type_errors(tmp_pat
             "",
             SlurmConfig(),
             None,
+            Tracking(),
             {},
             {},
             (),
@@ -196,7 +198,7 @@ def test_a_missing_name_and_too_many_values_are_problems_not_type_errors(tmp_pat
             name="b",
         )
     assert [p.message for p in info.value.problems] == [
-        "Experiment takes at most 22 values without a name, got 23",
+        "Experiment takes at most 23 values without a name, got 24",
         "field 'name' is given twice, as a value without a name and as name=",
     ]
 

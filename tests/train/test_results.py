@@ -61,8 +61,10 @@ def test_every_state_of_a_run_is_one_row_and_none_is_a_crash(sweep, run_cli):
 
     result = run_cli("results", str(sweep))
     assert result.code == 0, result.err
-    assert result.out.splitlines()[:6] == [
+    assert result.out.splitlines()[:8] == [
         "Results of tiny_rank_x_lr: 4 runs, 1 done, 1 failed, 1 partial, 1 no log",
+        "  question:   Does the tiny model's loss respond to LoRA rank and learning rate?",
+        "  hypothesis: The higher learning rate lowers the final loss at both ranks.",
         "  run      lora_rank  learning_rate  status   steps  final loss  best loss",
         "  run_000  4          0.001          done         4      5.0000     4.9000",
         "  run_001  4          0.01           partial      2      5.5000     5.5000",

@@ -84,11 +84,48 @@ class EvaluateOptions(FolderOptions):
 
 
 @dataclasses.dataclass(frozen=True)
-class ResultsOptions(FolderOptions):
-    """`results`."""
+class ResultsOptions:
+    """`results`: one experiment folder, or several (and parents of many) joined in one table."""
 
+    dirs: Annotated[
+        tyro.conf.Positional[tuple[str, ...]], tyro.conf.arg(metavar="DIR [DIR ...]", help_behavior_hint="")
+    ]
+    """Experiment folders ttwriter wrote (outputs/<name>_<timestamp>), or folders holding them; several are joined in one table."""
     no_plot: Switch = False
-    """Do not write the loss curve PNG (nor eval_scores.png)."""
+    """Do not write the plot (loss_curves.png; for several experiments, the comparison PNG beside --csv)."""
+    csv: Annotated[str | None, tyro.conf.arg(metavar="FILE", help_behavior_hint="")] = None
+    """Write the joined table of every experiment to FILE (and the comparison plot beside it, FILE with .png)."""
+    sort: Annotated[str | None, tyro.conf.arg(metavar="KEY", help_behavior_hint="")] = None
+    """Order the joined table by a column, smallest first, e.g. --sort final_loss."""
+    where: Annotated[
+        tuple[str, ...], tyro.conf.UseAppendAction, tyro.conf.arg(metavar="KEY=VALUE", help_behavior_hint="")
+    ] = ()
+    """Keep the rows whose column KEY equals VALUE (read as YAML), e.g. --where lora_rank=16; repeatable."""
+
+    def __post_init__(self) -> None:
+        if not self.dirs:
+            raise ArgumentError(
+                "ttwriter results needs DIR, an experiment folder ttwriter wrote (or a folder holding several)",
+                fix="ttwriter results DIR [DIR ...]",
+            )
+
+    @property
+    def joined(self) -> bool:
+        """Whether this asks for the joined table rather than one folder's own results."""
+        return len(self.dirs) > 1 or self.csv is not None or self.sort is not None or bool(self.where)
+
+    def conditions(self) -> list[tuple[str, str]]:
+        """--where as (key, value) pairs; one without `=` is an ArgumentError."""
+        pairs = []
+        for item in self.where:
+            key, eq, value = item.partition("=")
+            if not eq or not key.strip():
+                raise ArgumentError(
+                    f"--where needs KEY=VALUE, got {item!r}",
+                    fix=f"e.g. --where {key.strip() or 'status'}=done",
+                )
+            pairs.append((key.strip(), value))
+        return pairs
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,6 +19,7 @@ from ttwriter.cli._parser import parse
 from ttwriter.cli.evaluate import outcome_line, print_eval_skipped
 from ttwriter.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
 from ttwriter.cli.options import ResultsOptions, RunOptions, TinyAssetsOptions
+from ttwriter.cli.results_across import results_across
 from ttwriter.errors import ExperimentDirError
 from ttwriter.evaluate.run import evaluate_target
 from ttwriter.folder.layout import (
@@ -38,6 +39,7 @@ from ttwriter.folder.layout import (
 )
 from ttwriter.folder.read import ExperimentFolder, FolderRun
 from ttwriter.formats import counted, listed, params_text
+from ttwriter.train.collect import folder_asked, holds_experiments
 from ttwriter.train.conditions import by_condition, conditions_csv, conditions_table
 from ttwriter.train.local import LocalPlan, LocalRun, plan_local_runs, train_one
 from ttwriter.train.plot import plot_loss_curves, plot_scores
@@ -70,7 +72,11 @@ RESULTS_DESCRIPTION = (
     "Join every run's torchtune loss log (DiskLogger log_*.txt under its output_dir) with its "
     f"params: a table on the terminal, {RESULTS_FILE} and {PLOT_FILE} in the folder. With "
     "evaluation, each run's eval status and scores too (one column per metric, and a base_model "
-    f"row), and {SCORES_PLOT_FILE}: the main metric against the swept variables.\n\n"
+    f"row), and {SCORES_PLOT_FILE}: the main metric against the swept variables. Several folders "
+    "(or a folder holding many) are joined in one table: experiment, file and parent, run id, the "
+    "union of their params, losses and eval metrics, each experiment's question and hypothesis "
+    "above it; --where and --sort choose the rows, --csv FILE writes them with a comparison plot "
+    "beside it.\n\n"
     f"{exit_codes_text('results')}"
 )
 TINY_ASSETS_DESCRIPTION = (
@@ -234,9 +240,11 @@ def _tail(path: Path, n: int) -> list[str]:
 def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter results DIR [--no-plot]`."""
     args = parse(ResultsOptions, argv, prog="ttwriter results", description=RESULTS_DESCRIPTION, out=out)
+    if args.joined or holds_experiments(args.dirs[0]):
+        return results_across(args, out)  # several experiments in one table (train.collect)
 
     # Everything that can fail comes before results.csv is written.
-    results = collect_results(args.dir)
+    results = collect_results(args.dirs[0])
     folder = results.folder
     csv_path = folder.path / RESULTS_FILE
     csv_text = results_csv(results)
@@ -247,6 +255,7 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     if results.evaluations:
         evaluated = "; evaluations: " + ", ".join(f"{n} {s}" for s, n in results.eval_counts().items())
     lines = [f"Results of {folder.experiment}: {counted(n)}, {counts}{evaluated}{smoke}"]
+    lines += folder_asked(folder)
     lines += [f"  {line}" for line in results_table(results)]
     groups = by_condition(results)
     if groups:

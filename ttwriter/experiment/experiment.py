@@ -24,6 +24,7 @@ from ttwriter.experiment.sample import Sample
 from ttwriter.experiment.schema import ConfigClass, check_sub_configs
 from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.experiment.strategies import check_derived, check_exclude, check_linked, check_replicates
+from ttwriter.experiment.tracking import Tracking
 from ttwriter.safe_read import data_problem
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
@@ -86,6 +87,9 @@ class Experiment(ConfigClass):
 
     evaluation: Evaluation | None = None
     """How each run is evaluated after training (harness, tasks, checkpoints, ...); None: it is not."""
+
+    tracking: Tracking = dataclasses.field(default_factory=Tracking)
+    """Which experiment tracker every run logs to (backend wandb, mlflow, tensorboard; default disk: the loss log only)."""
 
     linked: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
     """Grid axes that set several keys together: axis name -> list of {key: value} entries, one run per entry."""

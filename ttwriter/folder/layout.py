@@ -43,6 +43,10 @@ SCORES_PLOT_FILE = "eval_scores.png"
 EVAL_DIR = "eval"
 """Evaluation results: `<run output_dir>/eval/epoch_N/` per evaluated checkpoint, and
 `<experiment folder>/eval/base_model/` for the base model."""
+TRACKING_DIR = "tracking"
+"""The trackers' local files (tracking.backend): tracking/mlflow.db (MLflow's default store),
+tracking/wandb/ (W&B's run folders, offline-run-* when offline), tracking/tensorboard/<run id>/."""
+MLFLOW_DB = "mlflow.db"
 BASE_MODEL = "base_model"
 """The id of the base model's evaluation (the untrained control), beside the run ids."""
 STAGED_MODEL_DIR = "model"
@@ -56,7 +60,7 @@ EVAL_LOG_SUFFIX = ".eval.out"
 
 SIGNATURE_FILES = (SNAPSHOT_FILE, MAPPING_FILE)
 """A folder with one of these was written by ttwriter."""
-RESULT_DIRS = (RUNS_DIR, LOGS_DIR, STATUS_DIR, EVAL_DIR)
+RESULT_DIRS = (RUNS_DIR, LOGS_DIR, STATUS_DIR, EVAL_DIR, TRACKING_DIR)
 """Subfolders where training writes results and run states; a folder with anything in them is
 never replaced."""
 GENERATED_FILES = (*SIGNATURE_FILES, VALIDATION_REPORT, VALIDATION_REPORT_JSON, SCRIPT_FILE, EVAL_SCRIPT_FILE)

@@ -48,6 +48,8 @@ CONDITION, REPLICATE = "condition", "replicate"
 """A run_mapping.yaml entry's condition id and replicate index (sweeps with replicates only)."""
 """An experiment with evaluation: the header's `evaluation` (harness, the base model's record) and
 each run's `eval` (its checkpoints, results folders and harness commands; see evaluate.plan)."""
+RUN_TRACKER = "tracker"
+"""A run's entry: where its experiment tracker holds it (ttwriter.tracking.node.run_record)."""
 
 
 @dataclasses.dataclass(frozen=True)

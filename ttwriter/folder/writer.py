@@ -39,6 +39,7 @@ from ttwriter.folder.read import (
     MAX_PARALLEL,
     REPLICATE,
     RUN_EVAL,
+    RUN_TRACKER,
     TRAINING_COMMAND,
 )
 from ttwriter.folder.run_text import RunText
@@ -46,6 +47,8 @@ from ttwriter.folder.snapshot import Snapshot, dump_snapshot
 from ttwriter.formats import params_text
 from ttwriter.sweep.plan import Run, SweepPlan
 from ttwriter.sweep.smoke import apply_smoke, recipe_reads, smoke_header
+from ttwriter.tracking.node import METRIC_LOGGER, logger_node
+from ttwriter.tracking.node import run_record as tracker_record
 from ttwriter.yaml_io import dump_yaml
 
 if TYPE_CHECKING:
@@ -140,7 +143,11 @@ def mapping_header(plan: SweepPlan) -> str:
 
 
 def mapping_entry(
-    run: Run, config: str, text: RunText | None = None, evaluation: EvalRecord | None = None
+    run: Run,
+    config: str,
+    text: RunText | None = None,
+    evaluation: EvalRecord | None = None,
+    tracker: dict[str, object] | None = None,
 ) -> str:
     if text:
         entry = text.mapping_entry(run.id, config, run.output_dir, run.params)
@@ -150,6 +157,8 @@ def mapping_entry(
         )
     if run.condition is not None:
         entry += f"  {CONDITION}: {run.condition}\n  {REPLICATE}: {run.replicate}\n"
+    if tracker is not None:
+        entry += textwrap.indent(dump_yaml({RUN_TRACKER: tracker}), "  ")
     if evaluation is None:
         return entry
     return entry + textwrap.indent(dump_yaml({RUN_EVAL: evaluation.as_data()}), "  ")
@@ -182,10 +191,16 @@ def write_runs(
             rel = config_rel(run.id)
             if smoke:
                 smoke_missing.update(apply_smoke(run.config, smoke_reads))
+            tracker = None
+            if plan.experiment.tracking.enabled:  # a new top-level value: the shared one is untouched
+                run.config[METRIC_LOGGER] = logger_node(
+                    run.config.get(METRIC_LOGGER), plan.experiment, final, run.id, run.params
+                )
+                tracker = tracker_record(plan.experiment, final, run.id)
             config = render_run_config(run, plan, os.path.join(final, rel), smoke, text)
             write_file(os.path.join(folder, rel), config)
             record = run_record(evaluation, run.id, run.config, run.output_dir) if evaluation else None
-            mapping.write(mapping_entry(run, rel, text, record))
+            mapping.write(mapping_entry(run, rel, text, record, tracker))
             if progress:
                 progress(run.index + 1, plan.n_runs)
     return smoke_missing

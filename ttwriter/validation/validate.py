@@ -22,6 +22,7 @@ from ttwriter.validation.components import ComponentChecker
 from ttwriter.validation.cross_run import CrossRunChecks
 from ttwriter.validation.environment import EnvironmentChecker
 from ttwriter.validation.interpolation import resolve, resolve_simple
+from ttwriter.validation.logger import LoggerChecker
 from ttwriter.validation.recipe import recipe_findings
 from ttwriter.validation.report import Finding, RunValidation, ValidationSummary
 from ttwriter.validation.startup.checks import startup_findings
@@ -52,6 +53,7 @@ def validate_configs(
     components = ComponentChecker()
     environment = EnvironmentChecker(components, context.strict)
     across = CrossRunChecks()
+    loggers = LoggerChecker()
     findings: dict[str, list[Finding]] = {}
     for done, (run_id, path) in enumerate(configs, start=1):
         raw = load_config_file(path)
@@ -65,6 +67,7 @@ def validate_configs(
         run_findings += recipe_findings(plain, raw, context.recipe, context.set_keys)
         run_findings += startup_findings(plain, context.recipe)
         run_findings += environment.check(plain)
+        run_findings += loggers.check(plain)
         run_findings += across.add(run_id, plain, raw)
         findings[run_id] = run_findings
         if progress:

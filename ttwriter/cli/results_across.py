@@ -1,0 +1,65 @@
+"""`ttwriter results DIR DIR ...`: the joined table of several experiments, and what it prints.
+
+Each experiment is introduced by its name, file and parent, question and hypothesis; then one
+table holds every run of them all (train.collect does the join, the filters and the CSV).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+from ttwriter.cli.exit_codes import EXIT_OK
+from ttwriter.cli.options import ResultsOptions
+from ttwriter.errors import ExperimentDirError
+from ttwriter.formats import counted
+from ttwriter.train.collect import Joined, asked, join_results
+from ttwriter.train.compare_plot import plot_comparison
+
+
+def _introduce(joined: Joined) -> list[str]:
+    lines = []
+    for info in joined.experiments:
+        came = info.file + (f" <- {info.parent}" if info.parent else "")
+        lines.append(f"{info.name}  ({counted(info.n_runs)}{', ' + came if came else ''}; {info.path})")
+        lines += asked(info.question, info.hypothesis)
+    return lines
+
+
+def results_across(args: ResultsOptions, out: TextIO) -> int:
+    """Join, filter, sort, print; then --csv FILE and the comparison plot beside it."""
+    joined = join_results(args.dirs)
+    total = len(joined.rows)
+    joined = joined.where(args.conditions())
+    if args.sort:
+        joined = joined.sorted(args.sort)
+    csv_path = Path(args.csv).expanduser() if args.csv else None
+    if csv_path is not None:
+        try:
+            csv_path.write_text(joined.csv(), encoding="utf-8")
+        except OSError as exc:
+            raise ExperimentDirError(
+                f"cannot write {csv_path}: {exc.strerror or exc}",
+                file=csv_path,
+                fix="choose a --csv FILE in a folder you can write",
+            ) from None
+    n = len(joined.experiments)
+    shown = f"{counted(len(joined.rows))}" + (f" of {total}" if len(joined.rows) != total else "")
+    print(f"Results of {counted(n, 'experiment')}: {shown}", file=out)
+    for line in _introduce(joined):
+        print(line, file=out)
+    print("", file=out)
+    for line in joined.table():
+        print(f"  {line}", file=out)
+    if csv_path is None:
+        print("Write them: --csv FILE (the comparison plot goes beside it, FILE with .png)", file=out)
+        return EXIT_OK
+    written = [str(csv_path)]
+    if not args.no_plot:
+        png, problem = plot_comparison(joined, csv_path.with_suffix(".png"))
+        if png is not None:
+            written.append(str(png))
+        if problem:
+            print(f"note: {problem}", file=out)
+    print("Wrote " + " and ".join(written), file=out)
+    return EXIT_OK
