@@ -5,7 +5,8 @@
 
 1. CLI start-up: `ttwriter --help` and `ttwriter <example> --dry-run`, best of N, and whether
    torch / torchtune were imported (goal: < 0.5 s, no torch).
-2. Generation without validation for sweeps of 1,000 and 10,000 runs, each in a fresh process:
+2. Generation without validation for sweeps of 1,000 and 10,000 runs, each in a fresh process
+   (a plain grid, then a sampled sweep with every strategy: linked, exclude, draws, replicates, derived):
    wall time, time per run, peak RSS growth and the tracemalloc peak during generation, and what
    the returned result still holds (goals: 10,000 runs < 10 s, time linear in runs, memory flat).
 3. Validation without importing torch (issue 14), each in fresh processes, side by side:
@@ -88,6 +89,40 @@ def sweep_experiment(n_runs: int, name: str = "bench"):
     )
 
 
+def sampled_experiment(n_runs: int, name: str = "bench_sampled"):
+    """A sweep of `n_runs` (a multiple of 20) using every strategy: lora_rank (4) x a linked schedule
+    (3) minus 2 excluded = 10 grid points, x n_runs / 20 draws of learning rate and weight decay,
+    x 2 replicates, lora_alpha derived from the rank."""
+    from ttwriter import Experiment, Sample
+
+    if n_runs % 20:
+        raise SystemExit(f"cannot make a sampled sweep of {n_runs} runs: use a multiple of 20")
+    return Experiment(
+        name=name,
+        base_config="llama3_2/1B_lora_single_device",
+        controls=CONTROLS,
+        variables={"lora_rank": [4, 8, 16, 32]},
+        linked={
+            "schedule": [
+                {"num_warmup_steps": 50, "epochs": 1},
+                {"num_warmup_steps": 100, "epochs": 2},
+                {"num_warmup_steps": 200, "epochs": 3},
+            ]
+        },
+        exclude=[{"lora_rank": 32, "epochs": 3}, {"lora_rank": 4, "epochs": 3}],
+        derived={"lora_alpha": "2 * lora_rank"},
+        sample=Sample(
+            num_samples=n_runs // 20,
+            seed=0,
+            params={
+                "learning_rate": {"log_uniform": [1e-5, 1e-3], "digits": 3},
+                "weight_decay": {"uniform": [0.0, 0.1], "round": 4},
+            },
+        ),
+        replicates=2,
+    )
+
+
 # --- workers: run in a fresh subprocess, print one JSON object ----------------------------------
 
 
@@ -101,14 +136,14 @@ def worker_imports(args: list[str]) -> dict:
     return {"exit": code, "imported": [m for m in HEAVY_MODULES if m in sys.modules]}
 
 
-def worker_generate(n_runs: int, trace: bool, scratch: str) -> dict:
+def worker_generate(n_runs: int, trace: bool, scratch: str, kind: str = "grid") -> dict:
     """Generate one sweep under `scratch`; with `trace`, tracemalloc peaks while writing and after."""
     from ttwriter import generate_configs
 
     folder = Path(tempfile.mkdtemp(prefix=f"generate_{n_runs}_", dir=scratch))
     # Warm up (base config read, modules imported, caches filled) and flush earlier writes: untimed.
     generate_configs(sweep_experiment(32, "warmup"), folder / "warmup", validate=False)
-    experiment = sweep_experiment(n_runs)
+    experiment = sampled_experiment(n_runs) if kind == "sampled" else sweep_experiment(n_runs)
     gc.collect()
     os.sync()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -246,11 +281,11 @@ def bench_cli(repeat: int, scratch: str) -> list[dict]:
     return rows
 
 
-def bench_generation(sizes: list[int], scratch: str) -> list[dict]:
+def bench_generation(sizes: list[int], scratch: str, kind: str = "grid") -> list[dict]:
     rows = []
     for n in sizes:
-        timed = run_worker("generate", str(n), "0", scratch)
-        traced = run_worker("generate", str(n), "1", scratch)
+        timed = run_worker("generate", str(n), "0", scratch, kind)
+        traced = run_worker("generate", str(n), "1", scratch, kind)
         rows.append({**timed, **{k: v for k, v in traced.items() if k.startswith("trace_")}})
     return rows
 
@@ -343,16 +378,9 @@ def _mb(n_bytes: float) -> str:
     return f"{n_bytes / 1024**2:.1f} MB"
 
 
-def render(facts: dict, cli: list[dict], gen: list[dict], val: dict | None, fast: dict | None = None) -> str:
-    lines = ["### Machine", ""]
-    lines += [f"- {k}: {v}" for k, v in facts.items()]
-    lines += ["", "### 1. CLI start-up (goal: < 0.5 s, torch not imported)", ""]
-    lines += ["| command | best wall time | exit | heavy modules imported |", "|---|---:|---:|---|"]
-    for row in cli:
-        imported = ", ".join(row["imported"]) or "none"
-        lines.append(f"| `{row['what']}` | {row['seconds']:.3f} s | {row['exit']} | {imported} |")
-
-    lines += ["", "### 2. Generation without validation (goal: 10,000 runs < 10 s, linear, flat memory)", ""]
+def _generation(gen: list[dict]) -> list[str]:
+    """The generation table, and how time and memory scale from the first size to the last."""
+    lines: list[str] = []
     lines += [
         "| runs | wall time | CPU user + sys | per run (wall) | files | peak RSS growth "
         "| tracemalloc peak while writing the runs | tracemalloc peak after (submit.sbatch, snapshot) "
@@ -385,6 +413,32 @@ def render(facts: dict, cli: list[dict], gen: list[dict], val: dict | None, fast
             f"held by the result {ratio('trace_held_by_result'):.2f}x, peak RSS growth "
             f"{ratio('rss_growth_kb'):.2f}x",
         ]
+    return lines
+
+
+def render(
+    facts: dict, cli: list[dict], gen: list[dict], val: dict | None, fast: dict | None, sampled: list[dict]
+) -> str:
+    lines = ["### Machine", ""]
+    lines += [f"- {k}: {v}" for k, v in facts.items()]
+    lines += ["", "### 1. CLI start-up (goal: < 0.5 s, torch not imported)", ""]
+    lines += ["| command | best wall time | exit | heavy modules imported |", "|---|---:|---:|---|"]
+    for row in cli:
+        imported = ", ".join(row["imported"]) or "none"
+        lines.append(f"| `{row['what']}` | {row['seconds']:.3f} s | {row['exit']} | {imported} |")
+
+    lines += ["", "### 2. Generation without validation (goal: 10,000 runs < 10 s, linear, flat memory)", ""]
+    lines += _generation(gen)
+    if sampled:
+        lines += [
+            "",
+            "### 2b. A sampled sweep with every strategy (same goals)",
+            "",
+            "lora_rank (4) x a linked schedule (3) minus 2 excluded = 10 grid points, x runs/20 draws of "
+            "learning rate and weight decay, x 2 replicates, lora_alpha derived (`sampled_experiment`).",
+            "",
+        ]
+        lines += _generation(sampled)
 
     if fast is not None:
         ex, sw = fast["example"], fast["sweep"]
@@ -463,6 +517,13 @@ def main() -> None:
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[1_000, 10_000], help="sweep sizes (powers of ten)"
     )
+    parser.add_argument(
+        "--sampled-sizes",
+        type=int,
+        nargs="*",
+        default=[1_000, 10_000],
+        help="sizes of the sampled sweep with every strategy (multiples of 20; none: skip)",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="best of N for the CLI timings")
     parser.add_argument("--validate-runs", type=int, default=256, help="size of the validated sweep")
     parser.add_argument("--tune-sample", type=int, default=5, help="files timed with `tune validate`")
@@ -479,7 +540,7 @@ def main() -> None:
         if kind == "imports":
             out = worker_imports(json.loads(rest[0]))
         elif kind == "generate":
-            out = worker_generate(int(rest[0]), rest[1] == "1", rest[2])
+            out = worker_generate(int(rest[0]), rest[1] == "1", rest[2], *rest[3:])
         elif kind == "sweep":
             out = worker_sweep(int(rest[0]), rest[1] == "1", rest[2] == "1", rest[3])
         else:
@@ -496,6 +557,7 @@ def main() -> None:
         cli = bench_cli(args.repeat, scratch)
         print("2/4 generation ...", file=sys.stderr)
         gen = bench_generation(args.sizes, scratch)
+        sampled = bench_generation(args.sampled_sizes, scratch, "sampled") if args.sampled_sizes else []
         fast = None
         val = None
         if not args.skip_validation:
@@ -505,7 +567,7 @@ def main() -> None:
             val = bench_validation(args.validate_runs, args.tune_sample, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    body = render(facts, cli, gen, val, fast)
+    body = render(facts, cli, gen, val, fast, sampled)
     print(body)
     if args.update_doc:
         command = ".venv/bin/python bench/run_benchmarks.py" + (

@@ -23,6 +23,7 @@ from ttwriter.errors import (
 from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.loading import LoadedExperiment, load_experiment
+from ttwriter.experiment.sample import Sample
 from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.experiment.tracking import Tracking
 from ttwriter.folder.runs import RunRecord
@@ -51,6 +52,7 @@ __all__ = [
     "OutputWriteError",
     "RunRecord",
     "RunValidation",
+    "Sample",
     "SlurmConfig",
     "SlurmError",
     "TorchtuneValidationError",

@@ -63,6 +63,9 @@ class GenerationResult:
     """True for smoke variants (`--smoke`): every run cut short to check the pipeline."""
     warnings: tuple[str, ...] = ()
     """Settings that work but waste something, e.g. GPUs a single-device recipe leaves idle."""
+    count: str = ""
+    """How the run count comes about, for sweeps beyond the full grid (`12 runs = (4 grid - 1
+    excluded) x 2 draws x 2 replicates`); empty for a plain grid."""
 
     @property
     def ok(self) -> bool:
@@ -165,7 +168,7 @@ def validation_context(plan: SweepPlan, strict: bool = False) -> ValidationConte
     """What validation needs from the plan: the recipe and the keys the experiment set."""
     return ValidationContext(
         recipe=plan.base.recipe,
-        set_keys=frozenset(a.path[0] for a in (*plan.controls, *plan.variables)),
+        set_keys=frozenset(path[0] for path in (*(a.path for a in plan.controls), *plan.swept_paths)),
         strict=strict,
     )
 
@@ -221,6 +224,7 @@ def generate_configs(
             loaded,
             smoke,
             warnings,
+            _count(plan),
         )
 
     base_dir, default = template_dir(loaded.experiment, output_dir, now, smoke)
@@ -238,7 +242,7 @@ def generate_configs(
             writer.write_eval_script(tmp, _eval_script_chunks(plan, records))
         writer.copy_sources(tmp, sources)
         # The snapshot records the plan's experiment: its evaluation with the paths made absolute.
-        planned = dataclasses.replace(loaded, experiment=plan.experiment)
+        planned = dataclasses.replace(loaded, experiment=plan.recorded_experiment())
         writer.write_snapshot(tmp, build_snapshot(planned, plan.base, final, sources, total, smoke))
 
         summary = None
@@ -268,4 +272,9 @@ def generate_configs(
         loaded,
         smoke,
         warnings,
+        _count(plan),
     )
+
+
+def _count(plan: SweepPlan) -> str:
+    return plan.space.count_text() if plan.space.has_strategies else ""

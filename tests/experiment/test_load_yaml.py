@@ -220,13 +220,14 @@ SCHEMA_ERRORS = {
     "unknown top-level key": (
         f"experiment_name: a\nbase_config: {BASE}\ncontrolls:\n  epochs: 1\n",
         "3: controlls: unknown key 'controlls' in experiment.yaml; did you mean 'controls'?\n"
-        "  fix: allowed keys here: base_config, base_config_file, controls, date, delete, evaluation, experiment_name, "
-        "framework, hypothesis, notes, output, question, recipe, researcher, slurm, tags, tracking, variables",
+        "  fix: allowed keys here: base_config, base_config_file, controls, date, delete, derived, evaluation, "
+        "exclude, experiment_name, framework, hypothesis, linked, notes, output, question, recipe, replicates, "
+        "researcher, sample, slurm, tags, tracking, variables",
     ),
     "unknown top-level key, nested shape": (
         f"experiment:\n  name: a\nframework_config:\n  base_config: {BASE}\nvariabels:\n  lora_rank: [8]\n",
         "5: variabels: unknown key 'variabels' in experiment.yaml; did you mean 'variables'?\n"
-        "  fix: allowed keys here: controls, delete, evaluation, experiment, framework_config, output, slurm, tracking, variables",
+        "  fix: allowed keys here: controls, delete, derived, evaluation, exclude, experiment, framework_config, linked, output, replicates, sample, slurm, tracking, variables",
     ),
     "unknown key under experiment:": (
         f"experiment:\n  name: a\n  hypothesys: h\nframework_config:\n  base_config: {BASE}\n",
@@ -398,8 +399,9 @@ def test_every_problem_of_an_experiment_yaml_is_reported_in_one_message(tmp_path
     assert str(info.value).replace(str(path), "<PATH>") == (
         "the experiment has 8 problems:\n"
         "  <PATH>:3: hypothsis: unknown key 'hypothsis' in experiment.yaml; did you mean 'hypothesis'?\n"
-        "    fix: allowed keys here: base_config, base_config_file, controls, date, delete, evaluation, experiment_name, "
-        "framework, hypothesis, notes, output, question, recipe, researcher, slurm, tags, tracking, variables\n"
+        "    fix: allowed keys here: base_config, base_config_file, controls, date, delete, derived, evaluation, "
+        "exclude, experiment_name, framework, hypothesis, linked, notes, output, question, recipe, replicates, "
+        "researcher, sample, slurm, tags, tracking, variables\n"
         "  <PATH>:1: name: experiment name 'my exp' is not a safe folder name\n"
         "    fix: use letters, digits, '_', '-', '.' and '+' only, starting with a letter, digit or '_', "
         "e.g. 'my_exp'\n"
@@ -454,7 +456,7 @@ def test_a_torchtune_config_given_as_the_experiment_says_how_to_use_it(tmp_path)
         load_experiment(config)
 
     assert str(info.value) == (
-        f"{config}: this is a torchtune config (batch_size, checkpointer, dataset, device), not an experiment\n"
+        f"{config}: this is a torchtune config (batch_size, checkpointer, compile, dataset), not an experiment\n"
         "  fix: use it as the base of an experiment: an experiment.yaml beside it with "
         "'experiment_name: my_sweep' and 'base_config_file: my_lora.yaml', then controls and variables "
         "(see docs/experiment_format.md)"

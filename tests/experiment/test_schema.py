@@ -29,7 +29,8 @@ from ttwriter.experiment.tracking import Tracking
 
 FIELDS = (
     "name, base_config, base_config_file, variables, controls, delete, framework, recipe, "
-    "output_dir, question, hypothesis, researcher, date, tags, notes, slurm, evaluation, tracking"
+    "output_dir, question, hypothesis, researcher, date, tags, notes, slurm, evaluation, tracking, linked, "
+    "derived, exclude, sample, replicates"
 )
 
 BASELINE = f"""\
@@ -188,11 +189,16 @@ def test_a_missing_name_and_too_many_values_are_problems_not_type_errors(tmp_pat
             SlurmConfig(),
             None,
             Tracking(),
+            {},
+            {},
+            (),
+            {},
+            None,
             1,
             name="b",
         )
     assert [p.message for p in info.value.problems] == [
-        "Experiment takes at most 18 values without a name, got 19",
+        "Experiment takes at most 23 values without a name, got 24",
         "field 'name' is given twice, as a value without a name and as name=",
     ]
 

@@ -156,3 +156,18 @@ def test_the_first_runs_configs_differ_where_torchtune_would_see_it():
     assert lines[:2] == ["--- a run_000", "+++ b run_000"]
     assert [line for line in lines[2:] if line[:1] in "+-"] == ["-  lr: 0.0003", "+  lr: 0.0001"]
     assert config_diff(lora, lora, "a", "b") == []
+
+
+def test_derived_callables_are_compared_by_their_code_and_shown_by_name_and_line():
+    def changes(old_alpha, new_alpha):
+        old = Experiment(
+            name="a", base_config=BASE, variables={"lora_rank": [8]}, derived={"lora_alpha": old_alpha}
+        )
+        new = dataclasses.replace(old, derived={"lora_alpha": new_alpha})
+        return compare(*(plan_for_comparison(from_experiment(e)) for e in (old, new)))
+
+    assert changes(lambda p: 2 * p["lora_rank"], lambda p: 2 * p["lora_rank"]) == []
+    (change,) = changes(lambda p: 2 * p["lora_rank"], lambda p: 3 * p["lora_rank"])
+    assert change.key == "derived.lora_alpha"
+    assert change.text().startswith("derived.lora_alpha <callable ")
+    assert "from test_compare.py:" in change.text() and "0x" not in change.text()

@@ -172,6 +172,8 @@ def generate_command(path: str, flags: list[str], out: TextIO, err: TextIO) -> i
         print(f"Dry run: would write {counted(n)} to {folder}/ (nothing written)", file=out)
     else:
         print(f"Wrote {counted(n)} to {folder}/", file=out)
+    if result.count:
+        print(f"  {result.count}", file=out)
     if result.smoke:
         print(
             f"Smoke variant: every run cut short ({settings_text()}); marked as smoke in {SNAPSHOT_FILE}",
@@ -179,7 +181,8 @@ def generate_command(path: str, flags: list[str], out: TextIO, err: TextIO) -> i
         )
     shown = result.runs if result.dry_run else result.runs[:TABLE_LIMIT]
     for run in shown:
-        print(f"  {run.id}  {params_text(run.params) or '(no variables)'}", file=out)
+        where = f"{run.condition} r{run.replicate}  " if run.condition is not None else ""
+        print(f"  {run.id}  {where}{params_text(run.params) or '(no variables)'}", file=out)
     if len(shown) < n:
         print(more_rows(n - len(shown), f"{folder}/{MAPPING_FILE}"), file=out)
     if result.dry_run:

@@ -35,6 +35,7 @@ from ttwriter.errors import (
 from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import freeze, thaw
+from ttwriter.experiment.sample import Sample
 from ttwriter.experiment.schema import build_valid, sub_configs
 from ttwriter.yaml_io import dump_scalar, parse_scalar
 
@@ -58,6 +59,10 @@ _TOOL_FIELDS = {
     ),
 }
 _DICT_FIELDS = ("controls", "variables")
+_YAML_FIELDS = ("linked", "derived", "exclude")
+"""Sweep strategies given whole on the command line, as YAML: --derived '{lora_alpha: 2 * lora_rank}'."""
+_REPLICATES = "replicates"
+_SAMPLE = "sample"
 
 
 def field_docs() -> dict[str, str]:
@@ -102,6 +107,55 @@ def _values_spec(metavar: str, flag: str) -> PrimitiveConstructorSpec:
         is_instance=lambda x: True,
         str_from_instance=lambda x: [dump_scalar(thaw(v)) for v in x],
     )
+
+
+def _shown(value: Any) -> list[str]:
+    """A field's current value for --help; a Python callable (derived) is shown as `<callable>`."""
+    plain = thaw(value)
+    if isinstance(plain, dict):
+        plain = {k: "<callable>" if callable(v) else v for k, v in plain.items()}
+    return [dump_scalar(plain)]
+
+
+def _yaml_spec(flag: str) -> PrimitiveConstructorSpec:
+    return PrimitiveConstructorSpec(
+        nargs=1,
+        metavar="YAML",
+        instance_from_str=lambda args: parse_scalar(args[0], flag),
+        is_instance=lambda x: True,
+        str_from_instance=_shown,
+    )
+
+
+def _replicates_value(args: list[str]) -> Any:
+    values = [parse_scalar(a, "--replicates") for a in args]
+    return values[0] if len(values) == 1 else values
+
+
+def _replicates_spec() -> PrimitiveConstructorSpec:
+    """`--replicates 3` (a count) or `--replicates 11 22 33` (the seeds)."""
+    return PrimitiveConstructorSpec(
+        nargs="*",
+        metavar="N|SEED [SEED ...]",
+        instance_from_str=_replicates_value,
+        is_instance=lambda x: True,
+        str_from_instance=lambda x: (
+            ["null"] if x is None else [dump_scalar(v) for v in ([x] if isinstance(x, int) else x)]
+        ),
+    )
+
+
+def _sample_flags(current: Sample) -> tuple[type, Any]:
+    """`--sample.num-samples`, `--sample.seed` and `--sample.params YAML`."""
+    docs = docs_of(Sample)
+    fields: list[tuple[str, Any, Any]] = []
+    for field in dataclasses.fields(Sample):
+        flag = _flag(f"{_SAMPLE}.{field.name}")
+        spec = _yaml_spec(flag) if field.name == "params" else _value_spec("INT", flag)
+        annotation = Annotated[Any, spec, tyro.conf.arg(help=docs.get(field.name, ""))]
+        fields.append((field.name, annotation, dataclasses.field(default=getattr(current, field.name))))
+    cls = dataclasses.make_dataclass(_SAMPLE, fields, frozen=True)
+    return cls, cls()
 
 
 def _field_name(key: str, taken: set[str]) -> str | None:
@@ -375,6 +429,21 @@ def parse_overrides(
             )
             indexes[field.name] = index
             continue
+        if field.name in (*_YAML_FIELDS, _REPLICATES, _SAMPLE):
+            flags: Any
+            if field.name == _SAMPLE:
+                flags, default = _sample_flags(experiment.sample)
+            else:
+                spec = _replicates_spec() if field.name == _REPLICATES else _yaml_spec(_flag(field.name))
+                flags, default = Annotated[Any, spec], getattr(experiment, field.name)
+            fields.append(
+                (
+                    field.name,
+                    Annotated[flags, tyro.conf.arg(help=docs.get(field.name, ""))],
+                    dataclasses.field(default=default),
+                )
+            )
+            continue
         if field.name == _EVALUATION:
             eval_cls, eval_default = _evaluation_flags(experiment.evaluation)
             help_text = docs.get(field.name, "")
@@ -431,6 +500,19 @@ def parse_overrides(
                     set_keys.add(split_path((field.name, *path)))
                 _set_original(tree, path, value)
             changes[field.name] = tree
+        elif field.name == _SAMPLE:
+            given = _values(getattr(parsed, field.name))
+            before = _values(experiment.sample)
+            changed_keys = [k for k in given if thaw(given[k]) != thaw(before[k])]
+            changes[field.name] = (
+                {k: thaw(v) for k, v in given.items()} if changed_keys else experiment.sample
+            )
+            set_keys.update((field.name, k) for k in changed_keys)
+        elif field.name in (*_YAML_FIELDS, _REPLICATES):
+            value = getattr(parsed, field.name)
+            changes[field.name] = value
+            if value is not getattr(experiment, field.name):
+                set_keys.add((field.name,))
         elif field.name == _EVALUATION:
             changes[field.name], changed = _parsed_evaluation(
                 getattr(parsed, field.name), eval_default, experiment.evaluation

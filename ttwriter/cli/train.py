@@ -24,6 +24,7 @@ from ttwriter.errors import ExperimentDirError
 from ttwriter.evaluate.run import evaluate_target
 from ttwriter.folder.layout import (
     BASE_MODEL,
+    CONDITIONS_FILE,
     EVAL_LOG_PATTERN,
     EVAL_LOG_SUFFIX,
     LOG_PATTERN,
@@ -39,6 +40,7 @@ from ttwriter.folder.layout import (
 from ttwriter.folder.read import ExperimentFolder, FolderRun
 from ttwriter.formats import counted, listed, params_text
 from ttwriter.train.collect import folder_asked, holds_experiments
+from ttwriter.train.conditions import by_condition, conditions_csv, conditions_table
 from ttwriter.train.local import LocalPlan, LocalRun, plan_local_runs, train_one
 from ttwriter.train.plot import plot_loss_curves, plot_scores
 from ttwriter.train.results import FAILED, collect_results, results_csv, results_table, run_result
@@ -255,6 +257,12 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     lines = [f"Results of {folder.experiment}: {counted(n)}, {counts}{evaluated}{smoke}"]
     lines += folder_asked(folder)
     lines += [f"  {line}" for line in results_table(results)]
+    groups = by_condition(results)
+    if groups:
+        lines.append(
+            f"By condition ({counted(len(groups), 'condition')}; mean ± std over replicates, n with a value):"
+        )
+        lines += [f"  {line}" for line in conditions_table(results, groups)]
     for run in results.runs:
         if run.n_logs > 1:
             lines.append(f"note: {run.run_id} has {run.n_logs} loss logs (rerun); the newest is used")
@@ -275,6 +283,8 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
             lines.append(f"note: the evaluation of {target} {why}; see {eval_log_path(folder.path, target)}")
     try:
         csv_path.write_text(csv_text, encoding="utf-8")
+        if groups:
+            (folder.path / CONDITIONS_FILE).write_text(conditions_csv(results, groups), encoding="utf-8")
     except OSError as exc:
         raise ExperimentDirError(
             f"cannot write {RESULTS_FILE}: {exc.strerror or exc}",
@@ -283,7 +293,7 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         ) from None
     for line in lines:
         print(line, file=out)
-    written = [csv_path.name]
+    written = [csv_path.name, *([CONDITIONS_FILE] if groups else [])]
     if not args.no_plot:
         plots = [plot_loss_curves] + ([plot_scores] if results.evaluations else [])
         for plot in plots:

@@ -20,8 +20,10 @@ from typing import Any, ClassVar
 from ttwriter.errors import EmptyVariableError, ExperimentSchemaError, Problems, ValuePath, key_path
 from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.frozen import FrozenDict, freeze, thaw
+from ttwriter.experiment.sample import Sample
 from ttwriter.experiment.schema import ConfigClass, check_sub_configs
 from ttwriter.experiment.slurm_config import SlurmConfig
+from ttwriter.experiment.strategies import check_derived, check_exclude, check_linked, check_replicates
 from ttwriter.experiment.tracking import Tracking
 from ttwriter.safe_read import data_problem
 
@@ -89,6 +91,21 @@ class Experiment(ConfigClass):
     tracking: Tracking = dataclasses.field(default_factory=Tracking)
     """Which experiment tracker every run logs to (backend wandb, mlflow, tensorboard; default disk: the loss log only)."""
 
+    linked: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
+    """Grid axes that set several keys together: axis name -> list of {key: value} entries, one run per entry."""
+
+    derived: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
+    """Keys computed per run from its params: key -> expression ('2 * lora_rank') or, in Python, a callable of the params."""
+
+    exclude: tuple[Mapping[str, Any], ...] = ()
+    """Grid points to drop: a list of {param: value}; a run matching every entry of one item is not made."""
+
+    sample: Sample = dataclasses.field(default_factory=Sample)
+    """Seeded random draws (num_samples, seed, params: key -> distribution), the same draws for every grid point."""
+
+    replicates: int | tuple[int, ...] | None = None
+    """Run every condition this many times (seeds 0..N-1, or seed+0.. with a `seed` control), or once per seed listed."""
+
     def __post_init__(self) -> None:
         """Check every field; all problems found are raised together (see experiment.schema)."""
         problems = Problems()
@@ -122,6 +139,11 @@ class Experiment(ConfigClass):
         check_sub_configs(self, problems)
         with problems.collect():
             _check_evaluation(self)
+        object.__setattr__(self, "linked", check_linked(self.linked, _plain, problems))
+        object.__setattr__(self, "derived", check_derived(self.derived, problems))
+        object.__setattr__(self, "exclude", check_exclude(self.exclude, _plain, problems))
+        with problems.collect():
+            object.__setattr__(self, "replicates", check_replicates(self.replicates))
         for section, values, example in (
             ("controls", "value", "controls={'learning_rate': 3e-4, 'epochs': 1}"),
             ("variables", "list of values", "variables={'lora_rank': [8, 16, 32]}"),

@@ -71,6 +71,7 @@ _TORCHTUNE_KEYS = {
     "metric_logger",
     "lr_scheduler",
     "gradient_accumulation_steps",
+    "compile",
 }
 """Top-level keys of torchtune's recipe configs, which an experiment never has."""
 

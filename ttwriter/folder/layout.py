@@ -35,6 +35,8 @@ SUBMISSIONS_FILE = "submissions.jsonl"
 VALIDATION_REPORT = "validation_report.txt"
 VALIDATION_REPORT_JSON = "validation_report.json"
 RESULTS_FILE = "results.csv"
+CONDITIONS_FILE = "results_by_condition.csv"
+"""Per condition of a sweep with replicates: mean, std and n of final loss and each metric."""
 PLOT_FILE = "loss_curves.png"
 SCORES_PLOT_FILE = "eval_scores.png"
 """The main evaluation metric against the swept variables, beside loss_curves.png."""
@@ -62,7 +64,7 @@ RESULT_DIRS = (RUNS_DIR, LOGS_DIR, STATUS_DIR, EVAL_DIR, TRACKING_DIR)
 """Subfolders where training writes results and run states; a folder with anything in them is
 never replaced."""
 GENERATED_FILES = (*SIGNATURE_FILES, VALIDATION_REPORT, VALIDATION_REPORT_JSON, SCRIPT_FILE, EVAL_SCRIPT_FILE)
-DERIVED_FILES = (RESULTS_FILE, PLOT_FILE, SCORES_PLOT_FILE)
+DERIVED_FILES = (RESULTS_FILE, CONDITIONS_FILE, PLOT_FILE, SCORES_PLOT_FILE)
 """Written by `ttwriter results` from the logs, so they can be made again."""
 FOLDER_ENTRIES = frozenset({*GENERATED_FILES, CONFIGS_DIR, *RESULT_DIRS, SUBMISSIONS_FILE, *DERIVED_FILES})
 """Every name ttwriter or a later command (submit, run, results, training) writes in the folder."""

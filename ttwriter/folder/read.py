@@ -44,6 +44,8 @@ from ttwriter.yaml_io import read_yaml
 DISTRIBUTED, TRAINING_COMMAND, MAX_PARALLEL = "distributed", "training_command", "max_parallel"
 """The keys of run_mapping.yaml's header that record how the runs are started (besides `recipe`)."""
 EVALUATION, RUN_EVAL = "evaluation", "eval"
+CONDITION, REPLICATE = "condition", "replicate"
+"""A run_mapping.yaml entry's condition id and replicate index (sweeps with replicates only)."""
 """An experiment with evaluation: the header's `evaluation` (harness, the base model's record) and
 each run's `eval` (its checkpoints, results folders and harness commands; see evaluate.plan)."""
 RUN_TRACKER = "tracker"
@@ -194,6 +196,8 @@ def _runs(mapping: Fields, folder: Path) -> tuple[FolderRun, ...]:
                 params=dict(entry.mapping("params", default={}).data),
                 task=index,
                 evaluation=record,
+                condition=entry.text(CONDITION, default=None),
+                replicate=entry.get(REPLICATE, int, default=None),
             )
         )
     return tuple(runs)

@@ -23,8 +23,12 @@ from ttwriter.sweep.plan import SweepPlan
 from ttwriter.yaml_io import dump_scalar, dump_yaml, writes_plain
 
 _PARAMS_PREFIX = "- params:\n"
-SECTIONS_PER_KEY = 256
-"""Texts kept per top-level key for sections that differ between runs: bounds memory."""
+SECTIONS_PER_KEY = 1024
+"""Texts kept per top-level key for sections that differ between runs: bounds memory. A sampled
+sweep's draws each make their own sections; with draws inside grid points, every draw comes back
+once per grid point, so up to this many draws are dumped once each."""
+PARAMS_PER_KEY = 4096
+"""Texts kept per param for values not known in advance (draws, derived values, seeds)."""
 
 
 class TextCache:
@@ -108,12 +112,13 @@ class RunText:
             self._sections.remember(key, value)
         # The premise, checked once: the whole config is its sections one after another.
         self._by_section = bool(common) and self._join(common) == dump_yaml(common)
-        self._scalars = TextCache(lambda key, value: dump_scalar(value))
-        self._params = TextCache(_param_entry)
-        for assignment in plan.variables:
-            for value in assignment.value:
-                self._scalars.remember(assignment.written, value)
-                self._params.remember(assignment.written, value)
+        self._scalars = TextCache(lambda key, value: dump_scalar(value), per_key=PARAMS_PER_KEY)
+        self._params = TextCache(_param_entry, per_key=PARAMS_PER_KEY)
+        for axis in plan.space.axes:  # variables and linked keys
+            for entry in axis.entries:
+                for setting, value in zip(axis.settings, entry, strict=True):
+                    self._scalars.remember(setting.written, value)
+                    self._params.remember(setting.written, value)
 
     def config(self, config: Mapping[str, Any]) -> str:
         """Same text as `dump_yaml(config)`."""

@@ -28,6 +28,10 @@ class RunRecord:
     config_path: Path
     output_dir: str
     params: dict[str, Any]
+    condition: str | None = dataclasses.field(default=None, kw_only=True)
+    """The condition id (`c000`) the replicates of one condition share; None without replicates."""
+    replicate: int | None = dataclasses.field(default=None, kw_only=True)
+    """The replicate index 0..R-1; None without replicates."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,8 +59,17 @@ class RunRecords(Sequence[RunRecord]):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return tuple(self[i] for i in range(*index.indices(len(self))))
-        run_id, params, output_dir = self._plan.describe(index + len(self) if index < 0 else index)
-        return RunRecord(run_id, self._experiment_dir / config_rel(run_id), output_dir, params)
+        index = index + len(self) if index < 0 else index
+        run_id, params, output_dir = self._plan.describe(index)
+        condition, replicate = self._plan.condition_of(index)
+        return RunRecord(
+            run_id,
+            self._experiment_dir / config_rel(run_id),
+            output_dir,
+            params,
+            condition=condition,
+            replicate=replicate,
+        )
 
     def __iter__(self) -> Iterator[RunRecord]:
         return (self[i] for i in range(len(self)))

@@ -214,7 +214,11 @@ def _git_state(folder: Path) -> dict[str, Any] | None:
 
 def experiment_fields(experiment: Experiment, base: BaseConfig, experiment_dir: Path) -> dict[str, Any]:
     """The experiment as plain data, with paths resolved so the snapshot stands on its own."""
-    fields = {f.name: _plain(getattr(experiment, f.name)) for f in dataclasses.fields(Experiment)}
+    fields = {
+        f.name: _plain(getattr(experiment, f.name))
+        for f in dataclasses.fields(Experiment)
+        if f.name not in STRATEGY_FIELDS or getattr(experiment, f.name) != _default(f)
+    }
     if experiment.base_config_file is not None:
         fields["base_config_file"] = str(base.path)
     if experiment.recipe is not None and base.recipe is not None:
@@ -272,6 +276,16 @@ def build_snapshot(
         "provenance": provenance,
     }
     return _snapshot(None, data, fields, provenance)
+
+
+STRATEGY_FIELDS = ("linked", "derived", "exclude", "sample", "replicates")
+"""Written only when set, so the snapshot of a plain grid is what it was before they existed."""
+
+
+def _default(field: dataclasses.Field[Any]) -> Any:
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
 
 
 def _plain(value: Any) -> Any:

@@ -33,9 +33,11 @@ from ttwriter.folder.layout import (
     copy_names,
 )
 from ttwriter.folder.read import (
+    CONDITION,
     DISTRIBUTED,
     EVALUATION,
     MAX_PARALLEL,
+    REPLICATE,
     RUN_EVAL,
     RUN_TRACKER,
     TRAINING_COMMAND,
@@ -130,6 +132,7 @@ def mapping_header(plan: SweepPlan) -> str:
         "experiment_dir": str(plan.experiment_dir),
         "variables": [a.written for a in plan.variables],
         "n_runs": plan.n_runs,
+        **({"runs_by": plan.space.count_text()} if plan.space.has_strategies else {}),
         MAX_PARALLEL: plan.experiment.slurm.max_parallel,
     }
     evaluation = plan.experiment.evaluation
@@ -152,6 +155,8 @@ def mapping_entry(
         entry = dump_yaml(
             [{"id": run.id, "config": config, "output_dir": run.output_dir, "params": run.params}]
         )
+    if run.condition is not None:
+        entry += f"  {CONDITION}: {run.condition}\n  {REPLICATE}: {run.replicate}\n"
     if tracker is not None:
         entry += textwrap.indent(dump_yaml({RUN_TRACKER: tracker}), "  ")
     if evaluation is None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -18,11 +17,14 @@ from typing import Any
 from ttwriter.errors import ExperimentSchemaError, KeyPath, Problems, ValuePath, did_you_mean
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
+from ttwriter.experiment.strategies import RECORDED
 from ttwriter.folder.layout import RUNS_DIR
 from ttwriter.placeholders import is_template, names, substitute
 from ttwriter.sweep.base_config import BaseConfig
 from ttwriter.sweep.keys import Assignment, KeyResolver, flatten
 from ttwriter.sweep.merge import copy_config, copy_value, delete_path, set_path
+from ttwriter.sweep.space import check_values, plan_space
+from ttwriter.sweep.strategies import RunSpace, Setting
 from ttwriter.yaml_io import dump_scalar
 
 
@@ -33,9 +35,14 @@ class Run:
     id: str
     index: int
     params: dict[str, Any]
-    """Variable values by the names the researcher wrote (`lora_rank`), with their real types."""
+    """Swept values by the names the researcher wrote (`lora_rank`), with their real types:
+    variables, linked keys, sampled values, the replicate's seed, derived values."""
     output_dir: str
     config: dict[str, Any]
+    condition: str | None = None
+    """The condition id (`c000`) shared by the replicates of one condition; None without replicates."""
+    replicate: int | None = None
+    """The replicate index 0..R-1; None without replicates."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,13 +59,17 @@ class SweepPlan:
     """Things the researcher should hear about, such as a variable overriding a control."""
     _common: dict[str, Any]
     _templated: tuple[Assignment, ...]
+    space: RunSpace
+    """The runs: grid, exclusions, draws, replicates and derived values (sweep.strategies)."""
+
+    @property
+    def n_runs(self) -> int:
+        return self.space.n_runs
 
     @functools.cached_property
-    def n_runs(self) -> int:
-        n = 1
-        for assignment in self.variables:
-            n *= len(assignment.value)
-        return n
+    def swept_paths(self) -> tuple[KeyPath, ...]:
+        """Every config key a run sets from the sweep (variables, linked, sampled, seed, derived)."""
+        return tuple(s.path for s in _settings(self.space))
 
     @functools.cached_property
     def id_width(self) -> int:
@@ -75,7 +86,9 @@ class SweepPlan:
     @functools.cached_property
     def varying_keys(self) -> frozenset[str]:
         """Top-level keys whose value can differ from `common` in a run; all others are equal to it."""
-        return frozenset(("output_dir", *(a.path[0] for a in (*self.variables, *self._templated))))
+        return frozenset(
+            ("output_dir", *(p[0] for p in self.swept_paths), *(a.path[0] for a in self._templated))
+        )
 
     def runs(self, *, share_unchanged: bool = False) -> Iterator[Run]:
         """Every run in sweep order: the first variable outermost, like itertools.product.
@@ -84,46 +97,71 @@ class SweepPlan:
         `varying_keys` are instead the objects of `common` itself, shared by every run: much
         cheaper, for readers that never change a run's config below its top level.
         """
-        value_lists = [a.value for a in self.variables]
-        for index, combo in enumerate(itertools.product(*value_lists)):
+        draws: dict[int, dict[str, Any]] = {}
+        varying = self.varying_keys
+        space = self.space
+        for index in range(space.n_runs):
             run_id = self.run_id(index)
-            params = self._params(combo)
+            place = space.place(index, run_id, draws)
             if share_unchanged:
-                varying = self.varying_keys
                 config = {k: copy_value(v) if k in varying else v for k, v in self._common.items()}
             else:
                 config = copy_config(self._common)
-            output_dir = self._apply(config, run_id, combo, params)
-            yield Run(run_id, index, params, output_dir, config)
+            output_dir = self._apply(config, run_id, place.settings, place.params)
+            condition = space.condition_id(place.condition) if place.replicate is not None else None
+            yield Run(run_id, index, place.params, output_dir, config, condition, place.replicate)
+
+    def recorded_experiment(self) -> Experiment:
+        """The experiment with each derived callable replaced by the values it gave each run
+        (`{per_run: [...]}`), as experiment.json records it: it regenerates without the callable."""
+        derived = self.experiment.derived
+        if not any(callable(how) for how in derived.values()):
+            return self.experiment
+        values: dict[str, list[Any]] = {key: [] for key, how in derived.items() if callable(how)}
+        draws: dict[int, dict[str, Any]] = {}
+        for index in range(self.n_runs):
+            params = self.space.place(index, self.run_id(index), draws).params
+            for key, recorded in values.items():
+                recorded.append(params[key])
+        kept = {key: {RECORDED: values[key]} if key in values else how for key, how in derived.items()}
+        return dataclasses.replace(self.experiment, derived=kept)
+
+    @functools.cached_property
+    def _draws(self) -> dict[int, dict[str, Any]]:
+        """The last draw `describe` made (records are read in order: consecutive runs share it)."""
+        return {}
+
+    def condition_of(self, index: int) -> tuple[str | None, int | None]:
+        """`(condition id, replicate index)` of the run at `index`; `(None, None)` without replicates."""
+        if self.space.seeds is None:
+            return None, None
+        condition, replicate = divmod(index, self.space.n_replicates)
+        return self.space.condition_id(condition), replicate
 
     def describe(self, index: int) -> tuple[str, dict[str, Any], str]:
         """`(id, params, output_dir)` of the run at `index` of `runs()`, without making its config."""
         if not 0 <= index < self.n_runs:
             raise IndexError(f"run index {index} out of range for a sweep of {self.n_runs} runs")
-        combo, rest = [], index
-        for assignment in reversed(self.variables):
-            rest, position = divmod(rest, len(assignment.value))
-            combo.append(assignment.value[position])
-        combo.reverse()
         run_id = self.run_id(index)
-        params = self._params(combo)
+        place = self.space.place(index, run_id, self._draws)
         # A run's output_dir depends on nothing but the output_dir section: make only that one.
         config = {k: v for k, v in self._common.items() if k == "output_dir"}
-        return run_id, params, self._apply(config, run_id, combo, params, only="output_dir")
-
-    def _params(self, combo: Sequence[Any]) -> dict[str, Any]:
-        return {a.written: value for a, value in zip(self.variables, combo, strict=True)}
+        return (
+            run_id,
+            place.params,
+            self._apply(config, run_id, place.settings, place.params, only="output_dir"),
+        )
 
     def _apply(
         self,
         config: dict[str, Any],
         run_id: str,
-        combo: Sequence[Any],
+        settings: Sequence[tuple[Setting, Any]],
         params: dict[str, Any],
         only: str | None = None,
     ) -> str:
-        """Set this run's templated controls and variables (under top-level key `only`, if given)
-        and its output_dir in `config`; return the output_dir."""
+        """Set this run's templated controls and swept values (under top-level key `only`, if
+        given) and its output_dir in `config`; return the output_dir."""
         fields = {"run_id": run_id, "experiment_name": self.experiment.name, **params}
         for assignment in self._templated:
             if only is None or assignment.path[0] == only:
@@ -133,22 +171,31 @@ class SweepPlan:
                     substitute(assignment.value, fields, _format),
                     _origin("controls", assignment),
                 )
-        for assignment, value in zip(self.variables, combo, strict=True):
-            if only is None or assignment.path[0] == only:
+        for setting, value in settings:
+            if only is None or setting.path[0] == only:
                 if isinstance(value, str) and "{" in value or isinstance(value, (dict, list)):
                     value = substitute(value, fields, _format)  # '/data/{run_id}.json' as a variable value
-                set_path(config, assignment.path, value, _origin("variables", assignment))
+                set_path(config, setting.path, value, setting.origin)
         output_dir = self._run_output_dir(config, run_id)
         config["output_dir"] = output_dir
         return output_dir
 
+    @functools.cached_property
+    def _distinguishing(self) -> list[str]:
+        """The params that together tell every run apart (grid, draws, seed; derived follow from them)."""
+        space = self.space
+        names = [s.written for axis in space.axes for s in axis.settings]
+        names += [s.written for s, _ in space.sampled]
+        names += [space.seed_setting.written] if space.seed_setting else []
+        return names
+
     def _run_output_dir(self, config: dict[str, Any], run_id: str) -> str:
-        if any(a.path == ("output_dir",) for a in self.variables):
+        if ("output_dir",) in self.swept_paths:
             chosen = str(config["output_dir"])
         elif any(a.path == ("output_dir",) for a in self.controls):
             template = next(a.value for a in self.controls if a.path == ("output_dir",))
             chosen = str(config["output_dir"])
-            if not _makes_unique(str(template), [a.written for a in self.variables]):
+            if not _makes_unique(str(template), self._distinguishing):
                 chosen = f"{chosen.rstrip('/')}/{run_id}"
         else:
             return os.path.join(self.experiment_dir, RUNS_DIR, run_id)  # as str(Path / ...), faster
@@ -265,29 +312,48 @@ def expand_sweep(
         resolver, "variables", experiment.variables, _is_variable_leaf, notes, problems
     )
 
-    variable_paths = {a.path: a for a in variables}
+    seed_control = next((c.value for c in controls if c.path == ("seed",)), None)
+
+    def resolve(section: str, written: KeyPath) -> KeyPath:
+        return resolver.resolve(section, written)
+
+    space = plan_space(experiment, resolve, variables, seed_control, problems)
+    swept: dict[KeyPath, tuple[str, str]] = {}
+    if space is not None:
+        for setting in _settings(space):
+            swept[setting.path] = (_what(setting), setting.written)
+    for a in variables:
+        swept.setdefault(a.path, ("variable", a.written))
     kept_controls = []
     for control in controls:
-        if control.path not in variable_paths:
+        if control.path not in swept:
             kept_controls.append(control)
             continue
-        swept_by = variable_paths[control.path].written
+        what, swept_by = swept[control.path]
         if from_command_line(_origin("controls", control)):
+            flag = (
+                f"give its values with --variables.{swept_by.replace('_', '-')} VALUE [VALUE ...]"
+                if what == "variable"
+                else f"change it where the {what} is written"
+            )
             problems.add(
                 ExperimentSchemaError(
-                    f"{control.written!r} is swept by variable {swept_by!r}, so this value would "
-                    "never be used",
+                    f"{control.written!r} is swept by {what} {swept_by!r}, so this value would never be used",
                     path=_origin("controls", control),
-                    fix=f"give its values with --variables.{swept_by.replace('_', '-')} VALUE [VALUE ...]",
+                    fix=flag,
                 )
             )
             continue
+        if what == "replicates" and control.path == ("seed",):
+            kept_controls.append(control)  # where replicates: N start counting (docs/sweeps.md)
+            continue
         notes.append(
-            f"variable {swept_by!r} overrides control "
-            f"{control.written!r} ({'.'.join(control.path)}): each run uses the variable's value"
+            f"{what} {swept_by!r} overrides control "
+            f"{control.written!r} ({'.'.join(control.path)}): each run uses the {what}'s value"
         )
 
     allowed = {"run_id", "experiment_name", *(a.written for a in variables)}
+    allowed |= {s.written for s in _settings(space)} if space is not None else set()
 
     def check_placeholders(section: str, assignment: Assignment, value: Any) -> None:
         """Refuse unknown placeholders."""
@@ -327,7 +393,15 @@ def expand_sweep(
         for value in variable.value:
             with problems.collect():
                 set_path(copy_config(common), variable.path, value, _origin("variables", variable))
+    if space is not None:
+        width = max(3, len(str(space.n_runs - 1)))
+
+        def check(setting: Setting, value: Any) -> None:
+            set_path(copy_config(common), setting.path, value, setting.origin)
+
+        check_values(space, check, problems, lambda index: f"run_{index:0{width}d}")
     problems.raise_if_any()
+    assert space is not None
 
     return SweepPlan(
         experiment=experiment,
@@ -339,4 +413,23 @@ def expand_sweep(
         notes=tuple(notes),
         _common=common,
         _templated=tuple(templated),
+        space=space,
     )
+
+
+def _settings(space: RunSpace) -> list[Setting]:
+    """Every key the space sets, in params order."""
+    out = [s for axis in space.axes for s in axis.settings]
+    out += [s for s, _ in space.sampled]
+    out += [space.seed_setting] if space.seed_setting else []
+    return out + [d.setting for d in space.derived]
+
+
+def _what(setting: Setting) -> str:
+    return {
+        "variables": "variable",
+        "linked": "linked key",
+        "sample": "sampled key",
+        "replicates": "replicates",
+        "derived": "derived key",
+    }[str(setting.origin[0])]

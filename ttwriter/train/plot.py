@@ -12,6 +12,7 @@ from typing import Any
 
 from ttwriter.folder.layout import PLOT_FILE, SCORES_PLOT_FILE
 from ttwriter.formats import params_text
+from ttwriter.train.conditions import by_condition, mean_curves
 from ttwriter.train.results import ExperimentResults, run_label
 from ttwriter.train.scores import main_metric
 
@@ -30,9 +31,15 @@ def plot_loss_curves(results: ExperimentResults, path: Path | None = None) -> tu
         return None, f"matplotlib is not installed, so no {PLOT_FILE} was written (pip install matplotlib)"
 
     path = path or results.folder.path / PLOT_FILE
+    means = mean_curves(by_condition(results))
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
     try:
-        for run in curves:
+        for curve in means if any(c.n > 1 for c in means) else ():  # replicates: mean and spread
+            low = [m - s for m, s in zip(curve.mean, curve.std, strict=True)]
+            high = [m + s for m, s in zip(curve.mean, curve.std, strict=True)]
+            (line,) = ax.plot(curve.steps, curve.mean, label=curve.label.replace("$", r"\$"), linewidth=1.5)
+            ax.fill_between(curve.steps, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+        for run in curves if not any(c.n > 1 for c in means) else ():
             assert run.log is not None
             label = f"{run.run_id}: {run_label(run)}".replace("$", r"\$")  # text, not mathtext
             if run.status != "done":
