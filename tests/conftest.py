@@ -119,7 +119,13 @@ def slurm():
         pytest.skip("SLURM is up but sbatch is not on PATH")
 
 
-_SLOW = {"slurm": "cluster", "tiny_env": "training", "trained": "training", "imported": "training"}
+_SLOW = {
+    "slurm": "cluster",
+    "tiny_env": "training",
+    "trained": "training",
+    "imported": "training",
+    "tiny_assets": "training",
+}
 """Fixtures that only the slow tests use, and the marker each such test must carry."""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from tests.conftest import TINY_FAMILY
@@ -13,6 +14,7 @@ from ttwriter.train.tiny_assets import TINY_LLAMA2
 SWEEP = TINY_FAMILY / "lora_rank_lr_02_01.py"
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_tiny_assets_command_writes_tokenizer_weights_data_and_manifest(run_cli, tmp_path):
     folder = tmp_path / "assets"
     result = run_cli("tiny-assets", str(folder))
@@ -29,6 +31,7 @@ def test_tiny_assets_command_writes_tokenizer_weights_data_and_manifest(run_cli,
     ]
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_tiny_assets_are_the_same_bytes_every_time(tiny_assets, tmp_path, run_cli):
     assert run_cli("tiny-assets", str(tmp_path)).code == 0
     again = json.loads((tmp_path / "tiny_assets.json").read_text())["sha256"]
@@ -36,6 +39,7 @@ def test_tiny_assets_are_the_same_bytes_every_time(tiny_assets, tmp_path, run_cl
     assert again == first
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_tokenizer_has_320_tokens_and_round_trips_text(tiny_assets):
     from torchtune.models.llama2 import llama2_tokenizer
 
@@ -45,6 +49,7 @@ def test_tokenizer_has_320_tokens_and_round_trips_text(tiny_assets):
     assert tokenizer.decode(tokenizer.encode(text, add_bos=False, add_eos=False)) == text
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_weights_load_into_the_tiny_llama2_exactly_through_torchtunes_hf_checkpointer(tiny_assets, tmp_path):
     from torchtune.models.llama2 import llama2
     from torchtune.training import FullModelHFCheckpointer
@@ -58,6 +63,7 @@ def test_weights_load_into_the_tiny_llama2_exactly_through_torchtunes_hf_checkpo
     llama2(**TINY_LLAMA2).load_state_dict(checkpointer.load_checkpoint()["model"], strict=True)
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_transformers_loads_the_model_and_computes_torchtunes_logits(tiny_assets):
     import torch
     from torchtune.models.llama2 import llama2, llama2_tokenizer
@@ -75,6 +81,7 @@ def test_transformers_loads_the_model_and_computes_torchtunes_logits(tiny_assets
     assert difference.abs().max() < 1e-4
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_the_chat_template_is_torchtunes_alpaca_prompt(tiny_assets):
     from torchtune.data import AlpacaToMessages
     from transformers import AutoTokenizer
@@ -89,6 +96,7 @@ def test_the_chat_template_is_torchtunes_alpaca_prompt(tiny_assets):
     assert prompt == AlpacaToMessages()(sample)["messages"][0].text_content
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_data_is_alpaca_shaped(tiny_assets):
     rows = json.loads((tiny_assets / "alpaca_tiny.json").read_text())
     assert len(rows) == 128
@@ -109,6 +117,7 @@ def test_the_family_base_config_builds_the_model_the_weights_are_for():
     assert (base["device"], base["dtype"], base["compile"]) == ("cpu", "fp32", False)
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_the_tiny_sweep_generates_four_valid_configs_pointing_at_the_assets(run_cli, tiny_assets, tmp_path):
     out = tmp_path / "sweep"
     result = run_cli(str(SWEEP), "--controls.tiny-assets", str(tiny_assets), "--output-dir", str(out))

@@ -3,6 +3,8 @@ of wandb.init's parameters, or the run dies at start with a TypeError."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import TINY_BASE
 from ttwriter.validation.logger import LoggerChecker
 
@@ -48,6 +50,7 @@ def test_a_tracked_node_is_looked_into_and_ignored_arguments_are_warnings():
     )
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_generation_reports_it_in_the_validation_of_the_run(tmp_path, run_cli, tiny_assets):
     base = TINY_BASE.read_text().replace(
         "_component_: torchtune.training.metric_logging.DiskLogger",

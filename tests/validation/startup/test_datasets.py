@@ -31,6 +31,7 @@ def test_packed_without_a_tokenizer_max_seq_len_is_an_error(tmp_path):
     assert startup(fixed) == []
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_packed_fails_the_same_way_in_torchtunes_own_builder(tmp_path, tiny_assets, offline):
     result = tiny(tmp_path, tiny_assets, controls={"dataset.packed": True, "tokenizer.max_seq_len": None})
 
@@ -88,6 +89,7 @@ def _two_datasets(tiny_assets: Path | None = None) -> list[dict]:
     ]
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_a_list_of_packed_and_unpacked_datasets_is_an_error(tmp_path, tiny_assets, offline):
     controls = {"dataset": _two_datasets(), "max_seq_len": 2048}
     result = generated(tmp_path, BASE, delete=("dataset",), controls=controls)
@@ -108,6 +110,7 @@ def test_a_list_of_packed_and_unpacked_datasets_is_an_error(tmp_path, tiny_asset
     assert torchtune_says(on_tiny.runs[0].config_path) == quoted(message)
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_a_column_map_without_the_keys_the_transform_needs_is_an_error(tmp_path, tiny_assets, offline):
     # instruct_dataset maps its own names (input, output) to your columns, not the other way round.
     dataset = {
@@ -152,6 +155,7 @@ def test_a_chat_dataset_with_an_unknown_conversation_style_is_an_error(tmp_path)
     ]
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_a_split_that_a_local_data_file_does_not_have_is_an_error(tmp_path, tiny_assets, offline):
     from datasets import load_dataset
 

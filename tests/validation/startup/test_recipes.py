@@ -47,6 +47,7 @@ def shipped(name: str) -> dict[str, Any]:
     return yaml.safe_load(resolve_config_name(name).path.read_text())
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_fp16_is_refused_by_the_lora_recipe(tmp_path, tiny_assets, offline):
     result = generated(tmp_path, BASE, controls={"dtype": "fp16"})
 
@@ -63,6 +64,7 @@ def test_fp16_is_refused_by_the_lora_recipe(tmp_path, tiny_assets, offline):
     assert raised == quoted(startup(on_tiny)[0][1])
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_fp16_is_refused_by_the_full_recipe(tmp_path, tiny_assets, offline):
     result = generated(tmp_path, FULL, controls={"dtype": "fp16"})
 
@@ -94,6 +96,7 @@ def test_a_dtype_torchtune_does_not_know_is_an_error(tmp_path):
     assert str(raised.value) == quoted(startup(result)[0][1])
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_gradient_clipping_with_the_optimizer_in_backward_is_an_error(tmp_path, tiny_assets, offline):
     result = generated(tmp_path, FULL, controls={"clip_grad_norm": 1.0})
 
@@ -112,6 +115,7 @@ def test_gradient_clipping_with_the_optimizer_in_backward_is_an_error(tmp_path, 
     assert raised == quoted(startup(on_tiny)[0][1])
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_gradient_accumulation_with_the_optimizer_in_backward_is_an_error(tmp_path, tiny_assets, offline):
     result = generated(tmp_path, FULL, controls={"gradient_accumulation_steps": 8})
 
@@ -132,6 +136,7 @@ def test_gradient_accumulation_with_the_optimizer_in_backward_is_an_error(tmp_pa
     assert raised == quoted(startup(on_tiny)[0][1])
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_activation_offloading_on_a_cpu_is_an_error(tmp_path, tiny_assets, offline):
     controls = {
         "device": "cpu",
@@ -181,6 +186,7 @@ def test_compile_on_an_npu_is_an_error(tmp_path):
     ]
 
 
+@pytest.mark.training  # builds or loads the tiny model with torch
 def test_the_generation_collator_in_a_training_recipe_is_an_error(tmp_path, tiny_assets, offline):
     from omegaconf import OmegaConf
     from torchtune import config as tt_config
