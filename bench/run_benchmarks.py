@@ -511,6 +511,9 @@ def update_doc(path: Path, body: str, command: str) -> None:
 
 
 def main() -> None:
+    # Every child measured compiles ttwriter once and then reuses the bytecode cache, as a user's
+    # Python does; a shell that sets PYTHONDONTWRITEBYTECODE would make each start compile all of it.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
