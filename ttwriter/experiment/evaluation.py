@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from ttwriter.errors import ExperimentSchemaError, Problems, did_you_mean
 from ttwriter.experiment.frozen import FrozenDict
-from ttwriter.experiment.schema import ConfigClass
+from ttwriter.experiment.schema import CONTROL_CHARACTERS, ConfigClass, choice_setting, text_setting
 
 INSPECT, LM_EVAL = "inspect", "lm_eval"
 HARNESSES = (INSPECT, LM_EVAL)
@@ -30,7 +30,6 @@ TASK_FILE_SEPARATOR = "@"
 RESERVED_MODEL_ARGS = {INSPECT: ("model_path", "device"), LM_EVAL: ("pretrained", "device")}
 """Model arguments ttwriter sets itself (the checkpoint, the device field)."""
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
@@ -39,16 +38,7 @@ def _error(message: str, field: str, fix: str) -> ExperimentSchemaError:
 
 
 def _text(value: Any, field: str, example: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _error(f"{field} must be a non-empty string, got {value!r}", field, f"e.g. {field}: {example}")
-    if _CONTROL.search(value):
-        cleaned = _CONTROL.sub("", value).strip()
-        raise _error(
-            f"{field} {value!r} contains a control character (a line break, a tab, NUL)",
-            field,
-            f"write it without them: {cleaned!r}",
-        )
-    return value
+    return text_setting(value, field, f"e.g. {field}: {example}", _error)
 
 
 def _texts(value: Any, field: str, example: str) -> tuple[str, ...]:
@@ -113,13 +103,14 @@ class Evaluation(ConfigClass):
         """Check every setting; all problems found are raised together (see experiment.schema)."""
         problems = Problems()
         with problems.collect():
-            if not isinstance(self.harness, str) or self.harness not in HARNESSES:
-                hint = did_you_mean(str(self.harness), HARNESSES) if isinstance(self.harness, str) else None
-                raise _error(
-                    f"unknown harness {self.harness!r}" + (f"; {hint}" if hint else ""),
-                    "harness",
-                    "harness: inspect (inspect-ai) or harness: lm_eval (lm-evaluation-harness)",
-                )
+            choice_setting(
+                self.harness,
+                HARNESSES,
+                "harness",
+                "harness",
+                "harness: inspect (inspect-ai) or harness: lm_eval (lm-evaluation-harness)",
+                _error,
+            )
         example = "tasks/my_task.py@my_task" if self.harness != LM_EVAL else "hellaswag"
         with problems.collect():
             object.__setattr__(self, "tasks", _texts(self.tasks, "tasks", example))
@@ -235,7 +226,7 @@ def _model_arg(key: Any, item: Any, harness: str, reserved: tuple[str, ...]) -> 
             f"model_args.{key}",
             f"e.g. model_args: {{{key}: value}}",
         )
-    if isinstance(item, str) and (_CONTROL.search(item) or (harness == LM_EVAL and "," in item)):
+    if isinstance(item, str) and (CONTROL_CHARACTERS.search(item) or (harness == LM_EVAL and "," in item)):
         raise _error(
             f"model argument {key!r} value {item!r} contains "
             + ("a comma, which separates lm_eval's model_args" if "," in item else "a control character"),

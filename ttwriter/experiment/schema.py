@@ -19,10 +19,11 @@ import ast
 import dataclasses
 import functools
 import os
+import re
 import sys
 import sysconfig
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any, ClassVar, TypeVar
@@ -86,6 +87,38 @@ class ConfigClass(metaclass=_ConfigMeta):
 
 
 _C = TypeVar("_C", bound=ConfigClass)
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+"""A line break, a tab, NUL: never part of a setting's text."""
+
+SettingError = Callable[[str, str, str], ExperimentSchemaError]
+"""A sub-config's error for (message, field, fix), located under its section."""
+
+
+def text_setting(value: Any, field: str, fix: str, error: SettingError) -> str:
+    """A setting that must be a non-empty string without control characters; `fix` is the
+    example line shown when it is not a string."""
+    if not isinstance(value, str) or not value.strip():
+        raise error(f"{field} must be a non-empty string, got {value!r}", field, fix)
+    if CONTROL_CHARACTERS.search(value):
+        cleaned = CONTROL_CHARACTERS.sub("", value).strip()
+        raise error(
+            f"{field} {value!r} contains a control character (a line break, a tab, NUL)",
+            field,
+            f"write it without them: {cleaned!r}",
+        )
+    return value
+
+
+def choice_setting(
+    value: Any, choices: Collection[str], what: str, field: str, fix: str, error: SettingError
+) -> str:
+    """A setting that must be one of `choices`, with the closest one suggested."""
+    if not isinstance(value, str) or value not in choices:
+        hint = did_you_mean(str(value), choices) if isinstance(value, str) else None
+        raise error(f"unknown {what} {value!r}" + (f"; {hint}" if hint else ""), field, fix)
+    return value
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

@@ -11,17 +11,14 @@ run's `metric_logger` node is ttwriter.tracking.node's business.
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any, ClassVar
 
-from ttwriter.errors import ExperimentSchemaError, Problems, did_you_mean
-from ttwriter.experiment.schema import ConfigClass
+from ttwriter.errors import ExperimentSchemaError, Problems
+from ttwriter.experiment.schema import ConfigClass, choice_setting, text_setting
 
 DISK, WANDB, MLFLOW, TENSORBOARD = "disk", "wandb", "mlflow", "tensorboard"
 BACKENDS = (DISK, WANDB, MLFLOW, TENSORBOARD)
 """`disk` is torchtune's DiskLogger alone; the others log there too (so `ttwriter results` works)."""
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _error(message: str, field: str, fix: str) -> ExperimentSchemaError:
@@ -31,18 +28,7 @@ def _error(message: str, field: str, fix: str) -> ExperimentSchemaError:
 def _text(value: Any, field: str, example: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip():
-        raise _error(
-            f"{field} must be a non-empty string, got {value!r}", field, f"e.g. tracking.{field}: {example}"
-        )
-    if _CONTROL.search(value):
-        cleaned = _CONTROL.sub("", value).strip()
-        raise _error(
-            f"{field} {value!r} contains a control character (a line break, a tab, NUL)",
-            field,
-            f"write it without them: {cleaned!r}",
-        )
-    return value
+    return text_setting(value, field, f"e.g. tracking.{field}: {example}", _error)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,13 +56,14 @@ class Tracking(ConfigClass):
         """Check every setting; all problems found are raised together (see experiment.schema)."""
         problems = Problems()
         with problems.collect():
-            if not isinstance(self.backend, str) or self.backend not in BACKENDS:
-                hint = did_you_mean(str(self.backend), BACKENDS) if isinstance(self.backend, str) else None
-                raise _error(
-                    f"unknown tracking backend {self.backend!r}" + (f"; {hint}" if hint else ""),
-                    "backend",
-                    "tracking.backend is one of " + ", ".join(BACKENDS),
-                )
+            choice_setting(
+                self.backend,
+                BACKENDS,
+                "tracking backend",
+                "backend",
+                "tracking.backend is one of " + ", ".join(BACKENDS),
+                _error,
+            )
         for field, example in (
             ("project", "my_project"),
             ("uri", "sqlite:///mlflow.db"),
