@@ -57,3 +57,13 @@ def test_a_syntax_error_says_what_is_allowed():
 def test_a_huge_power_is_an_error_not_a_hang():
     with pytest.raises(ValueError, match="exponent 1000000000 is too large"):
         Expression("2 ** 10 ** 9", [], PATH)({})
+
+
+def test_small_exponents_in_a_row_cannot_build_a_number_no_config_can_hold():
+    # (8 ** 64) ** 64 has 3,700 digits and is kept; one more ** 64 would be 237,000, and a fourth
+    # 15 million: refused before it is computed.
+    assert len(str(Expression("(8 ** 64) ** 64", [], PATH)({}))) == 3700
+    with pytest.raises(ValueError, match=r"^\(\(8 \*\* 64\) \*\* 64\) \*\* 64 has more than 4300 digits$"):
+        Expression("(((8 ** 64) ** 64) ** 64) ** 64", [], PATH)({})
+    with pytest.raises(ValueError, match="has more than 4300 digits"):
+        Expression("(8 ** 64) ** 64 * (8 ** 64) ** 64 * (8 ** 64) ** 64", [], PATH)({})

@@ -179,6 +179,18 @@ def test_a_callable_reading_a_missing_param_names_the_run(base):
     )
 
 
+def test_a_callable_giving_what_no_config_can_hold_names_the_run(base):
+    (problem,) = problems(
+        base, variables={"lora_rank": [8]}, derived={"lora_alpha": lambda p: 10 ** (5000 + p["lora_rank"])}
+    )
+    assert (problem.run_id, problem.message, problem.fix) == (
+        "run_000",
+        "derived 'lora_alpha' gives an integer longer than 4300 digits, which cannot be written "
+        "for params lora_rank=8",
+        "write it as a float or a string",
+    )
+
+
 # ---------------------------------------------------------------- exclude
 
 
@@ -387,6 +399,18 @@ BAD_YAML = {
         "sample:\n  num_samples: 0\n  params:\n    weight_decay: {uniform: [0.0, 0.1]}\n",
         ":2: sample.num_samples: sample.num_samples is 0, so the sweep would have no runs",
         "  fix: draw at least once: sample.num_samples: 1 (or leave sample out)",
+    ),
+    "a derived value too long to write, each exponent small": (
+        "variables:\n  lora_rank: [8]\nderived:\n  lora_alpha: '(((lora_rank ** 64) ** 64) ** 64) ** 64'\n",
+        ":4: run_000: derived.lora_alpha: derived 'lora_alpha' failed for params lora_rank=8: "
+        "ValueError: ((lora_rank ** 64) ** 64) ** 64 has more than 4300 digits",
+        "  fix: make it give a value for every run's params",
+    ),
+    "a derived division by zero": (
+        "variables:\n  lora_rank: [8]\nderived:\n  lora_alpha: lora_rank / 0\n",
+        ":4: run_000: derived.lora_alpha: derived 'lora_alpha' failed for params lora_rank=8: "
+        "ZeroDivisionError: division by zero",
+        "  fix: make it give a value for every run's params",
     ),
     "everything excluded": (
         "variables:\n  lora_rank: [8]\nexclude:\n  - {lora_rank: 8}\n",

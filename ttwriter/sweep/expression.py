@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ttwriter.errors import ExperimentSchemaError, ValuePath, did_you_mean
+from ttwriter.safe_read import MAX_INT_DIGITS, int_fits
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -28,6 +29,9 @@ _UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: op
 _FUNCTIONS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "round": round}
 _MAX_EXPONENT = 64
 """`2 ** 10 ** 9` would compute for minutes: an exponent beyond this is an error instead."""
+_MAX_INT_BITS = (10**MAX_INT_DIGITS).bit_length()
+"""No integer on the way may pass what a config can hold (MAX_INT_DIGITS): `((8 ** 64) ** 64) ** 64`
+keeps every exponent small and would still fill the memory."""
 ALLOWED = "numbers, param names, + - * / // % **, parentheses, min(), max(), round()"
 
 
@@ -99,7 +103,17 @@ class Expression:
             left, right = self._eval(node.left, params), self._eval(node.right, params)
             if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT and abs(left) > 1:
                 raise ValueError(f"exponent {right!r} is too large (at most {_MAX_EXPONENT})")
-            return _BINARY[type(node.op)](left, right)
+            if (
+                isinstance(node.op, ast.Pow)
+                and isinstance(left, int)
+                and isinstance(right, int)
+                and (abs(left).bit_length() - 1) * right > _MAX_INT_BITS
+            ):
+                raise ValueError(f"{ast.unparse(node)} has more than {MAX_INT_DIGITS} digits")
+            result = _BINARY[type(node.op)](left, right)
+            if isinstance(result, int) and not int_fits(result):
+                raise ValueError(f"{ast.unparse(node)} has more than {MAX_INT_DIGITS} digits")
+            return result
         if isinstance(node, ast.UnaryOp):
             return _UNARY[type(node.op)](self._eval(node.operand, params))
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

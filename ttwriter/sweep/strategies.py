@@ -19,6 +19,7 @@ from typing import Any
 from ttwriter.errors import ExperimentSchemaError, KeyPath, Problems, ValuePath, did_you_mean, suggestion
 from ttwriter.experiment.sample import Distribution
 from ttwriter.experiment.strategies import RECORDED
+from ttwriter.safe_read import data_problem
 from ttwriter.sweep.expression import Expression
 from ttwriter.sweep.sample import draw
 from ttwriter.yaml_io import dump_scalar
@@ -61,7 +62,7 @@ class Derived:
             return self.recorded[index]
         assert self.compute is not None
         try:
-            return self.compute(dict(params))
+            value = self.compute(dict(params))
         except KeyError as exc:
             name = str(exc.args[0]) if exc.args else "?"
             hint = did_you_mean(name, params)
@@ -75,12 +76,27 @@ class Derived:
         except Exception as exc:  # the researcher's callable or arithmetic (1 / 0) failed
             raise ExperimentSchemaError(
                 f"derived {self.setting.written!r} failed for params "
-                f"{', '.join(f'{k}={dump_scalar(v)}' for k, v in params.items())}: "
+                f"{_shown(params)}: "
                 f"{type(exc).__name__}: {exc}",
                 path=self.setting.origin,
                 run_id=run_id,
                 fix="make it give a value for every run's params",
             ) from None
+        # What a callable returns is data built in code, checked like the experiment's own.
+        problem = data_problem(value, levels_above=1)
+        if problem is not None:
+            message, _, fix = problem
+            raise ExperimentSchemaError(
+                f"derived {self.setting.written!r} gives {message} for params {_shown(params)}",
+                path=self.setting.origin,
+                run_id=run_id,
+                fix=fix,
+            )
+        return value
+
+
+def _shown(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={dump_scalar(v)}" for k, v in params.items())
 
 
 def make_derived(setting: Setting, how: Any, names: Sequence[str], n_runs: int) -> Derived:
