@@ -73,7 +73,7 @@ def plan_space(
             sampled.append((setting, d))
             continue
         ok = False
-    seeds: tuple[int, ...] | None = None
+    seeds: Sequence[int] | None = None
     seed_setting = None
     replicates = experiment.replicates
     if replicates is not None:
@@ -92,7 +92,7 @@ def plan_space(
                     if isinstance(seed_control, int) and not isinstance(seed_control, bool)
                     else 0
                 )
-                seeds = tuple(range(first, first + replicates))
+                seeds = range(first, first + replicates)  # a count of a billion takes no memory
             else:
                 seeds = tuple(replicates)
         if seeds is None:

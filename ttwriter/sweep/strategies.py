@@ -135,7 +135,7 @@ class RunSpace:
     sampled: tuple[tuple[Setting, Distribution], ...] = ()
     num_draws: int = 1
     sample_seed: int = 0
-    seeds: tuple[int, ...] | None = None
+    seeds: Sequence[int] | None = None
     seed_setting: Setting | None = None
     derived: tuple[Derived, ...] = ()
 
