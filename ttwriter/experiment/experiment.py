@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from ttwriter.errors import EmptyVariableError, ExperimentSchemaError, Problems, ValuePath, key_path
 from ttwriter.experiment.evaluation import Evaluation
-from ttwriter.experiment.frozen import FrozenDict, freeze, thaw
+from ttwriter.experiment.frozen import FrozenDict, freeze, sameness, thaw
 from ttwriter.experiment.sample import Sample
 from ttwriter.experiment.schema import ConfigClass, check_sub_configs
 from ttwriter.experiment.slurm_config import SlurmConfig
@@ -311,16 +311,6 @@ def _check_keys(mapping: Mapping[Any, Any], path: ValuePath) -> None:
             _check_keys(value, (*path, key))
 
 
-def _same_kind(a: Any, b: Any) -> bool:
-    """8 and 8.0 are one value (YAML writes both as a number); True and 1 are not."""
-    numbers = (int, float)
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b)
-    if isinstance(a, numbers) and isinstance(b, numbers):
-        return True
-    return type(a) is type(b)
-
-
 def _check_variable_lists(mapping: Mapping[str, Any], path: ValuePath) -> None:
     for key, values in mapping.items():
         where = (*path, key)
@@ -343,12 +333,13 @@ def _check_variable_lists(mapping: Mapping[str, Any], path: ValuePath) -> None:
                 path=where,
                 fix=f"give {key} at least one value, or remove it",
             )
-        seen: list[Any] = []
+        seen: set[Any] = set()
         for value in map(thaw, values):
-            if any(value == s and _same_kind(value, s) for s in seen):
+            key = sameness(value)
+            if key in seen:
                 raise ExperimentSchemaError(
                     f"value {value!r} appears twice, which would make two identical runs",
                     path=where,
                     fix="list each value once",
                 )
-            seen.append(value)
+            seen.add(key)

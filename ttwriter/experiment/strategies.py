@@ -13,18 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ttwriter.errors import ExperimentSchemaError, Problems
-from ttwriter.experiment.frozen import freeze, thaw
+from ttwriter.experiment.frozen import freeze, sameness, thaw
 
 RECORDED = "per_run"
 """A derived value recorded in experiment.json: `{per_run: [value of run 0, run 1, ...]}`, how a
 Python callable is kept so the snapshot regenerates without it."""
-
-
-def _same(a: Any, b: Any) -> bool:
-    """8 and 8.0 are one value (YAML writes both as a number); True and 1 are not."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    return a == b
 
 
 def check_linked(value: Any, plain: Callable[[Any, tuple[Any, ...]], Any], problems: Problems) -> Any:
@@ -63,6 +56,7 @@ def _check_axis(axis: Any, entries: Any, plain: Callable[[Any, tuple[Any, ...]],
         )
     first: list[str] | None = None
     seen: list[Any] = []
+    repeats: set[Any] = set()
     for i, entry in enumerate(entries):
         if not isinstance(entry, Mapping) or not entry:
             raise ExperimentSchemaError(
@@ -97,12 +91,14 @@ def _check_axis(axis: Any, entries: Any, plain: Callable[[Any, tuple[Any, ...]],
                 fix=f"every entry of {axis!r} sets the same keys: {', '.join(first)}",
             )
         value = plain(dict(entry), (*where, i))
-        if any(all(_same(value[k], s[k]) for k in first) for s in seen):
+        key = frozenset((k, sameness(value[k])) for k in first)
+        if key in repeats:
             raise ExperimentSchemaError(
                 f"entry {i} of linked axis {axis!r} repeats an earlier entry, which would make identical runs",
                 path=(*where, i),
                 fix="list each entry once",
             )
+        repeats.add(key)
         seen.append(value)
     return seen
 
@@ -219,7 +215,12 @@ def check_replicates(value: Any) -> Any:
             path=("replicates",),
             fix="e.g. replicates: [11, 22, 33], or a count: replicates: 3",
         )
-    doubled = next((s for i, s in enumerate(seeds) if s in seeds[:i]), None)
+    doubled, listed = None, set()
+    for seed in seeds:  # one pass: a list of 100,000 seeds is checked at once
+        if seed in listed:
+            doubled = seed
+            break
+        listed.add(seed)
     if doubled is not None:
         raise ExperimentSchemaError(
             f"seed {doubled} appears twice in replicates, which would make identical runs",
