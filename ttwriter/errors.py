@@ -182,6 +182,11 @@ class EmptyVariableError(ValidationError):
     """A variable has no values, so the sweep would have no runs."""
 
 
+class TooManyRunsError(ValidationError):
+    """A sweep has more runs than one sweep may have (`ttwriter.sweep.run_limit.MAX_RUNS`),
+    refused from its counts before any run is made."""
+
+
 class UnknownKeyError(ValidationError):
     """A key in controls, variables or delete names nothing in the base config."""
 

@@ -14,7 +14,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import ExperimentSchemaError, KeyPath, Problems, ValuePath, did_you_mean
+from ttwriter.errors import (
+    ExperimentSchemaError,
+    KeyPath,
+    Problems,
+    TooManyRunsError,
+    ValuePath,
+    did_you_mean,
+)
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
 from ttwriter.experiment.strategies import RECORDED
@@ -318,6 +325,8 @@ def expand_sweep(
         return resolver.resolve(section, written)
 
     space = plan_space(experiment, resolve, variables, seed_control, problems)
+    if any(isinstance(p, TooManyRunsError) for p in problems.found):
+        problems.raise_if_any()  # the checks per value below would take as long as the sweep is large
     swept: dict[KeyPath, tuple[str, str]] = {}
     if space is not None:
         for setting in _settings(space):

@@ -11,7 +11,8 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ttwriter.errors import ExperimentSchemaError, KeyPath, Problems
+from ttwriter.errors import ExperimentSchemaError, KeyPath, Problems, TooManyRunsError
+from ttwriter.sweep.run_limit import Factor, check_run_count
 from ttwriter.sweep.strategies import SEED, Axis, RunSpace, Setting, exclude, make_derived
 
 
@@ -97,6 +98,12 @@ def plan_space(
                 seeds = tuple(replicates)
         if seeds is None:
             ok = False
+    num_draws = experiment.sample.num_samples if experiment.sample.params else 1
+    try:  # from the counts alone, before exclusions or anything per run
+        check_run_count(_factors(variables, axes, num_draws, seeds, replicates), bool(experiment.exclude))
+    except TooManyRunsError as exc:
+        problems.add(exc)
+        return None
     kept: Sequence[int] = []
     with problems.collect():
         kept = exclude(axes, experiment.exclude, [s.written for s, _ in sampled])
@@ -131,6 +138,27 @@ def plan_space(
     if not ok:
         return None
     return dataclasses.replace(space, derived=tuple(derived))
+
+
+def _factors(
+    variables: Sequence[Any],
+    axes: Sequence[Axis],
+    num_draws: int,
+    seeds: Sequence[int] | None,
+    replicates: Any,
+) -> list[Factor]:
+    """The counts the sweep's runs are the product of, each where the experiment writes it."""
+    factors = [
+        Factor("variable", a.written, len(a.value), ("variables", *a.written.split("."))) for a in variables
+    ]
+    factors += [Factor("linked", a.name, len(a.entries), ("linked", a.name)) for a in axes if a.linked]
+    if num_draws > 1:
+        factors.append(Factor("draws", "sample.num_samples", num_draws, ("sample", "num_samples")))
+    if replicates is not None:
+        listed = not isinstance(replicates, int)
+        count = len(seeds) if seeds is not None else (len(replicates) if listed else replicates)
+        factors.append(Factor("replicates", "replicates", count, ("replicates",), listed))
+    return factors
 
 
 def check_values(
