@@ -119,6 +119,13 @@ ERRORS = {
         {"experiment.yaml": f"experiment_name: a\nbase_config: {BASE}\nvariables:\n  lora_rank: []\n"},
         "experiment.yaml",
     ),
+    "too_many_runs": (
+        {
+            "experiment.yaml": f"experiment_name: a\nbase_config: {BASE}\nvariables:\n  lora_rank: [8, 16, 32]\n"
+            "replicates: 1000000000\n",
+        },
+        "experiment.yaml",
+    ),
     "lineage_wrong_parent": (
         {
             "baseline_01_01.py": BASE_PY,

@@ -74,6 +74,49 @@ def test_a_683_byte_alias_bomb_exits_2_at_once_instead_of_hanging(tmp_path):
     assert "alias *h alone stands for 48,427,561 values" in result.stderr
 
 
+THOUSAND = "[" + ", ".join(str(i) for i in range(1, 1001)) + "]"
+
+
+@pytest.mark.parametrize(
+    "text, flags, expected",
+    [
+        (
+            "variables:\n  lora_rank: [8, 16, 32]\n",
+            ("--replicates", "1000000000"),
+            "error: command line: replicates: 3 values of lora_rank x 1,000,000,000 replicates = "
+            "3,000,000,000 runs, over the limit of 100,000 runs",
+        ),
+        (
+            "variables:\n  lora_rank: [8, 16, 32]\n"
+            + "".join(f"  {key}: {THOUSAND}\n" for key in ("lora_alpha", "epochs", "batch_size"))
+            + "exclude:\n  - {lora_rank: 8}\nreplicates: 1000000000\n",
+            (),
+            ":10: replicates: 3 x 1,000 x 1,000 x 1,000 variables x 1,000,000,000 replicates = "
+            "3,000,000,000,000,000,000 runs before exclusions, over the limit of 100,000 runs",
+        ),
+    ],
+    ids=["a billion replicates", "10^18 runs of a grid with exclusions"],
+)
+def test_a_sweep_of_billions_of_runs_exits_2_at_once_instead_of_running_for_ever(
+    tmp_path, text, flags, expected
+):
+    path = write(tmp_path / "experiment.yaml", f"experiment_name: x\nbase_config: {BASE}\n{text}")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "ttwriter", str(path), "--dry-run", *flags],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,  # not a speed goal: without the limit these ran until killed
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr.splitlines()[0]
+    assert "\n  fix: " in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["experiment.yaml"]
+
+
 @pytest.mark.parametrize("where", ["experiment", "base config"])
 def test_nesting_past_the_limit_exits_2_naming_the_file_and_line(tmp_path, run_cli, where):
     deep = "[" * 60 + "]" * 60

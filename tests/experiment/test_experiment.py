@@ -429,3 +429,32 @@ def test_eight_and_eight_point_zero_are_one_value_but_true_and_one_are_not():
     with pytest.raises(ExperimentSchemaError, match=r"value 8\.0 appears twice"):
         Experiment(name="x", base_config="b", variables={"lora_rank": [8, 8.0]})
     Experiment(name="x", base_config="b", variables={"+flag": [True, 1]})
+
+
+def test_repeats_are_found_in_one_pass_among_30000_values_entries_and_seeds():
+    # Comparing every pair took minutes for these linked entries; a set of keys takes a moment.
+    n = 30_000
+    big = Experiment(
+        name="x",
+        base_config="b",
+        variables={"lora_rank": list(range(n))},
+        linked={"s": [{"lr": i, "flag": i % 2 == 0} for i in range(n)]},
+        replicates=list(range(n)),
+    )
+    assert (len(big.variables["lora_rank"]), len(big.linked["s"]), len(big.replicates)) == (n, n, n)
+    with pytest.raises(ExperimentSchemaError, match=r"^replicates: seed 7 appears twice"):
+        Experiment(name="x", base_config="b", replicates=[*range(n), 7])
+    with pytest.raises(ExperimentSchemaError, match=r"^linked.s\[2\]: entry 2 of linked axis 's' repeats"):
+        Experiment(
+            name="x",
+            base_config="b",
+            linked={"s": [{"a": 1, "b": [1]}, {"a": 2, "b": [1]}, {"b": [1.0], "a": 1}]},
+        )
+    Experiment(
+        name="x",
+        base_config="b",
+        linked={"s": [{"a": 1}, {"a": True}, {"a": float("nan")}, {"a": float("nan")}]},
+    )
+    Experiment(name="x", base_config="b", variables={"v": [{"x": 1, "y": 2}, {"x": 1, "y": True}]})
+    with pytest.raises(ExperimentSchemaError, match=r"appears twice"):
+        Experiment(name="x", base_config="b", variables={"v": [{"x": 1, "y": 2}, {"y": 2.0, "x": 1}]})
