@@ -13,6 +13,7 @@ from ttwriter.errors import (
     Problems,
     UnknownKeyError,
     ValidationError,
+    close_matches,
     did_you_mean,
     join_key,
     key_path,
@@ -48,6 +49,34 @@ def test_did_you_mean_names_the_closest_spellings():
     )
     assert did_you_mean("lora_rnak", ["lora_rank"], capital=True) == "Did you mean 'lora_rank'?"
     assert did_you_mean("zzz", ["lora_rank"]) is None
+
+
+@pytest.mark.parametrize(
+    "word, candidates, matches",
+    [
+        ("name", ["experiment_name", "sample", "seed"], ["experiment_name"]),
+        ("rank", ["lora_rank", "model.lora_rank", "tags"], ["lora_rank", "model.lora_rank"]),
+        ("base.file", ["base_config_file", "base_dir", "notes"], ["base_config_file"]),
+        ("epoch", ["epochs", "max_steps_per_epoch", "seed"], ["epochs", "max_steps_per_epoch"]),
+        ("lora_rnak", ["lora_rank", "lora_alpha", "model"], ["lora_rank", "lora_alpha"]),
+        ("experiment_name", ["name", "notes", "date"], ["name"]),
+        ("model.lora_rnak", ["model", "model.lora_rank"], ["model.lora_rank"]),
+        ("lr", ["lr_scheduler", "optimizer"], []),
+    ],
+    ids=[
+        "a name part",
+        "two keys with the part",
+        "parts in order",
+        "a near spelling first",
+        "a typo",
+        "the other way round",
+        "not the first key of a path",
+        "too short",
+    ],
+)
+def test_a_candidate_that_has_the_word_as_name_parts_or_is_its_parts_is_close_too(word, candidates, matches):
+    # Letters alone make 'name' closest to 'sample' (0.6) and far from 'experiment_name' (0.42).
+    assert close_matches(word, candidates) == matches
 
 
 def test_a_suggestion_of_chosen_names_can_show_them_as_they_are():

@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import dataclasses
 import difflib
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -312,9 +313,44 @@ def key_path(parts: Iterable[str | int], prefix: str = "") -> str:
     return text
 
 
+_PART_SCORE = 0.7
+"""How close a candidate that is `word`'s name parts, or has them, counts on difflib's 0..1 scale."""
+
+
+def _name_parts(text: str) -> list[str]:
+    return [part for part in re.split(r"[._-]+", text.lower()) if part]
+
+
+def _within(inner: str, outer: str) -> bool:
+    """Whether `outer` has the name parts of `inner` in order (`inner` of 3 letters or more:
+    'lr' would be in too much)."""
+    parts, rest = _name_parts(inner), iter(_name_parts(outer))
+    return len("".join(parts)) >= 3 and all(part in rest for part in parts)
+
+
+def _has_parts(word: str, candidate: str) -> bool:
+    """Whether one is the other's name parts: 'name' of 'experiment_name' (either way round),
+    'base.file' of 'base_config_file'. A dotted word is a key path, whose first key ('model' of
+    'model.lora_rnak') says nothing of the key meant."""
+    return _within(word, candidate) or ("." not in word and _within(candidate, word))
+
+
 def close_matches(word: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
-    """The candidates closest to `word`, best first (difflib's similarity)."""
-    return difflib.get_close_matches(word, sorted(set(candidates)), n=n, cutoff=cutoff)
+    """The candidates closest to `word`, best first: similar spellings (difflib's ratio), and
+    candidates that have `word` as whole name parts or are its name parts, which count as
+    `_PART_SCORE`. Those beat a spelling that is merely similar ('name' means 'experiment_name',
+    not 'sample'), not one that is nearly the same ('epoch' means 'epochs', then
+    'max_steps_per_epoch'); a `cutoff` above `_PART_SCORE` leaves only near spellings."""
+    pool = sorted(set(candidates))
+    similar = difflib.get_close_matches(word, pool, n=n, cutoff=cutoff)
+    whole = [c for c in pool if c != word and _has_parts(word, c)]
+    if not whole:
+        return similar
+    scores = {c: difflib.SequenceMatcher(None, word, c).ratio() for c in (*similar, *whole)}
+    for c in whole:
+        scores[c] = max(scores[c], _PART_SCORE)
+    kept = [c for c in scores if scores[c] >= max(cutoff, _PART_SCORE)]  # a higher cutoff holds
+    return sorted(kept, key=lambda c: (-scores[c], c))[:n]
 
 
 def suggestion(

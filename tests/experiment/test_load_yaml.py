@@ -446,6 +446,34 @@ def test_a_misspelled_key_is_said_once_not_again_as_the_field_it_leaves_unset(tm
         assert "missing" not in message and "no base config" not in message
 
 
+@pytest.mark.parametrize(
+    "text, key, hint",
+    [
+        (f"name: a\nbase_config: {BASE}\n", "name", "did you mean 'experiment_name'?"),
+        (
+            f"experiment_name: a\nconfig: {BASE}\n",
+            "config",
+            "did you mean 'base_config' or 'base_config_file'?",
+        ),
+        (
+            f"experiment:\n  experiment_name: a\nframework_config:\n  base_config: {BASE}\n",
+            "experiment.experiment_name",
+            "did you mean 'name'?",
+        ),
+    ],
+    ids=["name in the flat shape", "config", "experiment_name in the nested shape"],
+)
+def test_a_key_that_is_part_of_the_real_name_suggests_that_name_not_a_similar_spelling(
+    tmp_path, text, key, hint
+):
+    # 'name' is about as close to 'sample' as letters go; the key it is part of is the one meant.
+    message, _ = load_error(tmp_path, text)
+    written = key.rpartition(".")[2]
+    where = "experiment:" if "." in key else "experiment.yaml"
+    assert message.splitlines()[0].endswith(f": {key}: unknown key {written!r} in {where}; {hint}")
+    assert "missing" not in message  # the field it leaves unset is the same mistake, said once
+
+
 def test_a_torchtune_config_given_as_the_experiment_says_how_to_use_it(tmp_path):
     from ttwriter.registry import shipped_configs
 

@@ -12,13 +12,13 @@ WANDB = "torchtune.training.metric_logging.WandBLogger"
 
 
 def test_an_argument_wandb_init_does_not_take_is_an_error_and_a_misspelling_gets_did_you_mean():
-    node = {"_component_": WANDB, "project": "p", "experiment_name": "x", "nme": "run", "mode": "offline"}
+    node = {"_component_": WANDB, "project": "p", "run_title": "x", "nme": "run", "mode": "offline"}
     findings = LoggerChecker().check({"metric_logger": node})
     assert [(f.severity.value, f.key, f.message, f.fix.split(":")[0]) for f in findings] == [
         (
             "error",
-            "metric_logger.experiment_name",
-            "WandBLogger passes 'experiment_name' to wandb.init, which has no such parameter: the run "
+            "metric_logger.run_title",
+            "WandBLogger passes 'run_title' to wandb.init, which has no such parameter: the run "
             "would die at start with a TypeError",
             "wandb.init takes",
         ),
@@ -31,6 +31,9 @@ def test_an_argument_wandb_init_does_not_take_is_an_error_and_a_misspelling_gets
         ),
     ]
     assert "name, notes, tags, config" in findings[0].fix
+    # Another tracker's word for the run's name is wandb's name: 'name' is a name part of it.
+    (finding,) = LoggerChecker().check({"metric_logger": {"_component_": WANDB, "experiment_name": "x"}})
+    assert (finding.key, finding.fix) == ("metric_logger.experiment_name", "did you mean 'name'?")
 
 
 def test_a_tracked_node_is_looked_into_and_ignored_arguments_are_warnings():
