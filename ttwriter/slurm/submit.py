@@ -149,24 +149,30 @@ def submit(
 
     if not chosen and not plans:
         return unsent()
+    # The validation gate goes first: a folder with broken runs says so even where sbatch is not.
+    # Evaluations alone train nothing, so the gate has nothing to check.
+    gate = (
+        check_runs(
+            folder,
+            [r.id for r in chosen],
+            verb="submit",
+            command=typed_command("submit", path, runs, failed),
+            ignore=ignore_validation,
+            announce=announce,
+        )
+        if chosen
+        else None
+    )
     if sbatch is None and not dry_run:
         raise SlurmError(
             "sbatch is not on PATH, so the runs cannot be submitted",
             fix="run this on a login node of your SLURM cluster (or load its module); for a local "
             "one-node test cluster run scripts/slurm_local.sh up as root; --dry-run shows the command",
         )
-    if not chosen:  # evaluations alone: nothing trains, so the validation gate has nothing to check
+    if not chosen:
         return unsent(
             evaluations=submit_evaluations(folder, plans, None, sbatch or "sbatch", dry_run, _job_environment)
         )
-    gate = check_runs(
-        folder,
-        [r.id for r in chosen],
-        verb="submit",
-        command=typed_command("submit", path, runs, failed),
-        ignore=ignore_validation,
-        announce=announce,
-    )
     if dry_run:
         return unsent(
             gate, submit_evaluations(folder, plans, None, sbatch or "sbatch", True, _job_environment)
