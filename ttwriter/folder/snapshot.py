@@ -14,8 +14,9 @@ import dataclasses
 import json
 import platform
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ttwriter._version import __version__
 from ttwriter.errors import (
@@ -34,6 +35,8 @@ from ttwriter.folder.layout import SNAPSHOT_FILE
 from ttwriter.formats import utc_now
 from ttwriter.registry import torchtune_version
 from ttwriter.safe_read import read_json, sha256_file
+
+_S = TypeVar("_S")
 
 if TYPE_CHECKING:
     from ttwriter.experiment.loading import LoadedExperiment
@@ -77,40 +80,31 @@ class Snapshot:
     def slurm_config(self) -> SlurmConfig:
         """The experiment's slurm settings (defaults when it has none); invalid ones are an
         `ExperimentDirError` naming the key under `experiment.slurm`."""
-        settings = self.experiment.get("slurm")
-        if settings is None:
-            return SlurmConfig()
-        try:
-            return SlurmConfig.from_mapping(settings)
-        except ConfigWriterError as exc:
-            problems = each_problem(exc)
-            what = "; ".join(p.message if len(problems) == 1 else f"{p.key}: {p.message}" for p in problems)
-            raise ExperimentDirError(
-                f"the slurm settings in {SNAPSHOT_FILE} are not valid: {what}",
-                file=self.path,
-                key=f"experiment.{problems[0].key}"
-                if len(problems) == 1 and problems[0].key
-                else "experiment.slurm",
-                fix="regenerate the folder from its experiment file",
-            ) from None
+        settings = self._settings("slurm", SlurmConfig.from_mapping)
+        return SlurmConfig() if settings is None else settings
 
     def evaluation_config(self) -> Evaluation | None:
         """The experiment's evaluation settings (None when it has none); invalid ones are an
         `ExperimentDirError` naming the key under `experiment.evaluation`."""
-        settings = self.experiment.get("evaluation")
+        return self._settings("evaluation", Evaluation.from_mapping)
+
+    def _settings(self, name: str, build: Callable[[Any], _S]) -> _S | None:
+        """One settings section of the recorded experiment, rebuilt by its own type's reader, so a
+        snapshot edited by hand is refused with the key it broke, as its experiment file would be."""
+        settings = self.experiment.get(name)
         if settings is None:
             return None
         try:
-            return Evaluation.from_mapping(settings)
+            return build(settings)
         except ConfigWriterError as exc:
             problems = each_problem(exc)
             what = "; ".join(p.message if len(problems) == 1 else f"{p.key}: {p.message}" for p in problems)
             raise ExperimentDirError(
-                f"the evaluation settings in {SNAPSHOT_FILE} are not valid: {what}",
+                f"the {name} settings in {SNAPSHOT_FILE} are not valid: {what}",
                 file=self.path,
                 key=f"experiment.{problems[0].key}"
                 if len(problems) == 1 and problems[0].key
-                else "experiment.evaluation",
+                else f"experiment.{name}",
                 fix="regenerate the folder from its experiment file",
             ) from None
 

@@ -32,7 +32,7 @@ from ttwriter.folder.layout import (
     STATUS_DIR,
 )
 from ttwriter.folder.runs import RunRecord
-from ttwriter.slurm.script import array_spec, log_pattern, one_line, resource_lines, sbatch_line
+from ttwriter.slurm.script import TASK_CASE, array_lines, log_pattern, one_line
 
 EVAL_COMMAND = 'ttwriter evaluate "$EXPERIMENT_DIR" --runs "$RUN_ID"'
 """What each task runs; `ttwriter` must be on the node's PATH (slurm.setup can activate its venv)."""
@@ -68,20 +68,18 @@ def eval_sbatch_chunks(
         + f" and logs to {EVAL_LOG_PATTERN}.",
         f"# {STATUS_DIR}/{done} is written only when every score is in; otherwise {STATUS_DIR}/{failed}.",
         f"# Evaluate one run without SLURM: ttwriter evaluate {q(folder)} --runs run_000",
-        sbatch_line("job-name", (slurm.job_name or experiment_name) + EVAL_JOB_SUFFIX),
-        sbatch_line("array", array_spec(range(n + base_model), slurm.max_parallel)),
-        sbatch_line("output", log_pattern(experiment_dir, (r.id for r in runs), EVAL_LOG_SUFFIX)),
-        sbatch_line("open-mode", "append"),
-        sbatch_line("chdir", folder),
-        sbatch_line("nodes", 1),
-        sbatch_line("ntasks", 1),
-        *resource_lines(slurm, eval_gpus(slurm)),
+        *array_lines(
+            slurm,
+            (slurm.job_name or experiment_name) + EVAL_JOB_SUFFIX,
+            n + base_model,
+            log_pattern(experiment_dir, (r.id for r in runs), EVAL_LOG_SUFFIX),
+            folder,
+            eval_gpus(slurm),
+        ),
         "",
         f"EXPERIMENT_DIR={q(folder)}",
         "",
-        f"# Array task -> run, as in {MAPPING_FILE}.",
-        'TASK="${SLURM_ARRAY_TASK_ID:-}"',
-        'case "$TASK" in',
+        *TASK_CASE,
     ]
     yield "\n".join(lines) + "\n"
     for i, r in enumerate(runs):

@@ -126,6 +126,31 @@ def resource_lines(slurm: SlurmConfig, gpus: int) -> list[str]:
     return lines + [f"#SBATCH {one_line(line.strip(), 'sbatch line')}" for line in slurm.sbatch_lines]
 
 
+def array_lines(
+    slurm: SlurmConfig, job_name: str, tasks: int, output: str, folder: str, gpus: int
+) -> list[str]:
+    """The #SBATCH lines every ttwriter job array shares (training and evaluation): one node and
+    one task per array task, logs appended, the folder as working directory, then the resources."""
+    return [
+        sbatch_line("job-name", job_name),
+        sbatch_line("array", array_spec(range(tasks), slurm.max_parallel)),
+        sbatch_line("output", output),
+        sbatch_line("open-mode", "append"),
+        sbatch_line("chdir", folder),
+        sbatch_line("nodes", 1),
+        sbatch_line("ntasks", 1),
+        *resource_lines(slurm, gpus),
+    ]
+
+
+# Opens the shell `case` that maps an array task to its run; each script adds one line per run.
+TASK_CASE = (
+    f"# Array task -> run, as in {MAPPING_FILE}.",
+    'TASK="${SLURM_ARRAY_TASK_ID:-}"',
+    'case "$TASK" in',
+)
+
+
 def log_pattern(experiment_dir: Path, run_ids: Iterable[str], suffix: str = LOG_SUFFIX) -> str:
     """`<dir>/logs/run_%3a.out`: SLURM pads the task id to the run id's width, so it names the run."""
     widths: set[int] = set()
@@ -174,25 +199,20 @@ def sbatch_chunks(
         f"# Task i trains run i of {MAPPING_FILE} and logs to {LOG_PATTERN}. {STATUS_DIR}/<run id>.{markers.DONE}",
         f"# is written only when training exits 0; otherwise {STATUS_DIR}/<run id>.{markers.FAILED} holds the exit code.",
         f"# Debug one run without SLURM: SLURM_ARRAY_TASK_ID=0 bash {SCRIPT_FILE}",
-        sbatch_line("job-name", slurm.job_name or experiment_name),
-        sbatch_line("array", array_spec(range(len(runs)), slurm.max_parallel)),
-        sbatch_line("output", log_pattern(experiment_dir, (r.id for r in runs))),
-        sbatch_line("open-mode", "append"),
-        sbatch_line("chdir", folder),
-        sbatch_line("nodes", 1),
-        sbatch_line("ntasks", 1),
-    ]
-    lines += resource_lines(slurm, slurm.gpus_per_run)
-
-    lines += [
+        *array_lines(
+            slurm,
+            slurm.job_name or experiment_name,
+            len(runs),
+            log_pattern(experiment_dir, (r.id for r in runs)),
+            folder,
+            slurm.gpus_per_run,
+        ),
         "",
         f"EXPERIMENT_DIR={q(folder)}",
         f"RECIPE={q(recipe or '')}",
         f"NPROC={max(1, slurm.gpus_per_run)}",
         "",
-        f"# Array task -> run, as in {MAPPING_FILE}.",
-        'TASK="${SLURM_ARRAY_TASK_ID:-}"',
-        'case "$TASK" in',
+        *TASK_CASE,
     ]
     yield "\n".join(lines) + "\n"
     for i, r in enumerate(runs):

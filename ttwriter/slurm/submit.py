@@ -127,18 +127,12 @@ def submit(
     array = array_spec([r.task for r in chosen], limit) if chosen else ""
     sbatch = shutil.which("sbatch")
     command = (sbatch or "sbatch", "--parsable", f"--array={array}", str(folder.script))
-    if not chosen and not plans:
-        return Submission(
-            folder, chosen, array, command, None, dry_run, skipped, retrained, eval_skipped=eval_skipped
-        )
-    if sbatch is None and not dry_run:
-        raise SlurmError(
-            "sbatch is not on PATH, so the runs cannot be submitted",
-            fix="run this on a login node of your SLURM cluster (or load its module); for a local "
-            "one-node test cluster run scripts/slurm_local.sh up as root; --dry-run shows the command",
-        )
-    if not chosen:  # evaluations alone: nothing trains, so the validation gate has nothing to check
-        evals = submit_evaluations(folder, plans, None, sbatch or "sbatch", dry_run, _job_environment)
+
+    def unsent(
+        validation: GateResult | None = None, evaluations: tuple[EvalSubmission, ...] = ()
+    ) -> Submission:
+        """What is returned when no training array goes to SLURM: nothing to do, evaluations
+        alone, or a dry run."""
         return Submission(
             folder,
             chosen,
@@ -148,31 +142,40 @@ def submit(
             dry_run,
             skipped,
             retrained,
-            evaluations=evals,
+            validation=validation,
+            evaluations=evaluations,
             eval_skipped=eval_skipped,
         )
-    gate = check_runs(
-        folder,
-        [r.id for r in chosen],
-        verb="submit",
-        command=typed_command("submit", path, runs, failed),
-        ignore=ignore_validation,
-        announce=announce,
-    )
-    if dry_run:
-        evals = submit_evaluations(folder, plans, None, sbatch or "sbatch", True, _job_environment)
-        return Submission(
+
+    if not chosen and not plans:
+        return unsent()
+    # The validation gate goes first: a folder with broken runs says so even where sbatch is not.
+    # Evaluations alone train nothing, so the gate has nothing to check.
+    gate = (
+        check_runs(
             folder,
-            chosen,
-            array,
-            command,
-            None,
-            True,
-            skipped,
-            retrained,
-            validation=gate,
-            evaluations=evals,
-            eval_skipped=eval_skipped,
+            [r.id for r in chosen],
+            verb="submit",
+            command=typed_command("submit", path, runs, failed),
+            ignore=ignore_validation,
+            announce=announce,
+        )
+        if chosen
+        else None
+    )
+    if sbatch is None and not dry_run:
+        raise SlurmError(
+            "sbatch is not on PATH, so the runs cannot be submitted",
+            fix="run this on a login node of your SLURM cluster (or load its module); for a local "
+            "one-node test cluster run scripts/slurm_local.sh up as root; --dry-run shows the command",
+        )
+    if not chosen:
+        return unsent(
+            evaluations=submit_evaluations(folder, plans, None, sbatch or "sbatch", dry_run, _job_environment)
+        )
+    if dry_run:
+        return unsent(
+            gate, submit_evaluations(folder, plans, None, sbatch or "sbatch", True, _job_environment)
         )
     (folder.path / LOGS_DIR).mkdir(exist_ok=True)
     env, tune_path = _job_environment()

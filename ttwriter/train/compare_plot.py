@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ttwriter.formats import params_text
 from ttwriter.train.collect import LEADING, TRAILING, Joined
+from ttwriter.train.plot import pyplot, text
 
 
 def _label(row: dict, params: tuple[str, ...]) -> str:
@@ -22,13 +23,9 @@ def plot_comparison(joined: Joined, path: Path) -> tuple[Path | None, str | None
     rows = [r for r in joined.rows if r.get("final_loss") is not None]
     if not rows:
         return None, f"no run has a loss log yet, so no {path.name} was written"
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None, f"matplotlib is not installed, so no {path.name} was written (pip install matplotlib)"
+    plt, missing = pyplot(path.name)
+    if plt is None:
+        return None, missing
     panels: list[tuple[str, str, list[dict]]] = [("final_loss", "final loss", rows)]
     if joined.metrics:  # the first eval metric, for the runs that have a score
         metric = joined.metrics[0]
@@ -47,14 +44,14 @@ def plot_comparison(joined: Joined, path: Path) -> tuple[Path | None, str | None
             ax.bar(xs, [r[column] for r in panel_rows], color=[colors[r["experiment"]] for r in panel_rows])
             ax.set_xticks(
                 list(xs),
-                [_label(r, tuple(shown)).replace("$", r"\$") for r in panel_rows],
+                [text(_label(r, tuple(shown))) for r in panel_rows],
                 fontsize="x-small",
             )
-            ax.set_title(title)
+            ax.set_title(text(title))
             ax.grid(True, axis="y", alpha=0.3)
         handles = [plt.Rectangle((0, 0), 1, 1, color=colors[n]) for n in names]
         axes[0, 0].legend(handles, names, fontsize="small", loc="best")
-        fig.suptitle(f"{len(names)} experiment{'s' * (len(names) != 1)}: final loss by run")
+        fig.suptitle(text(f"{len(names)} experiment{'s' * (len(names) != 1)}: final loss by run"))
         fig.tight_layout()
         fig.savefig(path)
     finally:

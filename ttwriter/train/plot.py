@@ -17,18 +17,41 @@ from ttwriter.train.results import ExperimentResults, run_label
 from ttwriter.train.scores import main_metric
 
 
-def plot_loss_curves(results: ExperimentResults, path: Path | None = None) -> tuple[Path | None, str | None]:
-    """Write the plot; returns (path, None), or (None, why not) when there is nothing to draw."""
-    curves = [run for run in results.runs if run.log and run.log.steps]
-    if not curves:
-        return None, f"no run has a loss log yet, so no {PLOT_FILE} was written"
+def pyplot(file_name: str) -> tuple[Any, str | None]:
+    """matplotlib.pyplot on the file-only Agg backend, or (None, why no `file_name` was written)."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return None, f"matplotlib is not installed, so no {PLOT_FILE} was written (pip install matplotlib)"
+        return None, f"matplotlib is not installed, so no {file_name} was written (pip install matplotlib)"
+    return plt, None
+
+
+def text(value: str) -> str:
+    """`value` shown as written: a `$` in a run id or param would otherwise start mathtext."""
+    return value.replace("$", r"\$")
+
+
+def _finish(fig: Any, ax: Any, path: Path, title: str, x_label: str, y_label: str) -> None:
+    ax.set_title(text(title))
+    ax.set_xlabel(text(x_label))
+    ax.set_ylabel(text(y_label))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def plot_loss_curves(results: ExperimentResults, path: Path | None = None) -> tuple[Path | None, str | None]:
+    """Write the plot; returns (path, None), or (None, why not) when there is nothing to draw."""
+    curves = [run for run in results.runs if run.log and run.log.steps]
+    if not curves:
+        return None, f"no run has a loss log yet, so no {PLOT_FILE} was written"
+    plt, missing = pyplot(PLOT_FILE)
+    if plt is None:
+        return None, missing
 
     path = path or results.folder.path / PLOT_FILE
     means = mean_curves(by_condition(results))
@@ -37,24 +60,18 @@ def plot_loss_curves(results: ExperimentResults, path: Path | None = None) -> tu
         for curve in means if any(c.n > 1 for c in means) else ():  # replicates: mean and spread
             low = [m - s for m, s in zip(curve.mean, curve.std, strict=True)]
             high = [m + s for m, s in zip(curve.mean, curve.std, strict=True)]
-            (line,) = ax.plot(curve.steps, curve.mean, label=curve.label.replace("$", r"\$"), linewidth=1.5)
+            (line,) = ax.plot(curve.steps, curve.mean, label=text(curve.label), linewidth=1.5)
             ax.fill_between(curve.steps, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
         for run in curves if not any(c.n > 1 for c in means) else ():
             assert run.log is not None
-            label = f"{run.run_id}: {run_label(run)}".replace("$", r"\$")  # text, not mathtext
+            label = text(f"{run.run_id}: {run_label(run)}")
             if run.status != "done":
                 label += f" ({run.status})"
             ax.plot(run.log.steps, run.log.losses, label=label, linewidth=1.5)
         title = f"{results.folder.experiment}: training loss"
         if results.folder.smoke:
             title += " (smoke runs)"
-        ax.set_title(title)
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small", loc="best")
-        fig.tight_layout()
-        fig.savefig(path)
+        _finish(fig, ax, path, title, "step", "loss")
     finally:
         plt.close(fig)
     return path, None
@@ -82,16 +99,9 @@ def plot_scores(results: ExperimentResults, path: Path | None = None) -> tuple[P
     base = results.base_model
     if not scored and (base is None or metric not in base.scores):
         return None, f"no evaluation has a {metric} score yet, so no {SCORES_PLOT_FILE} was written"
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return (
-            None,
-            f"matplotlib is not installed, so no {SCORES_PLOT_FILE} was written (pip install matplotlib)",
-        )
+    plt, missing = pyplot(SCORES_PLOT_FILE)
+    if plt is None:
+        return None, missing
 
     variables = list(results.folder.variables) or [n for n in results.param_names]
     x_name = variables[0] if variables else None
@@ -110,9 +120,7 @@ def plot_scores(results: ExperimentResults, path: Path | None = None) -> tuple[P
     try:
         for label, points in lines.items():
             points.sort()
-            ax.plot(
-                [p[0] for p in points], [p[1] for p in points], marker="o", label=label.replace("$", r"\$")
-            )
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=text(label))
         if base is not None and metric in base.scores:
             ax.axhline(base.scores[metric], color="grey", linestyle="--", label="base model (not fine-tuned)")
         spread = [float(v) for v in x_values] if numeric else []
@@ -123,13 +131,7 @@ def plot_scores(results: ExperimentResults, path: Path | None = None) -> tuple[P
         title = f"{results.folder.experiment}: {metric}"
         if results.folder.smoke:
             title += " (smoke runs)"
-        ax.set_title(title.replace("$", r"\$"))
-        ax.set_xlabel((x_name or "run").replace("$", r"\$"))
-        ax.set_ylabel(metric.replace("$", r"\$"))
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small", loc="best")
-        fig.tight_layout()
-        fig.savefig(path)
+        _finish(fig, ax, path, title, x_name or "run", metric)
     finally:
         plt.close(fig)
     return path, note
