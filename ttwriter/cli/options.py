@@ -42,7 +42,7 @@ class StartOptions(FolderOptions):
     failed: Switch = False
     """Only the runs that did not complete: neither done nor still queued (failed, lost, never run)."""
     dry_run: Switch = False
-    """Print what would start (the sbatch command; each run's command) and start nothing."""
+    """Print what would start (submit: the sbatch command; run: each run's command) and start nothing."""
     ignore_validation: IgnoreValidation = False
 
     def run_ids(self, command: str) -> list[str] | None:
