@@ -70,7 +70,11 @@ def validate_configs(
     for done, (run_id, path, *written) in enumerate(configs, start=1):
         if written and trusted is None:
             trusted = path is None or load_config_file(path) == written[0]
-        raw = written[0] if written and (trusted or path is None) else load_config_file(path)
+        if written and (trusted or path is None):
+            raw = written[0]
+        else:
+            assert path is not None  # a config without a file comes with its content
+            raw = load_config_file(path)
         plain = resolve_simple(raw)
         if plain is None:  # resolvers, relative or nested interpolations: let OmegaConf do it
             from omegaconf import OmegaConf
