@@ -62,7 +62,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
 }
 """name -> (module, function, one-line help). Each function takes (argv, out, err) and returns
 an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""
-_ARGUMENTS = {"tree": "PATH", "diff": "FILE [OTHER]", "new": "PARENT"}
+ARGUMENTS = {"tree": "PATH", "diff": "FILE [OTHER]", "new": "PARENT", GENERATE: "PATH"}
 """What a command takes, in the command list, where it is not an experiment folder (DIR)."""
 _SUFFIXES = (".py", ".yaml", ".yml", ".json")
 _VERSION_FLAGS = ("-V", "--version")
@@ -74,7 +74,7 @@ _NEEDS_EXPERIMENT = ("--controls.", "--variables.", "--slurm.", "--evaluation.")
 def _commands() -> str:
     rows = [(f"{GENERATE} PATH", GENERATE_HELP), ("", "(the default command: 'ttwriter PATH' is the same)")]
     for name, (_, _, summary) in SUBCOMMANDS.items():
-        rows.append((f"{name} {_ARGUMENTS.get(name, 'DIR')}", summary))
+        rows.append((f"{name} {ARGUMENTS.get(name, 'DIR')}", summary))
     return "\n".join(f"  {left:<17} {right}".rstrip() for left, right in rows)
 
 
