@@ -492,3 +492,38 @@ def test_an_output_folder_that_cannot_be_created_exits_2(tmp_path, run_cli):
     assert result.code == 2
     assert result.err.startswith(f"error: {blocker / 'out'}: cannot create the output folder:")
     assert "fix: choose an --output-dir in a folder you can write to" in result.err
+
+
+@pytest.mark.parametrize(
+    "given", ["", "run_mapping.yaml", "configs/run_001.yaml"], ids=["folder", "mapping", "config"]
+)
+def test_an_experiment_folder_or_its_files_given_as_the_experiment_say_what_they_are(
+    tmp_path, run_cli, given
+):
+    folder = tmp_path / "out"
+    assert run_cli(str(YAML_EXAMPLE), "--output-dir", str(folder), "--no-validate").code == 0
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+
+    result = run_cli(str(folder / given) if given else str(folder))
+
+    what = (
+        "an experiment folder"
+        if not given
+        else f"{given.rsplit('/', 1)[-1]} of the experiment folder {folder}"
+    )
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        f"error: {folder / given if given else folder}: this is {what} ttwriter wrote, not an experiment\n"
+        f"  fix: follow its runs with ttwriter status {folder} (or submit, run, results); regenerate it with "
+        f"ttwriter {folder}/experiment.json\n"
+    )
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_copy_of_the_experiment_in_its_folder_still_loads(tmp_path, run_cli):
+    folder = tmp_path / "out"
+    assert run_cli(str(PY_EXAMPLE), "--output-dir", str(folder), "--no-validate").code == 0
+
+    result = run_cli(str(folder / PY_EXAMPLE.name), "--dry-run", "--no-validate")
+
+    assert result.code == 0, result.err

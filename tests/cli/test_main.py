@@ -42,6 +42,13 @@ def test_version(run_cli, flag):
     assert (result.code, result.out, result.err) == (0, f"ttwriter {__version__}\n", "")
 
 
+def test_version_with_more_words_is_an_error(run_cli):
+    result = run_cli("--version", "extra")
+
+    assert (result.code, result.out) == (2, "")
+    assert result.err == "error: --version takes nothing after it, got extra\n  fix: ttwriter --version\n"
+
+
 @pytest.mark.parametrize(
     "argv",
     [

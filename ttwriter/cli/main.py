@@ -159,6 +159,10 @@ def _dispatch(args: list[str], out: TextIO, err: TextIO) -> int:
     if first == "help":  # `ttwriter help submit` is `ttwriter submit --help`
         return _dispatch([rest[0], "--help"], out, err)
     if first in _VERSION_FLAGS:
+        if rest:
+            raise ArgumentError(
+                f"{first} takes nothing after it, got {shlex.join(rest)}", fix=f"ttwriter {first}"
+            )
         print(f"ttwriter {__version__}", file=out)
         return EXIT_OK
     if first in SUBCOMMANDS:

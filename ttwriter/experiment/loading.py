@@ -10,6 +10,7 @@ at once and generation goes on to find the problems of the keys too (`read_exper
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from pathlib import Path
 
 from ttwriter.errors import (
@@ -27,7 +28,7 @@ from ttwriter.experiment.load_python import load_python_experiment
 from ttwriter.experiment.load_yaml import load_yaml_experiment
 from ttwriter.experiment.schema import build_valid
 from ttwriter.experiment.source_map import SourceMap
-from ttwriter.folder.layout import SNAPSHOT_FILE
+from ttwriter.folder.layout import CONFIGS_DIR, OWN_FILES, SNAPSHOT_FILE, experiment_folder_of
 from ttwriter.folder.snapshot import Snapshot, read_snapshot
 from ttwriter.safe_read import read_text, sha256_file
 from ttwriter.yaml_io import parse_yaml
@@ -83,6 +84,19 @@ def read_experiment(path: str | Path) -> LoadedExperiment:
     """`load_experiment` for generation: problems of the fields are kept in `problems`, so that
     the problems of the keys can be found too, not raised."""
     path = Path(path)
+    # Output given where an experiment belongs: the folder, or a file ttwriter wrote in it (not
+    # the snapshot, which regenerates it, nor the copies of the experiment's own files).
+    written = path.is_dir() or path.name in OWN_FILES - {SNAPSHOT_FILE} or path.parent.name == CONFIGS_DIR
+    folder = experiment_folder_of(path) if written else None
+    if folder is not None:
+        what = "an experiment folder" if path.is_dir() else f"{path.name} of the experiment folder {folder}"
+        shown = shlex.quote(str(folder))
+        raise ExperimentLoadError(
+            f"this is {what} ttwriter wrote, not an experiment",
+            file=path,
+            fix=f"follow its runs with ttwriter status {shown} (or submit, run, results); regenerate it "
+            f"with ttwriter {shlex.quote(str(folder / SNAPSHOT_FILE))}",
+        )
     if not path.is_file():
         raise ExperimentLoadError(
             "no such file" if not path.exists() else "not a file",

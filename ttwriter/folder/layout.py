@@ -130,3 +130,13 @@ def copy_names(files: Iterable[Path]) -> dict[str, Path]:
         taken.add(name.casefold())
         names[name] = path
     return names
+
+
+def experiment_folder_of(path: Path) -> Path | None:
+    """The experiment folder `path` is, or that holds `path` (its run_mapping.yaml, a config in
+    configs/), judged by its signature files; None for anything else. An experiment's loader asks,
+    so that a folder or a file of one given as an experiment is named as what it is."""
+    for folder in (path, path.parent, path.parent.parent):
+        if folder.is_dir() and all((folder / name).is_file() for name in SIGNATURE_FILES):
+            return folder
+    return None
