@@ -165,11 +165,13 @@ def _plan_evaluation(
 
 
 def validation_context(plan: SweepPlan, strict: bool = False) -> ValidationContext:
-    """What validation needs from the plan: the recipe and the keys the experiment set."""
+    """What validation needs from the plan: the recipe, the keys the experiment set and how the
+    derived top-level keys are computed."""
     return ValidationContext(
         recipe=plan.base.recipe,
         set_keys=frozenset(path[0] for path in (*(a.path for a in plan.controls), *plan.swept_paths)),
         strict=strict,
+        derived=plan.derived_expressions(),
     )
 
 

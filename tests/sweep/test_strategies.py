@@ -268,6 +268,15 @@ def test_draws_do_not_depend_on_the_hash_seed(base):
     [
         ({"num_samples": 0, "params": WD}, "sample.num_samples", "sample.num_samples is 0, so the sweep would have no runs",
          "draw at least once: sample.num_samples: 1 (or leave sample out)"),
+        ({"num_samples": 8}, "sample.num_samples",
+         "sample.num_samples is 8, but sample.params names no key to draw, so nothing is drawn: "
+         "each grid point would run once, not 8 times",
+         "name the keys to draw, e.g. sample.params: {weight_decay: {log_uniform: [1.0e-4, 1.0e-1]}}; "
+         "to repeat each run with other seeds, use replicates: 8 instead"),
+        ({"seed": 1}, "sample.seed",
+         "sample.seed is 1, but sample.params names no key to draw, so nothing is drawn: the seed would change nothing",
+         "name the keys to draw, e.g. sample.params: {weight_decay: {log_uniform: [1.0e-4, 1.0e-1]}}; "
+         "to repeat each run with other seeds, use replicates: 3 instead"),
         ({"params": {"lr": {"uniform": [1e-3, 1e-4]}}}, "sample.params.lr.uniform", "uniform has low 0.001 above high 0.0001",
          "swap them: lr: {uniform: [0.0001, 0.001]}"),
         ({"params": {"lr": {"log_uniform": [0, 1e-3]}}}, "sample.params.lr.log_uniform", "log_uniform needs positive bounds, got low 0",
@@ -281,6 +290,58 @@ def test_bad_samples_are_refused_with_a_fix_in_their_own_values(sample, key, mes
     with pytest.raises(ExperimentSchemaError) as info:
         Experiment(name="e", base_config=BASE, sample=sample)
     assert (info.value.key, info.value.message, info.value.fix) == (key, message, fix)
+
+
+@pytest.mark.parametrize("sample", [{}, {"num_samples": 1}, {"num_samples": 1, "seed": 0}])
+def test_a_sample_that_asks_for_no_draws_needs_no_params(sample):
+    assert Experiment(name="e", base_config=BASE, sample=sample).sample.params == {}
+
+
+def test_num_samples_without_params_on_the_command_line_is_refused_with_the_other_problems(run_cli):
+    result = run_cli(
+        str(EXAMPLES / "yaml" / "lora_rank" / "experiment.yaml"),
+        "--sample.num-samples",
+        "8",
+        "--sample.seed",
+        "1",
+        "--replicates",
+        "0",
+        "--dry-run",
+    )
+
+    assert result.code == 2
+    assert result.err == (
+        "error: the experiment has 2 problems:\n"
+        "  command line: sample.num_samples: sample.num_samples is 8, but sample.params names no key to draw, "
+        "so nothing is drawn: each grid point would run once, not 8 times\n"
+        "    fix: name the keys to draw, e.g. sample.params: {weight_decay: {log_uniform: [1.0e-4, 1.0e-1]}}; "
+        "to repeat each run with other seeds, use replicates: 8 instead\n"
+        "  command line: replicates: replicates is 0, so the sweep would have no runs\n"
+        "    fix: run each condition at least once: replicates: 1 (or leave replicates out)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "doc_line, argv, count",
+    [
+        ("ttwriter experiments/yaml/sweep_strategies/experiment.yaml --sample.num-samples 8 --sample.seed 1",
+         [str(YAML_ALL), "--sample.num-samples", "8", "--sample.seed", "1"],
+         "  48 runs = (4 grid - 1 excluded) x 8 draws x 2 replicates"),
+        ("ttwriter experiment.yaml --sample.num-samples 8 --sample.params '{learning_rate: {log_uniform: [1.0e-5, 1.0e-3]}}'",
+         [str(EXAMPLES / "yaml" / "lora_rank" / "experiment.yaml"), "--sample.num-samples", "8",
+          "--sample.params", "{learning_rate: {log_uniform: [1.0e-5, 1.0e-3]}}"],
+         "  32 runs = 4 grid x 8 draws"),
+    ],
+)  # fmt: skip
+def test_the_sample_command_lines_of_the_sweeps_doc_make_the_draws_they_ask_for(
+    run_cli, tmp_path, doc_line, argv, count
+):
+    assert doc_line in (REPO / "docs" / "sweeps.md").read_text()
+
+    result = run_cli(*argv, "--dry-run", "--output-dir", str(tmp_path / "o"))
+
+    assert result.code == 0, result.err
+    assert count in result.out.splitlines()
 
 
 # ---------------------------------------------------------------- replicates

@@ -41,10 +41,10 @@ class Sample(ConfigClass):
     SECTION: ClassVar[tuple[str, ...]] = ("sample",)
 
     num_samples: int = 1
-    """How many draws; each grid point is run once per draw (1 with no params: no draws)."""
+    """How many draws; each grid point is run once per draw (more than 1 needs params)."""
 
     seed: int = 0
-    """Seed of the draws: the same seed gives the same draws on any machine and Python."""
+    """Seed of the draws: the same seed gives the same draws on any machine and Python (needs params)."""
 
     params: Mapping[str, Any] = dataclasses.field(default_factory=FrozenDict)
     """Key -> distribution, e.g. {'weight_decay': {'log_uniform': [1e-4, 1e-1], 'digits': 2}}."""
@@ -80,8 +80,29 @@ class Sample(ConfigClass):
         for key, spec in params.items():
             with problems.collect():
                 distribution(key, thaw(spec))
+        with problems.collect():
+            self._check_draws_something(params)
         object.__setattr__(self, "params", freeze(dict(params)))
         problems.raise_if_any()
+
+    def _check_draws_something(self, params: Mapping[str, Any]) -> None:
+        """num_samples or seed without params would be silently ignored: no key, no draws."""
+        if params:
+            return
+        if isinstance(self.num_samples, int) and self.num_samples > 1:
+            field, said, times = "num_samples", f"sample.num_samples is {self.num_samples}", self.num_samples
+            effect = f"each grid point would run once, not {times} times"
+        elif isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed != 0:
+            field, said, times = "seed", f"sample.seed is {self.seed}", 3
+            effect = "the seed would change nothing"
+        else:
+            return
+        raise ExperimentSchemaError(
+            f"{said}, but sample.params names no key to draw, so nothing is drawn: {effect}",
+            path=("sample", field),
+            fix="name the keys to draw, e.g. sample.params: {weight_decay: {log_uniform: [1.0e-4, 1.0e-1]}}; "
+            f"to repeat each run with other seeds, use replicates: {times} instead",
+        )
 
     def distributions(self) -> dict[str, Distribution]:
         """Each sampled key as written -> its checked distribution, in the order written."""

@@ -28,6 +28,7 @@ from ttwriter.experiment.strategies import RECORDED
 from ttwriter.folder.layout import RUNS_DIR
 from ttwriter.placeholders import is_template, names, substitute
 from ttwriter.sweep.base_config import BaseConfig
+from ttwriter.sweep.expression import Expression
 from ttwriter.sweep.keys import Assignment, KeyResolver, flatten
 from ttwriter.sweep.merge import copy_config, copy_value, delete_path, set_path
 from ttwriter.sweep.space import check_values, plan_space
@@ -77,6 +78,14 @@ class SweepPlan:
     def swept_paths(self) -> tuple[KeyPath, ...]:
         """Every config key a run sets from the sweep (variables, linked, sampled, seed, derived)."""
         return tuple(s.path for s in _settings(self.space))
+
+    def derived_expressions(self) -> dict[str, str]:
+        """Top-level config key -> the text of the expression that derives it (`lora_rank / 4`)."""
+        return {
+            d.setting.path[0]: d.compute.text
+            for d in self.space.derived
+            if len(d.setting.path) == 1 and isinstance(d.compute, Expression)
+        }
 
     @functools.cached_property
     def id_width(self) -> int:

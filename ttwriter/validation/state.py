@@ -66,7 +66,8 @@ class ValidationState:
 
 
 def _context_json(context: ValidationContext) -> dict[str, Any]:
-    return {"recipe": context.recipe, "set_keys": sorted(context.set_keys), "strict": context.strict}
+    data = {"recipe": context.recipe, "set_keys": sorted(context.set_keys), "strict": context.strict}
+    return data | ({"derived": dict(context.derived)} if context.derived else {})
 
 
 def _context(data: Any) -> ValidationContext | None:
@@ -79,7 +80,10 @@ def _context(data: Any) -> ValidationContext | None:
         return None
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         return None
-    return ValidationContext(recipe=recipe, set_keys=frozenset(keys), strict=strict)
+    derived = data.get("derived", {})
+    if not isinstance(derived, dict) or not all(isinstance(v, str) for v in derived.values()):
+        derived = {}  # only the wording of a fix depends on it
+    return ValidationContext(recipe=recipe, set_keys=frozenset(keys), strict=strict, derived=derived)
 
 
 def state_json(

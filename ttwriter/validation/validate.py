@@ -15,7 +15,7 @@ Everything is collected and reported together (validation.report).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,9 @@ class ValidationContext:
     """Top-level config keys the experiment set (controls, variables), for the never-read check."""
     strict: bool = False
     """Missing local data paths are errors instead of warnings."""
+    derived: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Top-level config key -> the experiment's derived expression (`lora_rank / 4`), so that the
+    fix of a float where the recipe wants an integer can say how to compute one."""
     use_table: bool = True
     """Look components up in the shipped component table (False: import every one, as a check
     of the table does)."""
@@ -86,7 +89,7 @@ def validate_configs(
             run_findings += components.check(plain)
             run_findings += tune.findings(plain, run_findings)
             run_findings += recipe_findings(plain, raw, context.recipe, context.set_keys)
-            run_findings += startup_findings(plain, context.recipe)
+            run_findings += startup_findings(plain, context.recipe, context.derived)
             run_findings += environment.check(plain)
             run_findings += loggers.check(plain)
         run_findings += across.add(run_id, plain, raw)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +51,19 @@ def recipes(names: str) -> frozenset[str]:
     return frozenset(names.split())
 
 
-def startup_findings(plain: dict[str, Any], recipe: str | None) -> list[Finding]:
-    """Every start-up constraint the config breaks, for the recipe it will run with."""
+def startup_findings(
+    plain: dict[str, Any], recipe: str | None, derived: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """Every start-up constraint the config breaks, for the recipe it will run with; `derived`
+    (top-level key -> the experiment's expression) words the fix of an integer key's value."""
+    from ttwriter.validation.startup.integers import integer_findings
+
     name = None if recipe is None or recipe.endswith(".py") else recipe
     findings: list[Finding] = []
     for check in all_checks():
         if check.recipes is None or name in check.recipes:
             findings += check.run(plain, name)
-    return findings
+    return findings + integer_findings(plain, name, derived)
 
 
 def all_checks() -> tuple[StartupCheck, ...]:
