@@ -246,6 +246,8 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     # Everything that can fail comes before results.csv is written.
     results = collect_results(args.dirs[0])
     folder = results.folder
+    if folder.moved is not None:
+        print(folder.moved.warning(), file=err)
     csv_path = folder.path / RESULTS_FILE
     csv_text = results_csv(results)
     counts = ", ".join(f"{n} {s}" for s, n in results.counts().items())
