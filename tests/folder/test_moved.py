@@ -157,3 +157,16 @@ def test_a_folder_that_records_no_experiment_dir_is_not_checked(run_cli, origina
     original.rename(moved)
     result = run_cli("status", str(moved))
     assert (result.code, result.err) == (0, "")
+
+
+def test_results_across_experiments_warn_about_each_moved_one(run_cli, original, tmp_path):
+    other = make_sweep(tmp_path, tmp_path / "other", name="other").experiment_dir
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    original.rename(shelf / "written")
+    result = run_cli("results", str(shelf), str(other))
+    assert result.code == 0, result.err
+    assert result.err.startswith(
+        f"warning: {shelf / 'written'}: this folder was written for {original} and has been moved here"
+    )
+    assert result.err.count("warning: ") == 1

@@ -241,7 +241,7 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter results DIR [--no-plot]`."""
     args = parse(ResultsOptions, argv, prog="ttwriter results", description=RESULTS_DESCRIPTION, out=out)
     if args.joined or holds_experiments(args.dirs[0]):
-        return results_across(args, out)  # several experiments in one table (train.collect)
+        return results_across(args, out, err)  # several experiments in one table (train.collect)
 
     # Everything that can fail comes before results.csv is written.
     results = collect_results(args.dirs[0])
