@@ -53,7 +53,7 @@ class GenerationResult:
     runs: Sequence[RunRecord]
     """One record per run, in sweep order (a `RunRecords`: made when read, never all in memory)."""
     validation: ValidationSummary | None
-    """None when validation was skipped (validate=False or a dry run)."""
+    """None when validation was skipped (validate=False); for a dry run, the configs as they would be written."""
     base_config: str
     recipe: str | None
     notes: tuple[str, ...]
@@ -213,10 +213,20 @@ def generate_configs(
         if plan.experiment.evaluation is not None:
             for _ in _eval_script_chunks(plan, records):
                 pass
+        # The configs are checked as they would be written, so a dry run finds what a real one would.
+        checked = (
+            validate_configs(
+                ((i, None, c) for i, c in writer.written_configs(plan, smoke)),
+                validation_context(plan, strict),
+                progress=(lambda done: progress("validate", done, total)) if progress else None,
+            )
+            if validate
+            else None
+        )
         return GenerationResult(
             plan.experiment_dir,
             records,
-            None,
+            checked,
             plan.base.name,
             plan.base.recipe,
             plan.notes,

@@ -139,8 +139,33 @@ def test_dry_run_prints_the_run_table_and_writes_nothing(tmp_path, run_cli, monk
         "  run_003  lora_rank=32  learning_rate=0.0001\n"
         "  run_004  lora_rank=32  learning_rate=0.0003\n"
         "  run_005  lora_rank=32  learning_rate=0.001\n"
+        "Validation: 6/6 configs valid "
     )
     assert re.search(r"^Dry run: would write 6 runs to outputs/rank_x_lr_\d{8}_\d{6}/ ", result.out, re.M)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dry_run_finds_what_validation_finds_and_writes_nothing(tmp_path, run_cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    result = run_cli(str(PY_EXAMPLE), "--set", "optimizer.weight_decy=0.1", "--dry-run")
+
+    assert result.code == 1, result.err
+    assert "Validation: 0/4 configs valid (nothing written)\n" in result.out
+    assert (
+        "  error   optimizer.weight_decy (all 4 runs): AdamW has no parameter 'weight_decy'\n"
+        "          fix: did you mean 'weight_decay'?\n"
+    ) in result.out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dry_run_with_no_validate_only_plans(tmp_path, run_cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    result = run_cli(str(PY_EXAMPLE), "--set", "optimizer.weight_decy=0.1", "--dry-run", "--no-validate")
+
+    assert result.code == 0, result.err
+    assert "Validation" not in result.out
     assert list(tmp_path.iterdir()) == []
 
 

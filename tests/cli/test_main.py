@@ -18,6 +18,10 @@ def test_no_arguments_exits_2_with_usage(run_cli):
 
     assert result.code == 2
     assert result.err.startswith("usage: ttwriter [generate] PATH [OVERRIDES]")
+    assert result.err.endswith(
+        "\n\nerror: no experiment file given\n  fix: ttwriter PATH, where PATH is a .py experiment, "
+        "an experiment.yaml or an experiment.json (ttwriter --help)\n"
+    )
     assert result.out == ""
 
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import io
 import re
 
 import pytest
 
+from tests.conftest import PY_EXAMPLE
 from ttwriter.cli import _parser
 from ttwriter.cli._parser import ArgumentError, HelpShown, flags_of, parse
-from ttwriter.cli.options import FolderOptions, ResultsOptions, StartOptions, TinyAssetsOptions
+from ttwriter.cli.main import SUBCOMMANDS
+from ttwriter.cli.options import (
+    COMMAND_OPTIONS,
+    FolderOptions,
+    ResultsOptions,
+    StartOptions,
+    TinyAssetsOptions,
+)
 
 CLASSES = [StartOptions, FolderOptions, ResultsOptions, TinyAssetsOptions]
 
@@ -169,3 +178,43 @@ def test_the_flags_of_a_class_with_pairs_and_nested_classes():
         "--dry-run",
         "--no-validate",
     }
+
+
+# --- an option of another command ----------------------------------------------------------------
+
+
+def test_each_command_parses_the_options_class_the_table_names():
+    assert set(COMMAND_OPTIONS) == set(SUBCOMMANDS)
+    for name, (module, function, _) in SUBCOMMANDS.items():
+        source = inspect.getsource(getattr(__import__(module, fromlist=[function]), function))
+        assert re.search(rf"\bparse\(\s*{COMMAND_OPTIONS[name].__name__}\b", source), name
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["{example}", "--runs", "run_000"],
+            "error: ttwriter {example} has no option '--runs'; it is an option of 'ttwriter submit', "
+            "'ttwriter run', 'ttwriter evaluate'\n"
+            "  fix: ttwriter submit DIR --runs run_000 ('ttwriter submit --help' lists its options)\n",
+        ),
+        (
+            ["status", "--force", "outputs/x"],
+            "error: ttwriter status has no option '--force'; it is an option of 'ttwriter generate'\n"
+            "  fix: ttwriter generate PATH --force ('ttwriter generate --help' lists its options)\n",
+        ),
+        (
+            ["submit", "outputs/x", "--dry-rn"],
+            "error: ttwriter submit has no option '--dry-rn'; did you mean '--dry-run'?\n"
+            "  fix: ttwriter submit outputs/x --dry-run ('ttwriter submit --help' lists its options)\n",
+        ),
+    ],
+    ids=["generate --runs", "status --force", "a near spelling"],
+)
+def test_an_option_of_another_command_names_that_command_instead_of_a_near_spelling(run_cli, argv, expected):
+    example = str(PY_EXAMPLE)
+    result = run_cli(*(a.format(example=example) for a in argv))
+
+    assert (result.code, result.out) == (2, "")
+    assert result.err == expected.format(example=example)

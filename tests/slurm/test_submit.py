@@ -154,6 +154,19 @@ def test_submit_without_sbatch_says_where_to_run_it(run_cli, sweep, no_slurm):
     )
 
 
+def test_a_dry_run_without_sbatch_shows_the_command_and_says_the_real_submit_would_be_refused(
+    run_cli, sweep, no_slurm
+):
+    result = run_cli("submit", str(sweep.experiment_dir), "--dry-run")
+
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[1].startswith("  sbatch --parsable --array=0-3%2 ")
+    assert result.out.endswith(
+        "Nothing was submitted.\nnote: sbatch is not on PATH here, so the real submit would be refused: "
+        "run it on a login node of your SLURM cluster\n"
+    )
+
+
 def test_resubmitting_without_squeue_is_refused_so_no_run_is_queued_twice(run_cli, sweep, no_slurm):
     folder = sweep.experiment_dir
     record = {"job_id": 7, "array": "0-3", "runs": ["run_000"], "submitted_utc": "2026-01-01T00:00:00Z"}

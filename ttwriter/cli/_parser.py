@@ -79,7 +79,9 @@ def parse(
     known = {**flags, **{flag: True for flag in extra_flags}}
 
     def rejected(event: Any) -> None:
-        problem = unknown_flags(argv, known, prog, shown) or _from_event(event, cls, argv, prog)
+        problem = unknown_flags(argv, known, prog, shown, _commands_taking) or _from_event(
+            event, cls, argv, prog
+        )
         if problem is not None:
             raise problem
 
@@ -95,10 +97,18 @@ def parse(
                 config=tuple(config),
             )
     except SystemExit:  # a rejection the hook did not reword (or no hook in this tyro)
-        raise unknown_flags(argv, known, prog, shown) or _from_text(captured.getvalue(), prog) from None
+        raise unknown_flags(argv, known, prog, shown, _commands_taking) or _from_text(
+            captured.getvalue(), prog
+        ) from None
     if unknown:
-        raise unknown_flags(argv, known, prog, shown) or unexpected(unknown, prog)
+        raise unknown_flags(argv, known, prog, shown, _commands_taking) or unexpected(unknown, prog)
     return parsed
+
+
+def _commands_taking(flag: str) -> dict[str, bool]:
+    from ttwriter.cli.options import commands_taking  # options is built on this module
+
+    return commands_taking(flag)
 
 
 def _wrapped(text: str) -> str:

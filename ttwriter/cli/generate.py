@@ -185,16 +185,20 @@ def generate_command(path: str, flags: list[str], out: TextIO, err: TextIO) -> i
         print(f"  {run.id}  {where}{params_text(run.params) or '(no variables)'}", file=out)
     if len(shown) < n:
         print(more_rows(n - len(shown), f"{folder}/{MAPPING_FILE}"), file=out)
-    if result.dry_run:
-        return EXIT_OK
     if result.validation is None:
-        print("Validation: skipped (--no-validate); ttwriter submit and run validate it first", file=out)
+        if not result.dry_run:
+            print("Validation: skipped (--no-validate); ttwriter submit and run validate it first", file=out)
+    elif result.dry_run:
+        print(f"Validation: {result.validation.summary_line()} (nothing written)", file=out)
+        _print_findings(result.validation, out)
     else:
         print(
             f"Validation: {result.validation.summary_line()} (details: {folder}/{VALIDATION_REPORT})",
             file=out,
         )
         _print_findings(result.validation, out)
+    if result.dry_run:
+        return EXIT_OK if result.ok else EXIT_SOME_FAILED
     if result.ok and result.runs:
         print(f"Run one: {run_command(result.recipe, relative(result.runs[0].config_path))}", file=out)
     return EXIT_OK if result.ok else EXIT_SOME_FAILED

@@ -62,7 +62,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
 }
 """name -> (module, function, one-line help). Each function takes (argv, out, err) and returns
 an exit code; it raises ConfigWriterError for bad input. Modules are imported only when used."""
-_ARGUMENTS = {"tree": "PATH", "diff": "FILE [OTHER]", "new": "PARENT"}
+ARGUMENTS = {"tree": "PATH", "diff": "FILE [OTHER]", "new": "PARENT", GENERATE: "PATH"}
 """What a command takes, in the command list, where it is not an experiment folder (DIR)."""
 _SUFFIXES = (".py", ".yaml", ".yml", ".json")
 _VERSION_FLAGS = ("-V", "--version")
@@ -74,7 +74,7 @@ _NEEDS_EXPERIMENT = ("--controls.", "--variables.", "--slurm.", "--evaluation.")
 def _commands() -> str:
     rows = [(f"{GENERATE} PATH", GENERATE_HELP), ("", "(the default command: 'ttwriter PATH' is the same)")]
     for name, (_, _, summary) in SUBCOMMANDS.items():
-        rows.append((f"{name} {_ARGUMENTS.get(name, 'DIR')}", summary))
+        rows.append((f"{name} {ARGUMENTS.get(name, 'DIR')}", summary))
     return "\n".join(f"  {left:<17} {right}".rstrip() for left, right in rows)
 
 
@@ -149,9 +149,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
 
 
 def _dispatch(args: list[str], out: TextIO, err: TextIO) -> int:
-    if not args:
-        print(USAGE, file=err, end="")
-        return EXIT_BAD_INPUT
+    if not args:  # the usage, then what is missing, in the shape of every other error
+        print(USAGE, file=err)
+        raise _no_path()
     first, rest = args[0], args[1:]
     if first in _HELP_FLAGS or (first == "help" and not rest):
         print(USAGE, file=out, end="")
@@ -169,6 +169,14 @@ def _dispatch(args: list[str], out: TextIO, err: TextIO) -> int:
         return _generate(rest, out, err)
     _check_command(first, rest)
     return _generate(args, out, err)
+
+
+def _no_path() -> ArgumentError:
+    return ArgumentError(
+        "no experiment file given",
+        fix="ttwriter PATH, where PATH is a .py experiment, "
+        f"an experiment.yaml or an {SNAPSHOT_FILE} (ttwriter --help)",
+    )
 
 
 def _check_command(word: str, rest: list[str]) -> None:
@@ -210,11 +218,7 @@ def _generate(args: list[str], out: TextIO, err: TextIO) -> int:
         misspelled = unknown_flags(checked, known, "ttwriter", checked)
         if misspelled is not None and "did you mean" in misspelled.message:
             raise misspelled
-        raise ArgumentError(
-            "no experiment file given",
-            fix="ttwriter PATH, where PATH is a .py experiment, "
-            f"an experiment.yaml or an {SNAPSHOT_FILE} (ttwriter --help)",
-        )
+        raise _no_path()
     with _signals_interrupt():
         return generate.generate_command(path, flags, out, err)
 

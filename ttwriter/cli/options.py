@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 import tyro
 
-from ttwriter.cli._arguments import ArgumentError
-from ttwriter.cli._parser import Dir, RunIds, Switch
+from ttwriter.cli._arguments import ArgumentError, normal
+from ttwriter.cli._parser import Dir, RunIds, Switch, flags_of
 from ttwriter.folder.read import parse_run_ids
 from ttwriter.slurm.choose import check_choice
 from ttwriter.validation.gate import IGNORE_HELP
@@ -42,7 +42,7 @@ class StartOptions(FolderOptions):
     failed: Switch = False
     """Only the runs that did not complete: neither done nor still queued (failed, lost, never run)."""
     dry_run: Switch = False
-    """Print what would start (the sbatch command; each run's command) and start nothing."""
+    """Print what would start (submit: the sbatch command; run: each run's command) and start nothing."""
     ignore_validation: IgnoreValidation = False
 
     def run_ids(self, command: str) -> list[str] | None:
@@ -170,3 +170,31 @@ class NewOptions:
     """The experiment file to derive from; the new file goes into its folder."""
     name: Annotated[str, tyro.conf.arg(metavar="NAME", help_behavior_hint="")]
     """The new experiment's name, which also names its file NAME_<next id>_<parent id>.py (letters, digits and _)."""
+
+
+COMMAND_OPTIONS: dict[str, type] = {
+    "submit": SubmitOptions,
+    "status": FolderOptions,
+    "run": RunOptions,
+    "evaluate": EvaluateOptions,
+    "results": ResultsOptions,
+    "tiny-assets": TinyAssetsOptions,
+    "tree": TreeOptions,
+    "diff": DiffOptions,
+    "new": NewOptions,
+}
+"""Each command's options, as its module parses them (tests/cli/test_parser.py checks they agree)."""
+
+
+def commands_taking(flag: str) -> dict[str, bool]:
+    """The commands that have `flag` -> whether it takes a value there, generate first: `--runs`
+    given to generate is an option of submit and run, which helps more than "did you mean
+    '--dry-run'"."""
+    from ttwriter.cli.generate import generic_flags
+    from ttwriter.cli.main import GENERATE
+
+    tables = {GENERATE: generic_flags()}
+    tables.update({name: flags_of(cls, pairs=False) for name, cls in COMMAND_OPTIONS.items()})
+    wanted = normal(flag)
+    found = {name: [v for f, v in flags.items() if normal(f) == wanted] for name, flags in tables.items()}
+    return {name: values[0] for name, values in found.items() if values}

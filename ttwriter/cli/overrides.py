@@ -40,7 +40,11 @@ from ttwriter.experiment.schema import build_valid, sub_configs
 from ttwriter.yaml_io import dump_scalar, parse_scalar
 
 _TOOL_FIELDS = {
-    "dry_run": (bool, False, "Print the run table and write nothing."),
+    "dry_run": (
+        bool,
+        False,
+        "Print the run table and validate every config as it would be written; write nothing.",
+    ),
     "validate": (
         bool,
         True,

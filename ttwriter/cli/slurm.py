@@ -72,6 +72,12 @@ def submit_command(argv: list[str], out: TextIO, err: TextIO) -> int:
             print(f"{_evaluations(evaluation, result.runs)}, with:", file=out)
             print(f"  {shlex.join(evaluation.command)}", file=out)
         print("Nothing was submitted.", file=out)
+        if not result.sbatch_found and (result.runs or result.evaluations):
+            print(
+                "note: sbatch is not on PATH here, so the real submit would be refused: run it on a "
+                "login node of your SLURM cluster",
+                file=out,
+            )
         return EXIT_OK
     if result.runs:
         print(f"Submitted {runs} as SLURM job {result.job_id} (--array={result.array})", file=out)

@@ -61,6 +61,9 @@ class Submission:
     """The eval arrays submitted (or, for a dry run, to submit), after training or alone."""
     eval_skipped: tuple[RunStatus, ...] = ()
     """Evaluations left out because they are done or still queued."""
+    sbatch_found: bool = True
+    """False when sbatch is not on PATH here: a dry run still shows the command, which only a
+    machine with SLURM can run."""
 
 
 def _job_environment() -> tuple[dict[str, str], str | None]:
@@ -145,6 +148,7 @@ def submit(
             validation=validation,
             evaluations=evaluations,
             eval_skipped=eval_skipped,
+            sbatch_found=sbatch is not None,
         )
 
     if not chosen and not plans:

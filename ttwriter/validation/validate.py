@@ -47,7 +47,7 @@ class ValidationContext:
 
 
 def validate_configs(
-    configs: Iterable[tuple[str, Path] | tuple[str, Path, dict[str, Any]]],
+    configs: Iterable[tuple[str, Path] | tuple[str, Path | None, dict[str, Any]]],
     context: ValidationContext | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ValidationSummary:
@@ -55,7 +55,8 @@ def validate_configs(
 
     `(run_id, path, config)` gives the config as it was just written, so the file is not parsed
     back (parsing is most of the time of a large sweep). The first such config is compared with
-    its file read back; if they differ, every file is read instead.
+    its file read back; if they differ, every file is read instead. A path of None is a config
+    not written at all (a dry run): the config given is the one checked.
     """
     context = context or ValidationContext()
     components = ComponentChecker(context.use_table)
@@ -68,8 +69,12 @@ def validate_configs(
     trusted: bool | None = None
     for done, (run_id, path, *written) in enumerate(configs, start=1):
         if written and trusted is None:
-            trusted = load_config_file(path) == written[0]
-        raw = written[0] if written and trusted else load_config_file(path)
+            trusted = path is None or load_config_file(path) == written[0]
+        if written and (trusted or path is None):
+            raw = written[0]
+        else:
+            assert path is not None  # a config without a file comes with its content
+            raw = load_config_file(path)
         plain = resolve_simple(raw)
         if plain is None:  # resolvers, relative or nested interpolations: let OmegaConf do it
             from omegaconf import OmegaConf
