@@ -4,7 +4,9 @@ header records, and its typed snapshot.
 Everything after generation (`run`, `results`, `submit`, `status`) starts here: run ids, array task
 indexes, absolute config paths, each run's output_dir and params, the recipe and how the runs are
 started. A folder that is not a ttwriter output, or a run id it does not have, is an
-`ExperimentDirError` that says what to do; every field is checked before anything runs.
+`ExperimentDirError` that says what to do; every field is checked before anything runs. A folder
+moved or copied since it was written is refused too, unless the command only reads it
+(folder.moved).
 
 Facts a later command needs are recorded in run_mapping.yaml's header when the folder is written
 (see folder.writer), never re-read from submit.sbatch. A folder written before they were recorded
