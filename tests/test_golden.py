@@ -178,3 +178,28 @@ def test_error_messages(tmp_path, run_cli, files, target, request):
     assert result.code == 2
     assert not (tmp_path / "out").exists()
     check_golden(f"errors/{request.node.callspec.id}.txt", normalise(result.err, TMP=tmp_path))
+
+
+def _moved(folder: Path) -> list[str]:
+    folder.rename(folder.with_name("moved"))
+    return ["submit", str(folder.with_name("moved")), "--dry-run"]
+
+
+def _config_deleted(folder: Path) -> list[str]:
+    (folder / "configs" / "run_002.yaml").unlink()
+    return ["submit", str(folder), "--dry-run"]
+
+
+FOLDER_ERRORS = {"moved_folder": _moved, "deleted_config": _config_deleted}
+"""Key errors of a written folder: what the user did to it -> the command that then refuses it."""
+
+
+@pytest.mark.parametrize("damage", FOLDER_ERRORS.values(), ids=FOLDER_ERRORS.keys())
+def test_folder_error_messages(tmp_path, run_cli, damage, request):
+    written = run_cli(str(PY_EXAMPLE), "--output-dir", str(tmp_path / "written"), "--no-validate")
+    assert written.code == 0, written.err
+
+    result = run_cli(*damage(tmp_path / "written"))
+
+    assert (result.code, result.out) == (2, "")
+    check_golden(f"errors/{request.node.callspec.id}.txt", normalise(result.err, TMP=tmp_path))

@@ -4,7 +4,6 @@ any shape give exit 2 naming the file and the key, in every command that reads t
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,18 +22,10 @@ COMMANDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("generated") / "sweep"
-    generate_configs(YAML_EXAMPLE, output_dir=folder)
-    return folder
-
-
 @pytest.fixture
-def folder(generated, tmp_path) -> Path:
-    copy = tmp_path / "sweep"
-    shutil.copytree(generated, copy)
-    return copy
+def folder(tmp_path) -> Path:
+    """A folder of its own for a test to damage (a copy would be a folder written for elsewhere)."""
+    return generate_configs(YAML_EXAMPLE, output_dir=tmp_path / "sweep").experiment_dir
 
 
 def edit_mapping(folder: Path, change) -> None:

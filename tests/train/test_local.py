@@ -236,13 +236,16 @@ def test_an_unknown_run_id_is_an_error_with_a_suggestion(fake_sweep):
     )
 
 
-def test_a_missing_config_fails_that_run_before_training(fake_sweep):
+def test_a_missing_config_is_refused_before_anything_runs(fake_sweep):
     (fake_sweep / "configs" / "run_002.yaml").unlink()
-    code, _, _ = _cli("run", str(fake_sweep), "--runs", "run_002")
-    assert code == 1
-    marker = (fake_sweep / "status" / "run_002.failed").read_text()
-    assert "exit_code=2\n" in marker and "stage=config\n" in marker
-    assert (
-        "does not exist; regenerate the experiment folder"
-        in (fake_sweep / "logs" / "run_002.out").read_text()
-    )
+    for argv in (["--runs", "run_002"], [], ["--ignore-validation"]):
+        code, out, err = _cli("run", str(fake_sweep), *argv)
+        assert code == 2, argv
+        assert err == (
+            f"error: {fake_sweep}/configs/run_002.yaml: the config of run_002 does not exist: "
+            "configs/run_002.yaml\n"
+            f"  fix: restore it from a copy of the folder, or regenerate it in place: ttwriter "
+            f"{fake_sweep}/experiment.json --output-dir {fake_sweep} --force\n"
+        )
+    assert not (fake_sweep / "status").exists()
+    assert not any((fake_sweep / "logs").iterdir())

@@ -11,6 +11,7 @@ that reach SLURM are in test_slurm_cluster.py.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -281,3 +282,57 @@ def test_a_folder_validated_later_regenerates_the_same_configs(run_cli, unvalida
         )
     assert again.validation.summary_line() == "2/3 configs valid"
     assert read_state(again.experiment_dir).validated
+
+
+# --- a run's config missing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("override", [[], ["--ignore-validation"]])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_deleted_config_is_refused_before_anything_starts(run_cli, unvalidated_sweep, command, override):
+    (unvalidated_sweep / "configs" / "run_002.yaml").unlink()
+    result = run_cli(command, str(unvalidated_sweep), "--dry-run", *override)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        f"error: {unvalidated_sweep}/configs/run_002.yaml: the config of run_002 does not exist: "
+        "configs/run_002.yaml\n"
+        f"  fix: restore it from a copy of the folder, or regenerate it in place: ttwriter "
+        f"{unvalidated_sweep}/experiment.json --output-dir {unvalidated_sweep} --force\n"
+    )
+    assert not read_state(unvalidated_sweep).validated  # refused before validating on the spot
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_run_without_a_readable_config_is_named_once(run_cli, typo_sweep, command):
+    (typo_sweep / "configs" / "run_000.yaml").unlink()
+    (typo_sweep / "configs" / "run_002.yaml").unlink()
+    (typo_sweep / "configs" / "run_002.yaml").mkdir()
+    (typo_sweep / "runs" / "run_001").mkdir(parents=True)
+    (typo_sweep / "runs" / "run_001" / "ran.txt").write_text("a result\n")
+    result = run_cli(command, str(typo_sweep), "--dry-run")
+    assert result.code == 2
+    assert result.err == (
+        f"error: {typo_sweep}/configs: 2 of 3 runs to {COMMANDS[command]} have no readable config: "
+        "run_000 (configs/run_000.yaml does not exist), run_002 (configs/run_002.yaml is not a file)\n"
+        "  fix: restore them from a copy of the folder, or regenerate it into a new folder: ttwriter "
+        f"{typo_sweep}/experiment.json --output-dir <new folder> (--force would not replace this one: "
+        "output folder holds results of earlier runs in runs/; replacing it would lose them)\n"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_a_config_that_cannot_be_read_is_refused(run_cli, typo_sweep):
+    config = typo_sweep / "configs" / "run_000.yaml"
+    config.chmod(0)
+    result = run_cli("submit", str(typo_sweep), "--dry-run", "--runs", "run_000")
+    assert result.code == 2
+    assert result.err.startswith(
+        f"error: {config}: the config of run_000 cannot be read: configs/run_000.yaml\n"
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_runs_whose_configs_are_there_still_start(run_cli, typo_sweep, command):
+    (typo_sweep / "configs" / "run_002.yaml").unlink()
+    result = run_cli(command, str(typo_sweep), "--dry-run", "--runs", "run_000")
+    assert result.code == 0, result.err

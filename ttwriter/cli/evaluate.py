@@ -85,7 +85,7 @@ def eval_targets_of(folder: ExperimentFolder, ids: Sequence[str] | None) -> list
 def evaluate_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter evaluate DIR [--runs run_000,base_model]`."""
     args = parse(EvaluateOptions, argv, prog="ttwriter evaluate", description=DESCRIPTION, out=out)
-    folder = read_experiment_folder(args.dir)
+    folder = read_experiment_folder(args.dir, "evaluate")
     ids = [i for value in args.runs for i in parse_run_ids(value) or []] if args.runs else None
     targets = eval_targets_of(folder, ids)
     if not targets:

@@ -26,9 +26,11 @@ def _introduce(joined: Joined) -> list[str]:
     return lines
 
 
-def results_across(args: ResultsOptions, out: TextIO) -> int:
+def results_across(args: ResultsOptions, out: TextIO, err: TextIO) -> int:
     """Join, filter, sort, print; then --csv FILE and the comparison plot beside it."""
     joined = join_results(args.dirs)
+    for moved in joined.moved:
+        print(moved.warning(), file=err)
     total = len(joined.rows)
     joined = joined.where(args.conditions())
     if args.sort:

@@ -190,7 +190,9 @@ def _print_stages(status: SweepStatus, evaluation: SweepStatus, out: TextIO) -> 
 def status_command(argv: list[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter status DIR`: exit code 1 when a run failed (see cli.exit_codes)."""
     args = parse(FolderOptions, argv, prog="ttwriter status", description=STATUS_DESCRIPTION, out=out)
-    folder = read_job_folder(args.dir)
+    folder = read_job_folder(args.dir, "status", moved_ok=True)
+    if folder.moved is not None:
+        print(folder.moved.warning(), file=err)
     status = sweep_status(folder)
     evaluation = sweep_status(folder, EVALUATION) if folder.evaluates else None
     print_status(status, out, evaluation)

@@ -241,11 +241,13 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter results DIR [--no-plot]`."""
     args = parse(ResultsOptions, argv, prog="ttwriter results", description=RESULTS_DESCRIPTION, out=out)
     if args.joined or holds_experiments(args.dirs[0]):
-        return results_across(args, out)  # several experiments in one table (train.collect)
+        return results_across(args, out, err)  # several experiments in one table (train.collect)
 
     # Everything that can fail comes before results.csv is written.
     results = collect_results(args.dirs[0])
     folder = results.folder
+    if folder.moved is not None:
+        print(folder.moved.warning(), file=err)
     csv_path = folder.path / RESULTS_FILE
     csv_text = results_csv(results)
     counts = ", ".join(f"{n} {s}" for s, n in results.counts().items())

@@ -4,7 +4,9 @@ header records, and its typed snapshot.
 Everything after generation (`run`, `results`, `submit`, `status`) starts here: run ids, array task
 indexes, absolute config paths, each run's output_dir and params, the recipe and how the runs are
 started. A folder that is not a ttwriter output, or a run id it does not have, is an
-`ExperimentDirError` that says what to do; every field is checked before anything runs.
+`ExperimentDirError` that says what to do; every field is checked before anything runs. A folder
+moved or copied since it was written is refused too, unless the command only reads it
+(folder.moved).
 
 Facts a later command needs are recorded in run_mapping.yaml's header when the folder is written
 (see folder.writer), never re-read from submit.sbatch. A folder written before they were recorded
@@ -35,6 +37,7 @@ from ttwriter.folder.layout import (
     SNAPSHOT_FILE,
     log_path,
 )
+from ttwriter.folder.moved import Moved, written_elsewhere
 from ttwriter.folder.runs import FolderRun
 from ttwriter.folder.snapshot import Snapshot, read_snapshot
 from ttwriter.registry import is_distributed
@@ -48,6 +51,8 @@ CONDITION, REPLICATE = "condition", "replicate"
 """A run_mapping.yaml entry's condition id and replicate index (sweeps with replicates only)."""
 """An experiment with evaluation: the header's `evaluation` (harness, the base model's record) and
 each run's `eval` (its checkpoints, results folders and harness commands; see evaluate.plan)."""
+EXPERIMENT_DIR = "experiment_dir"
+"""The header's absolute folder the files were written for: every path in them names it."""
 RUN_TRACKER = "tracker"
 """A run's entry: where its experiment tracker holds it (ttwriter.tracking.node.run_record)."""
 
@@ -98,6 +103,9 @@ class ExperimentFolder:
 
     base_eval: EvalRecord | None = None
     """The base model's evaluation, when the experiment asks for it."""
+    moved: Moved | None = None
+    """Where the folder was written for, when it is not here (read with `moved_ok` only): its
+    runs' output_dirs and evaluation paths inside that folder are read inside this one."""
 
     @functools.cached_property
     def evaluation(self) -> Evaluation | None:
@@ -172,7 +180,7 @@ _RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 """A run id names files (configs/<id>.yaml, status/<id>.done, logs/<id>.out): one plain name."""
 
 
-def _runs(mapping: Fields, folder: Path) -> tuple[FolderRun, ...]:
+def _runs(mapping: Fields, folder: Path, moved: Moved | None) -> tuple[FolderRun, ...]:
     runs: list[FolderRun] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(mapping.mappings("runs")):
@@ -186,13 +194,15 @@ def _runs(mapping: Fields, folder: Path) -> tuple[FolderRun, ...]:
         seen[run_id] = index
         config = Path(entry.path_str("config"))
         record = (
-            _eval_record(entry.mapping(RUN_EVAL), run_id) if entry.data.get(RUN_EVAL) is not None else None
+            _eval_record(entry.mapping(RUN_EVAL), run_id, moved)
+            if entry.data.get(RUN_EVAL) is not None
+            else None
         )
         runs.append(
             FolderRun(
                 id=run_id,
                 config_path=config if config.is_absolute() else folder / config,
-                output_dir=entry.path_str("output_dir"),
+                output_dir=_here(entry.path_str("output_dir"), moved),
                 params=dict(entry.mapping("params", default={}).data),
                 task=index,
                 evaluation=record,
@@ -203,7 +213,11 @@ def _runs(mapping: Fields, folder: Path) -> tuple[FolderRun, ...]:
     return tuple(runs)
 
 
-def _eval_record(fields: Fields, target: str) -> EvalRecord:
+def _here(path: str, moved: Moved | None) -> str:
+    return moved.rebase(path) if moved else path
+
+
+def _eval_record(fields: Fields, target: str, moved: Moved | None = None) -> EvalRecord:
     """A run's (or the base model's) evaluation as run_mapping.yaml records it, every field checked."""
     checkpoints = []
     for item in fields.mappings("checkpoints"):
@@ -217,7 +231,11 @@ def _eval_record(fields: Fields, target: str) -> EvalRecord:
             raise item.error("is empty", "command")
         checkpoints.append(
             EvalCheckpoint(
-                epoch, item.path_str("checkpoint"), item.path_str("results"), argv, item.path_str("cwd")
+                epoch,
+                _here(item.path_str("checkpoint"), moved),
+                _here(item.path_str("results"), moved),
+                argv,
+                _here(item.path_str("cwd"), moved),
             )
         )
     if not checkpoints:
@@ -240,9 +258,15 @@ def _recorded(mapping: Fields) -> dict[str, object]:
     return found
 
 
-def read_experiment_folder(path: str | Path) -> ExperimentFolder:
+def read_experiment_folder(
+    path: str | Path, command: str = "run", moved_ok: bool = False
+) -> ExperimentFolder:
     """Read run_mapping.yaml (and experiment.json, if there) of a written folder, every field
-    checked: a damaged file is an `ExperimentDirError` naming it and the key, before anything runs."""
+    checked: a damaged file is an `ExperimentDirError` naming it and the key, before anything runs.
+
+    A folder written for another place (moved or copied, see folder.moved) is an
+    `ExperimentDirError` saying what `ttwriter COMMAND` would do; with `moved_ok` (commands that
+    only read it) it is read where it is, and `moved` says so."""
     refuse_nul(path, ExperimentDirError)
     folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
@@ -256,7 +280,12 @@ def read_experiment_folder(path: str | Path) -> ExperimentFolder:
     except ConfigWriterError as exc:
         raise ExperimentDirError(exc.message, file=mapping_path, line=exc.line, fix=regenerate) from None
     mapping = Fields.document(data, mapping_path, error=ExperimentDirError, fix=regenerate, lines=lines)
-    runs = _runs(mapping, folder)
+    recorded = mapping.path_str(EXPERIMENT_DIR) if EXPERIMENT_DIR in mapping.data else None
+    old = written_elsewhere(recorded, folder)
+    moved = Moved(old, folder) if old is not None else None
+    if moved is not None and not moved_ok:
+        raise moved.error(command)
+    runs = _runs(mapping, folder, moved)
     snapshot = None
     if (folder / SNAPSHOT_FILE).exists():
         snapshot = read_snapshot(
@@ -268,7 +297,7 @@ def read_experiment_folder(path: str | Path) -> ExperimentFolder:
     if mapping.data.get(EVALUATION) is not None:
         header = mapping.mapping(EVALUATION)
         if header.data.get(BASE_MODEL) is not None:
-            base_eval = _eval_record(header.mapping(BASE_MODEL), BASE_MODEL)
+            base_eval = _eval_record(header.mapping(BASE_MODEL), BASE_MODEL, moved)
     return ExperimentFolder(
         path=folder,
         experiment=mapping.text("experiment", default=folder.name),
@@ -278,18 +307,20 @@ def read_experiment_folder(path: str | Path) -> ExperimentFolder:
         snapshot=snapshot,
         recorded=_recorded(mapping),
         base_eval=base_eval,
+        moved=moved,
     )
 
 
-def read_job_folder(path: str | Path) -> ExperimentFolder:
-    """A folder whose runs can go to SLURM: written by ttwriter, with runs and its job script."""
+def read_job_folder(path: str | Path, command: str = "submit", moved_ok: bool = False) -> ExperimentFolder:
+    """A folder whose runs can go to SLURM: written by ttwriter, with runs and its job script
+    (`command` and `moved_ok` as for `read_experiment_folder`)."""
     given = Path(path).expanduser()
     if given.is_file():
         fix = f"give the folder ttwriter wrote (the one with {MAPPING_FILE} and {SCRIPT_FILE})"
         if given.suffix.lower() in (".py", ".yaml", ".yml", ".json"):
             fix = f"generate the sweep first (ttwriter {shlex.quote(str(given))}), then give the folder it writes"
         raise ExperimentDirError("this is a file, not an experiment folder", file=given, fix=fix)
-    folder = read_experiment_folder(given)
+    folder = read_experiment_folder(given, command, moved_ok)
     if not folder.runs:
         raise ExperimentDirError(
             f"{MAPPING_FILE} lists no runs",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import shlex
 from pathlib import Path
 
 from ttwriter.errors import ExperimentSchemaError, OutputExistsError
@@ -211,3 +212,16 @@ def replace_problem(folder: Path, final: Path, while_writing: bool = False) -> O
             "new configs were discarded"
         )
     return OutputExistsError(message, file=final, fix=fix)
+
+
+def regenerate_hint(folder: Path) -> str:
+    """How to write an existing folder again from its experiment.json: in place with --force while
+    that is allowed (no results, never submitted), else into a new folder, leaving this one as it is."""
+    snapshot = shlex.quote(str(folder / SNAPSHOT_FILE))
+    problem = replace_problem(folder, folder)
+    if problem is None:
+        return f"regenerate it in place: ttwriter {snapshot} --output-dir {shlex.quote(str(folder))} --force"
+    return (
+        f"regenerate it into a new folder: ttwriter {snapshot} --output-dir <new folder> "
+        f"(--force would not replace this one: {problem.message})"
+    )

@@ -23,6 +23,7 @@ from typing import Any
 
 from ttwriter.errors import ExperimentDirError, did_you_mean
 from ttwriter.folder.layout import BASE_MODEL, MAPPING_FILE
+from ttwriter.folder.moved import Moved
 from ttwriter.folder.read import ExperimentFolder
 from ttwriter.train.results import ExperimentResults, RunResult, collect_results
 from ttwriter.yaml_io import dump_scalar, parse_scalar
@@ -58,6 +59,8 @@ class Joined:
     metrics: tuple[str, ...]
     rows: tuple[dict[str, Any], ...]
     """Column -> value (None where the row has none); params and metrics as their own types."""
+    moved: tuple[Moved, ...] = ()
+    """The folders read that were moved or copied since they were written (folder.moved)."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -264,4 +267,5 @@ def join_results(paths: Iterable[str | Path]) -> Joined:
         info = _info(results)
         infos.append(info)
         rows += [_row(info, run, results, params) for run in results.runs if run.run_id != BASE_MODEL]
-    return Joined(tuple(infos), tuple(params), tuple(metrics), tuple(rows))
+    moved = tuple(r.folder.moved for r in collected if r.folder.moved is not None)
+    return Joined(tuple(infos), tuple(params), tuple(metrics), tuple(rows), moved)

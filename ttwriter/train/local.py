@@ -144,7 +144,7 @@ def plan_local_runs(
     validated is validated first (see validation.gate), unless `ignore_validation`; `announce`
     is told when a validation starts.
     """
-    folder = read_experiment_folder(experiment_dir)
+    folder = read_experiment_folder(experiment_dir, "run")
     _ = folder.slurm  # read now: invalid settings in experiment.json stop here, before any validation
     run_ids, base = split_base_model(folder, run_ids)
     if eval_only:

@@ -216,7 +216,7 @@ def run_result(folder: ExperimentFolder, run: FolderRun) -> RunResult:
 def collect_results(experiment_dir: str | Path) -> ExperimentResults:
     """One `RunResult` per run of the folder's run_mapping.yaml, in sweep order, with the
     evaluations when the experiment has them."""
-    folder = read_experiment_folder(experiment_dir)
+    folder = read_experiment_folder(experiment_dir, "results", moved_ok=True)  # it only reads
     return ExperimentResults(
         folder, tuple(run_result(folder, run) for run in folder.runs), collect_evaluations(folder)
     )

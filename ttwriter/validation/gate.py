@@ -11,13 +11,15 @@ override.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ttwriter.errors import ExperimentDirError, InvalidRunsError, TorchtuneValidationError
-from ttwriter.folder.layout import SNAPSHOT_FILE, VALIDATION_REPORT
+from ttwriter.folder.layout import CONFIGS_DIR, SNAPSHOT_FILE, VALIDATION_REPORT
+from ttwriter.folder.target import regenerate_hint
 from ttwriter.formats import counted, listed
 from ttwriter.validation.state import ValidationState, read_state, write_state
 
@@ -113,12 +115,16 @@ def check_runs(
 ) -> GateResult:
     """Refuse runs whose last validation failed, validating the folder first when it never was.
 
+    A run to start whose config file is missing or cannot be read is refused first, override or
+    not (`check_configs`).
+
     `verb` says what would be refused ('submit', 'train'); `command` is the user's command line
     (`ttwriter submit DIR ...`), shown with the override in the fix; `ignore` is the override:
     nothing is checked or validated. `announce` is told before a validation starts (it takes
     seconds). Raises `InvalidRunsError` naming the failed runs among `run_ids` (failed runs not
     being started do not block) and the report.
     """
+    check_configs(folder, run_ids, verb)
     report = folder.path / VALIDATION_REPORT
     override = f"{shlex.join(command)} {IGNORE_FLAG}"
     state = read_state(folder.path)
@@ -156,6 +162,49 @@ def check_runs(
             f"with its fix), or {verb} them anyway: {override}",
         )
     return GateResult(report, validated_now=summary, why=why)
+
+
+def check_configs(folder: ExperimentFolder, run_ids: Sequence[str], verb: str) -> None:
+    """Refuse runs to start whose config file is missing or cannot be read (deleted by hand, a
+    partial copy): an `ExperimentDirError` naming each run and its file, before anything starts,
+    where the job would only have failed when it ran."""
+    wanted = set(run_ids)
+    problems = []
+    for run in folder.runs:
+        if run.id in wanted:
+            path = run.config_path
+            if not path.is_file():
+                problems.append(
+                    (run.id, path, "does not exist" if not os.path.lexists(path) else "is not a file")
+                )
+            elif not os.access(path, os.R_OK):
+                problems.append((run.id, path, "cannot be read"))
+    if not problems:
+        return
+    first_id, first_path, first_why = problems[0]
+    if len(problems) == 1:
+        message = f"the config of {first_id} {first_why}: {_shown(folder, first_path)}"
+    else:
+        shown = [f"{run_id} ({_shown(folder, path)} {why})" for run_id, path, why in problems]
+        more = f", and {len(shown) - 5} more" if len(shown) > 5 else ""
+        message = (
+            f"{len(problems)} of {counted(len(run_ids))} to {verb} have no readable config: "
+            + ", ".join(shown[:5])
+            + more
+        )
+    raise ExperimentDirError(
+        message,
+        file=first_path if len(problems) == 1 else folder.path / CONFIGS_DIR,
+        fix=f"restore {'it' if len(problems) == 1 else 'them'} from a copy of the folder, "
+        f"or {regenerate_hint(folder.path)}",
+    )
+
+
+def _shown(folder: ExperimentFolder, path: Path) -> str:
+    try:
+        return str(path.relative_to(folder.path))
+    except ValueError:
+        return str(path)
 
 
 def _failed(state: ValidationState, run_id: str) -> bool:
