@@ -246,8 +246,9 @@ def generate_configs(
             plan = dataclasses.replace(plan, experiment_dir=folder.final)
         final = plan.experiment_dir
         records = RunRecords(plan, final)
+        hashes: dict[str, str] = {}
         smoke_missing = writer.write_runs(
-            tmp, plan, smoke, (lambda done, n: progress("write", done, n)) if progress else None
+            tmp, plan, smoke, (lambda done, n: progress("write", done, n)) if progress else None, hashes
         )
         writer.write_job_script(tmp, _script_chunks(plan, records))
         if plan.experiment.evaluation is not None:
@@ -271,7 +272,7 @@ def generate_configs(
                 progress=(lambda done: progress("validate", done, total)) if progress else None,
             )
         # The state `ttwriter submit` and `ttwriter run` read: validated or not, and how.
-        write_state(tmp, summary, context, configs(), by="generate")
+        write_state(tmp, summary, context, configs(), by="generate", hashes=hashes)
 
     return GenerationResult(
         final,

@@ -527,3 +527,16 @@ def test_a_copy_of_the_experiment_in_its_folder_still_loads(tmp_path, run_cli):
     result = run_cli(str(folder / PY_EXAMPLE.name), "--dry-run", "--no-validate")
 
     assert result.code == 0, result.err
+
+
+def test_the_overrides_line_shows_a_long_list_of_values_cut_and_counted(tmp_path, run_cli):
+    values = [str(v) for v in range(1, 3001)]
+
+    result = run_cli(
+        str(PY_EXAMPLE), "--variables.lora-rank", *values, "--name", "q", "--dry-run", "--no-validate"
+    )
+
+    assert result.code == 0, result.err
+    assert (
+        "  command-line overrides: --variables.lora-rank 1 2 3 4 5 6 7 8 9 10 11 12 ... (2988 more) --name q\n"
+    ) in result.out

@@ -336,3 +336,105 @@ def test_runs_whose_configs_are_there_still_start(run_cli, typo_sweep, command):
     (typo_sweep / "configs" / "run_002.yaml").unlink()
     result = run_cli(command, str(typo_sweep), "--dry-run", "--runs", "run_000")
     assert result.code == 0, result.err
+
+
+# --- configs edited by hand ----------------------------------------------------------------------
+
+
+def never_read(folder, run_id: str, key: str, fix: str = "") -> str:
+    """The first problem the refusal quotes for a key typed into a config by hand."""
+    config = f"configs/{run_id}.yaml"
+    return (
+        f"{key}: {config} has {key!r}, which is in neither the base config llama3_2/1B_lora_single_device "
+        "nor the keys the experiment set (typed by hand?), but recipe lora_finetune_single_device never "
+        f"reads it, so it would have no effect ({fix or f'remove {key!r} from {config}, or use a recipe that reads it'})"
+    )
+
+
+@pytest.fixture
+def valid_sweep(tmp_path):
+    """Validated at generation: both runs passed."""
+    result = make_sweep(tmp_path, ranks=[8, 16])
+    assert result.validation.summary_line() == "2/2 configs valid"
+    return result.experiment_dir
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_key_typed_into_a_config_that_the_recipe_never_reads_is_refused_as_at_generation(
+    run_cli, valid_sweep, command
+):
+    with open(valid_sweep / "configs" / "run_001.yaml", "a") as config:
+        config.write("x: 1\n")
+
+    result = run_cli(command, str(valid_sweep), "--dry-run")
+
+    assert result.code == 2
+    assert result.err == (
+        f"error: {valid_sweep}/validation_report.txt: 1 of 2 runs to {COMMANDS[command]} failed "
+        f"validation: run_001\n  run_001: {never_read(valid_sweep, 'run_001', 'x')}\n"
+        "  fix: correct the experiment and regenerate the folder (the report lists every problem with "
+        f"its fix), or {COMMANDS[command]} them anyway: ttwriter {command} {valid_sweep} --ignore-validation\n"
+    )
+    assert read_state(valid_sweep).runs["run_000"].ok  # only the config that has it
+
+
+def test_the_hand_typed_key_is_the_error_generation_gives_for_the_same_key(run_cli, valid_sweep, tmp_path):
+    with open(valid_sweep / "configs" / "run_001.yaml", "a") as config:
+        config.write("x: 1\n")
+    assert run_cli("submit", str(valid_sweep), "--dry-run").code == 2
+    generated = make_sweep(tmp_path, tmp_path / "set", ranks=[8, 16], controls={"+x": 1}).experiment_dir
+
+    def x_findings(folder, run_id):
+        runs = json.loads((folder / "validation_report.json").read_text())["runs"]
+        run = next(r for r in runs if r["id"] == run_id)
+        return [(f["severity"], f["check"], f["key"]) for f in run["findings"] if f["key"] == "x"]
+
+    assert (
+        x_findings(valid_sweep, "run_001") == x_findings(generated, "run_001") == [("error", "recipe", "x")]
+    )
+
+
+def test_a_misspelled_key_typed_by_hand_gets_the_closest_key_the_recipe_reads(run_cli, valid_sweep):
+    with open(valid_sweep / "configs" / "run_000.yaml", "a") as config:
+        config.write("batch_sise: 2\n")
+
+    result = run_cli("submit", str(valid_sweep), "--dry-run")
+
+    hint = "Did you mean 'batch_size'?"
+    assert result.code == 2
+    assert f"  run_000: {never_read(valid_sweep, 'run_000', 'batch_sise', hint)}\n" in result.err
+
+
+def test_a_key_typed_by_hand_that_the_recipe_reads_is_accepted(run_cli, valid_sweep):
+    with open(valid_sweep / "configs" / "run_001.yaml", "a") as config:
+        config.write("low_cpu_ram: true\n")  # not in the base config; lora_finetune_single_device reads it
+
+    result = run_cli("submit", str(valid_sweep), "--dry-run")
+
+    assert result.code == 0, result.err
+    assert f"Validation: 2/2 configs valid (details: {valid_sweep}/validation_report.txt)" in result.out
+
+
+def test_a_value_of_a_component_argument_edited_by_hand_is_checked_as_at_generation(run_cli, valid_sweep):
+    config = valid_sweep / "configs" / "run_000.yaml"
+    config.write_text(config.read_text().replace("  lr: 0.0003\n", "  lr: 'abc'\n"))
+
+    result = run_cli("run", str(valid_sweep), "--dry-run")
+
+    assert result.code == 2
+    assert "1 of 2 runs to train failed validation: run_000\n" in result.err
+    assert "  run_000: optimizer.lr: str 'abc' does not fit AdamW's parameter lr: float" in result.err
+
+
+def test_unedited_runs_keep_the_findings_of_generation_when_the_folder_is_validated_again(
+    run_cli, typo_sweep
+):
+    report = typo_sweep / "validation_report.json"
+    generated = {r["id"]: r["findings"] for r in json.loads(report.read_text())["runs"]}
+    with open(typo_sweep / "configs" / "run_002.yaml", "a") as config:
+        config.write("# a note\n")  # a change that changes nothing
+
+    assert run_cli("submit", str(typo_sweep), "--dry-run").code == 2  # run_001 still fails
+
+    again = {r["id"]: r["findings"] for r in json.loads(report.read_text())["runs"]}
+    assert again == generated

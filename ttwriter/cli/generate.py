@@ -123,6 +123,31 @@ def generate_help(out: TextIO) -> None:
     )
 
 
+OVERRIDES_SHOWN = 12
+"""Values of one flag echoed on the overrides line; the rest are counted (3,000 values made one
+line of 15,000 characters)."""
+
+
+def _shown_overrides(overrides: tuple[str, ...]) -> str:
+    """The overrides as typed, each flag's values cut to OVERRIDES_SHOWN and the rest counted."""
+    shown: list[str] = []
+    values = 0
+    for token in overrides:
+        if token.startswith("--"):
+            values = 0
+        elif values >= OVERRIDES_SHOWN:
+            values += 1
+            if shown[-1].startswith("... "):
+                shown[-1] = f"... ({values - OVERRIDES_SHOWN} more)"
+            else:
+                shown.append(f"... ({values - OVERRIDES_SHOWN} more)")
+            continue
+        else:
+            values += 1
+        shown.append(token)
+    return " ".join(shown)
+
+
 def generate_command(path: str, flags: list[str], out: TextIO, err: TextIO) -> int:
     """`ttwriter [generate] PATH [overrides] [--dry-run] [--no-validate] [--force] ...`."""
     loaded = read_experiment(path)
@@ -150,7 +175,7 @@ def generate_command(path: str, flags: list[str], out: TextIO, err: TextIO) -> i
     if loaded.lineage:
         print(f"  lineage: {' -> '.join(loaded.lineage)}", file=out)
     if overrides:
-        print(f"  command-line overrides: {' '.join(overrides)}", file=out)
+        print(f"  command-line overrides: {_shown_overrides(overrides)}", file=out)
 
     result = generate_configs(
         loaded,

@@ -11,6 +11,7 @@ distributed, the training command and the parallel limit.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shlex
 import shutil
@@ -97,10 +98,12 @@ _WRITE_FLAGS = (
 )
 
 
-def write_file(path: str, text: str) -> None:
+def write_file(path: str, text: str) -> str:
     """Write UTF-8 text as it is (no newline translation): one open, write and close system call,
-    where open() adds a stat, a seek and a terminal check per file."""
-    data = memoryview(text.encode("utf-8"))
+    where open() adds a stat, a seek and a terminal check per file. Returns the sha256 of the
+    bytes written, so that the validation state need not read every config back to record it."""
+    encoded = text.encode("utf-8")
+    data = memoryview(encoded)
     fd = os.open(path, _WRITE_FLAGS, 0o666)
     try:
         while data:
@@ -110,6 +113,7 @@ def write_file(path: str, text: str) -> None:
         raise
     finally:
         os.close(fd)
+    return hashlib.sha256(encoded).hexdigest()
 
 
 @contextlib.contextmanager
@@ -174,10 +178,15 @@ def source_names(loaded: LoadedExperiment, base: BaseConfig) -> dict[str, Path]:
 
 
 def write_runs(
-    folder: Path, plan: SweepPlan, smoke: bool, progress: Callable[[int, int], None] | None = None
+    folder: Path,
+    plan: SweepPlan,
+    smoke: bool,
+    progress: Callable[[int, int], None] | None = None,
+    hashes: dict[str, str] | None = None,
 ) -> set[str]:
     """configs/<run id>.yaml for every run and run_mapping.yaml, into `folder` (the temporary one;
-    the configs name the plan's experiment folder). Returns the smoke keys no config had."""
+    the configs name the plan's experiment folder). Returns the smoke keys no config had;
+    `hashes` is filled with each run's config sha256."""
     final = plan.experiment_dir
     text = RunText(plan)
     smoke_missing: set[str] = set()
@@ -198,7 +207,9 @@ def write_runs(
                 )
                 tracker = tracker_record(plan.experiment, final, run.id)
             config = render_run_config(run, plan, os.path.join(final, rel), smoke, text)
-            write_file(os.path.join(folder, rel), config)
+            digest = write_file(os.path.join(folder, rel), config)
+            if hashes is not None:
+                hashes[run.id] = digest
             record = run_record(evaluation, run.id, run.config, run.output_dir) if evaluation else None
             mapping.write(mapping_entry(run, rel, text, record, tracker))
             if progress:

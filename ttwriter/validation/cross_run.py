@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,11 @@ class CrossRunChecks:
         findings = []
         output_dir = plain.get("output_dir")
         if isinstance(output_dir, str):
-            output = Path(output_dir).resolve()
+            # Runs write side by side (<folder>/runs/<run id>): the folder is resolved once, and
+            # the last part, which does not exist yet when a sweep is generated, joined to it.
+            head, tail = os.path.split(output_dir.rstrip("/"))
+            simple = tail not in ("", ".", "..") and not os.path.islink(output_dir)
+            output = self._resolve(head or ".") / tail if simple else Path(output_dir).resolve()
             self._output_dirs.setdefault(str(output), []).append(run_id)
             checkpoint_dir = (
                 (plain.get("checkpointer") or {}).get("checkpoint_dir")

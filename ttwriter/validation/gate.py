@@ -4,7 +4,9 @@ runs through `check_runs` first.
 A run that failed validation dies on the cluster after its wait in the queue. So runs whose last
 validation failed are refused, naming the report; a folder written with `--no-validate`, one from
 an older ttwriter (no state), or one whose configs changed since they were checked is validated on
-the spot, and its reports are written as generation would have. `--ignore-validation` is the one
+the spot, and its reports are written as generation would have. A key typed into a config by hand
+(in neither the base config nor the keys the experiment set) is checked as if the experiment had
+set it (validation.base_keys). `--ignore-validation` is the one
 override.
 """
 
@@ -141,9 +143,13 @@ def check_runs(
     if why is not None:
         if announce:
             announce(f"Validating {counted(len(folder.runs))} first: the folder {why}")
+        from ttwriter.validation.base_keys import base_keys
         from ttwriter.validation.validate import ValidationContext
 
-        context = state.context or ValidationContext(recipe=folder.recipe)
+        context = dataclasses.replace(
+            state.context or ValidationContext(recipe=folder.recipe),
+            written=base_keys(folder.path, folder.snapshot),
+        )
         try:
             summary, state = _validate(folder, context, " ".join(command[:2]))
         except TorchtuneValidationError as exc:

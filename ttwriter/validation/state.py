@@ -91,12 +91,15 @@ def state_json(
     context: ValidationContext,
     configs: Iterable[tuple[str, Path]],
     by: str,
+    hashes: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """validation_report.json: the summary's findings with the state (None: skipped)."""
+    """validation_report.json: the summary's findings with the state (None: skipped). `hashes`:
+    the configs' sha256 as they were written (else each file is read)."""
     if summary is None:
         return {"validated": False, "skipped": "--no-validate", "context": _context_json(context)}
     data = summary.as_json()
-    hashes = {run_id: sha256_file(path) for run_id, path in configs}
+    known = hashes or {}
+    hashes = {run_id: known.get(run_id) or sha256_file(path) for run_id, path in configs}
     for run in data["runs"]:
         run["sha256"] = hashes[run["id"]]
     return {"validated": True, "validated_by": by, "context": _context_json(context), **data}
@@ -108,9 +111,10 @@ def write_state(
     context: ValidationContext,
     configs: Iterable[tuple[str, Path]],
     by: str,
+    hashes: dict[str, str] | None = None,
 ) -> ValidationState:
     """Write both reports into `folder` (each replaced in one rename) and return the state."""
-    data = state_json(summary, context, configs, by)
+    data = state_json(summary, context, configs, by, hashes)
     texts = {
         VALIDATION_REPORT: summary.report() if summary is not None else SKIPPED_TEXT,
         VALIDATION_REPORT_JSON: json.dumps(data, indent=2) + "\n",

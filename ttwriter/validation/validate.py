@@ -5,7 +5,8 @@ the queue, or worse, train fine while ignoring the value being swept. Each run i
 interpolations that do not resolve (validation.interpolation); components at any depth (imports,
 unknown or misspelled arguments, types against annotations: validation.components); torchtune's
 own validation (validation.tune_validate); keys the recipe needs but the config lacks, and keys
-the experiment set that the recipe never reads (validation.recipe); constraints torchtune only
+the experiment set that the recipe never reads (validation.recipe; when a written folder is
+validated again, also the keys typed into its configs by hand); constraints torchtune only
 checks when a run starts (validation.startup); local files that do not exist and packages that
 are not installed (validation.environment). Across runs (validation.cross_run): output folders
 must be distinct and outside the checkpoint folder, and no two runs may be the same config.
@@ -19,12 +20,13 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ttwriter.validation.base_keys import BaseKeys
 from ttwriter.validation.components import ComponentChecker, walking_once
 from ttwriter.validation.cross_run import CrossRunChecks
 from ttwriter.validation.environment import EnvironmentChecker
 from ttwriter.validation.interpolation import resolve, resolve_simple
 from ttwriter.validation.logger import LoggerChecker
-from ttwriter.validation.recipe import recipe_findings
+from ttwriter.validation.recipe import hand_key_findings, recipe_findings
 from ttwriter.validation.report import Finding, RunValidation, ValidationSummary
 from ttwriter.validation.startup.checks import startup_findings
 from ttwriter.validation.tune_validate import TuneValidate
@@ -47,6 +49,10 @@ class ValidationContext:
     use_table: bool = True
     """Look components up in the shipped component table (False: import every one, as a check
     of the table does)."""
+    written: BaseKeys | None = None
+    """Validating a written folder again (validation.gate): its base config's top-level keys, so
+    that a key typed into a config by hand is checked as if the experiment had set it. None at
+    generation, where every key is the base config's or the experiment's."""
 
 
 def validate_configs(
@@ -89,6 +95,10 @@ def validate_configs(
             run_findings += components.check(plain)
             run_findings += tune.findings(plain, run_findings)
             run_findings += recipe_findings(plain, raw, context.recipe, context.set_keys)
+            if context.written is not None and path is not None:
+                run_findings += hand_key_findings(
+                    raw, context.recipe, context.set_keys, context.written, path
+                )
             run_findings += startup_findings(plain, context.recipe, context.derived)
             run_findings += environment.check(plain)
             run_findings += loggers.check(plain)
