@@ -20,6 +20,7 @@ from tyro.constructors import PrimitiveConstructorSpec
 
 from ttwriter.cli._parser import field_docs as docs_of
 from ttwriter.cli._parser import parse
+from ttwriter.cli.seed_flags import check_seed_variable
 from ttwriter.errors import (
     COMMAND_LINE,
     ConfigWriterError,
@@ -475,6 +476,8 @@ def parse_overrides(
     fields += switch_fields()
     cli_cls = dataclasses.make_dataclass("GenerateOptions", fields, frozen=True)
     raw_argv = list(argv)
+    if "-h" not in raw_argv and "--help" not in raw_argv:
+        check_seed_variable(experiment, raw_argv, prog)
     settings, argv = split_set_flags(argv)
     description += (
         " Keys the experiment does not name yet: --set KEY=VALUE (repeatable) adds a control, "
