@@ -233,3 +233,18 @@ def test_a_new_evaluation_replaces_the_scores_only_once_every_checkpoint_has_the
         in (folder / "runs" / "run_000" / "eval" / "epoch_0" / "scores.json").read_text()
     )
     assert (folder / "status" / "run_000.eval.done").is_file()
+
+
+def test_an_unexpected_error_in_an_evaluation_marks_it_failed_not_done(letters, run_cli, monkeypatch):
+    import ttwriter.evaluate.run as run
+
+    marker, _ = _evaluated_before(letters)
+
+    def broken(checkpoint, staged):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(run, "stage_model", broken)
+    result = run_cli("evaluate", str(letters), "--runs", "run_000")
+    assert result.code == 3 and "internal error: OSError: disk full" in result.err
+    assert "exit_code=1\nstage=harness\n" in (letters / "status" / "run_000.eval.failed").read_text()
+    assert (letters / "runs" / "run_000" / "eval" / "epoch_0" / "scores.json").is_file()
