@@ -106,3 +106,27 @@ def test_an_eval_job_evaluates_the_run_it_names_without_choosing(letters, run_cl
     result = run_cli("evaluate", str(letters), "--runs", "run_000")
     assert result.out.splitlines()[0] == "  [1/1] run_000"
     assert "job=538_0\n" in (letters / "status" / "run_000.eval.failed").read_text()
+
+
+def test_run_eval_only_chooses_evaluations_the_same_way(letters, run_cli):
+    markers.write_marker(letters, "run_001", markers.DONE, job="local_1", exit_code=0)
+    plain = run_cli("run", str(letters), "--eval-only")
+    assert plain.code == 2
+    assert plain.err == (
+        f"error: {letters}: 2 of 3 evaluations are already done: run_000, base_model\n"
+        f"  fix: ttwriter run {letters} --eval-only --failed for the 1 evaluation that did not complete; "
+        "to evaluate done ones again, name them: --runs run_000,base_model\n"
+    )
+    failed = run_cli("run", str(letters), "--eval-only", "--failed", "--dry-run")
+    assert failed.code == 0, failed.err
+    assert failed.out.splitlines()[:2] == [
+        "Leaving out 2 evaluations: run_000 (done), base_model (done)",
+        "Dry run: would evaluate, for tiny_letters, run_001 with:",
+    ]
+    named = run_cli("run", str(letters), "--eval-only", "--runs", "run_000", "--dry-run")
+    assert named.code == 0, named.err
+    assert named.out.splitlines()[:2] == [
+        "note: run_000's evaluation had finished; it is evaluated again, and its scores are replaced "
+        "once the new ones are all in",
+        "Dry run: would evaluate, for tiny_letters, run_000 with:",
+    ]

@@ -43,6 +43,16 @@ def print_eval_skipped(skipped: Sequence[RunStatus], out: TextIO) -> None:
         print(f"Leaving out {counted(len(reasons), 'evaluation')}: {listed(reasons)}", file=out)
 
 
+def print_re_evaluated(targets: Sequence[str], out: TextIO) -> None:
+    """The done evaluations `--runs` named: they are done again."""
+    for target in targets:
+        print(
+            f"note: {target}'s evaluation had finished; it is evaluated again, and its scores are "
+            "replaced once the new ones are all in",
+            file=out,
+        )
+
+
 def scores_text(outcome: EvalOutcome) -> str:
     """`words/accuracy=0.1` (one checkpoint), or `epoch_0: ..., epoch_1: ...`."""
     parts = []
@@ -103,12 +113,7 @@ def evaluate_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     folder = read_experiment_folder(args.dir, "evaluate")
     choice = choose_evaluations(folder, args.run_ids(), args.failed, args.dir)
     print_eval_skipped(choice.skipped, out)
-    for target in choice.retrained:
-        print(
-            f"note: {target}'s evaluation had finished; it is evaluated again, and its scores are "
-            "replaced once the new ones are all in",
-            file=out,
-        )
+    print_re_evaluated(choice.retrained, out)
     targets = [t.id for t in choice.runs]
     if not targets:
         if args.failed:

@@ -98,14 +98,16 @@ def choose_runs(
     command: str,
     typed_dir: str | Path,
     phase: str = TRAINING,
+    flags: str = "",
 ) -> Choice:
     """The runs `ttwriter <command> <typed_dir>` starts, given `--runs` (`runs`) or `--failed`;
-    with `phase=EVALUATION`, the evaluations it starts (see the module's docstring).
+    with `phase=EVALUATION`, the evaluations it starts (see the module's docstring). `flags`
+    (` --eval-only`) follow the folder in the commands the messages suggest.
 
     Raises `ExperimentDirError` for both at once, an unknown run id, or a plain command once a
     run is done; `SlurmError` for a run still queued or when squeue cannot say which are.
     """
-    where = f"ttwriter {command} {shlex.quote(str(typed_dir))}"
+    where = f"ttwriter {command} {shlex.quote(str(typed_dir))}{flags}"
     words = _WORDS[phase]
     check_choice(runs, failed, command=command, typed_dir=typed_dir)
     status = sweep_status(folder, phase)
