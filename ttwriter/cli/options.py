@@ -104,9 +104,9 @@ class ResultsOptions:
     no_plot: Switch = False
     """Do not write the plot (loss_curves.png; for several experiments, the comparison PNG beside --csv)."""
     csv: Annotated[str | None, tyro.conf.arg(metavar="FILE", help_behavior_hint="")] = None
-    """Write the joined table of every experiment to FILE (and the comparison plot beside it, FILE with .png)."""
+    """Write the rows shown, with every column of the joined table, to FILE (and the comparison plot beside it, FILE with .png)."""
     sort: Annotated[str | None, tyro.conf.arg(metavar="KEY", help_behavior_hint="")] = None
-    """Order the joined table by a column, smallest first, e.g. --sort final_loss."""
+    """Order the table by a column, smallest first, e.g. --sort final_loss."""
     where: Annotated[
         tuple[str, ...], tyro.conf.UseAppendAction, tyro.conf.arg(metavar="KEY=VALUE", help_behavior_hint="")
     ] = ()
@@ -121,8 +121,15 @@ class ResultsOptions:
 
     @property
     def joined(self) -> bool:
-        """Whether this asks for the joined table rather than one folder's own results."""
-        return len(self.dirs) > 1 or self.csv is not None or self.sort is not None or bool(self.where)
+        """Whether this asks for the joined table of several folders rather than one folder's own
+        results (--where, --sort and --csv choose and write the rows of either)."""
+        return len(self.dirs) > 1
+
+    @property
+    def chooses(self) -> bool:
+        """Whether --where, --sort or --csv choose or write rows (through the joined table's
+        columns, for one folder as for several)."""
+        return self.csv is not None or self.sort is not None or bool(self.where)
 
     def conditions(self) -> list[tuple[str, str]]:
         """--where as (key, value) pairs; one without `=` is an ArgumentError."""
