@@ -16,7 +16,7 @@ from typing import TextIO
 from ttwriter.cli._arguments import ArgumentError
 from ttwriter.cli._output import pasteable, print_choice, print_gate
 from ttwriter.cli._parser import parse
-from ttwriter.cli.evaluate import outcome_line, print_eval_skipped
+from ttwriter.cli.evaluate import interrupted_text, outcome_line, print_eval_skipped, print_re_evaluated
 from ttwriter.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
 from ttwriter.cli.options import ResultsOptions, RunOptions, TinyAssetsOptions
 from ttwriter.cli.results_across import print_written_csv, results_across, write_csv
@@ -115,6 +115,7 @@ def run_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     print_gate(plan.validation, out)
     print_choice(plan.skipped, plan.retrained, out)
     print_eval_skipped(plan.eval_skipped, out)
+    print_re_evaluated(plan.re_evaluated, out)
     for run_id in plan.not_trained:
         print(f"note: {run_id} is not evaluated: its training is not done", file=out)
     n = len(plan.runs)
@@ -226,7 +227,7 @@ def _evaluate(
     try:
         outcome = evaluate_target(folder, target)
     except KeyboardInterrupt:
-        print(f"interrupted: the evaluation of {target} is marked failed; the rest did not run", file=err)
+        print(interrupted_text(folder, target, more=True), file=err)
         return False
     evaluated[target] = outcome.ok
     print(f"          {outcome_line(outcome)}", file=out, flush=True)
