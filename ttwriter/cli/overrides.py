@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import keyword
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, TextIO
 
 import tyro
-from tyro.constructors import PrimitiveConstructorSpec
 
 from ttwriter.cli._parser import field_docs as docs_of
 from ttwriter.cli._parser import parse
+from ttwriter.cli.override_flags import (
+    SAMPLE,
+    build_class,
+    collect,
+    flag_of,
+    flag_tree,
+    get_original,
+    list_setting_spec,
+    replicates_spec,
+    sample_flags,
+    set_original,
+    value_spec,
+    yaml_spec,
+)
 from ttwriter.cli.seed_flags import check_seed_variable
 from ttwriter.errors import (
     COMMAND_LINE,
@@ -35,10 +47,9 @@ from ttwriter.errors import (
 )
 from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.experiment import Experiment
-from ttwriter.experiment.frozen import freeze, thaw
-from ttwriter.experiment.sample import Sample
+from ttwriter.experiment.frozen import thaw
 from ttwriter.experiment.schema import build_valid, sub_configs
-from ttwriter.yaml_io import dump_scalar, parse_scalar
+from ttwriter.yaml_io import parse_scalar
 
 _TOOL_FIELDS = {
     "dry_run": (
@@ -67,222 +78,11 @@ _DICT_FIELDS = ("controls", "variables")
 _YAML_FIELDS = ("linked", "derived", "exclude")
 """Sweep strategies given whole on the command line, as YAML: --derived '{lora_alpha: 2 * lora_rank}'."""
 _REPLICATES = "replicates"
-_SAMPLE = "sample"
 
 
 def field_docs() -> dict[str, str]:
     """Experiment field docstrings (the string right after each field), the --help text."""
     return docs_of(Experiment)
-
-
-def _metavar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "BOOL"
-    if isinstance(value, int):
-        return "INT"
-    if isinstance(value, float):
-        return "FLOAT"
-    if isinstance(value, str):
-        return "STR"
-    if isinstance(value, (list, tuple)):
-        return "LIST"
-    return "YAML"
-
-
-def _flag(name: str) -> str:
-    """The flag tyro makes for a field path (`controls.learning_rate` -> `--controls.learning-rate`)."""
-    return "--" + name.replace("_", "-")
-
-
-def _value_spec(metavar: str, flag: str) -> PrimitiveConstructorSpec:
-    return PrimitiveConstructorSpec(
-        nargs=1,
-        metavar=metavar,
-        instance_from_str=lambda args: parse_scalar(args[0], flag),
-        is_instance=lambda x: True,
-        str_from_instance=lambda x: [dump_scalar(thaw(x))],
-    )
-
-
-def _values_spec(metavar: str, flag: str) -> PrimitiveConstructorSpec:
-    return PrimitiveConstructorSpec(
-        nargs="*",
-        metavar=f"{metavar} [{metavar} ...]",
-        instance_from_str=lambda args: [parse_scalar(a, flag) for a in args],
-        is_instance=lambda x: True,
-        str_from_instance=lambda x: [dump_scalar(thaw(v)) for v in x],
-    )
-
-
-def _list_setting(args: list[str], flag: str) -> list[Any]:
-    """An evaluation list setting's values: each word read as YAML, and one YAML list given whole
-    (`[0, 2]`, as experiment.yaml writes it) is those values, not one value that is a list."""
-    values = [parse_scalar(a, flag) for a in args]
-    if len(values) == 1 and isinstance(values[0], list):
-        return list(values[0])
-    return values
-
-
-def _list_setting_spec(metavar: str, flag: str) -> PrimitiveConstructorSpec:
-    """`--evaluation.checkpoints 0 2` or `--evaluation.checkpoints '[0, 2]'`: the same list."""
-    return PrimitiveConstructorSpec(
-        nargs="*",
-        metavar=f"{metavar} [{metavar} ...]",
-        instance_from_str=lambda args: _list_setting(args, flag),
-        is_instance=lambda x: True,
-        str_from_instance=lambda x: [dump_scalar(thaw(v)) for v in x],
-    )
-
-
-def _shown(value: Any) -> list[str]:
-    """A field's current value for --help; a Python callable (derived) is shown as `<callable>`."""
-    plain = thaw(value)
-    if isinstance(plain, dict):
-        plain = {k: "<callable>" if callable(v) else v for k, v in plain.items()}
-    return [dump_scalar(plain)]
-
-
-def _yaml_spec(flag: str) -> PrimitiveConstructorSpec:
-    return PrimitiveConstructorSpec(
-        nargs=1,
-        metavar="YAML",
-        instance_from_str=lambda args: parse_scalar(args[0], flag),
-        is_instance=lambda x: True,
-        str_from_instance=_shown,
-    )
-
-
-def _replicates_value(args: list[str]) -> Any:
-    values = [parse_scalar(a, "--replicates") for a in args]
-    return values[0] if len(values) == 1 else values
-
-
-def _replicates_spec() -> PrimitiveConstructorSpec:
-    """`--replicates 3` (a count) or `--replicates 11 22 33` (the seeds)."""
-    return PrimitiveConstructorSpec(
-        nargs="*",
-        metavar="N|SEED [SEED ...]",
-        instance_from_str=_replicates_value,
-        is_instance=lambda x: True,
-        str_from_instance=lambda x: (
-            ["null"] if x is None else [dump_scalar(v) for v in ([x] if isinstance(x, int) else x)]
-        ),
-    )
-
-
-def _sample_flags(current: Sample) -> tuple[type, Any]:
-    """`--sample.num-samples`, `--sample.seed` and `--sample.params YAML`."""
-    docs = docs_of(Sample)
-    fields: list[tuple[str, Any, Any]] = []
-    for field in dataclasses.fields(Sample):
-        flag = _flag(f"{_SAMPLE}.{field.name}")
-        spec = _yaml_spec(flag) if field.name == "params" else _value_spec("INT", flag)
-        annotation = Annotated[Any, spec, tyro.conf.arg(help=docs.get(field.name, ""))]
-        fields.append((field.name, annotation, dataclasses.field(default=getattr(current, field.name))))
-    cls = dataclasses.make_dataclass(_SAMPLE, fields, frozen=True)
-    return cls, cls()
-
-
-def _field_name(key: str, taken: set[str]) -> str | None:
-    name = "".join(c if c.isalnum() or c == "_" else "_" for c in key.lstrip("+"))
-    if not name or name[0].isdigit() or keyword.iskeyword(name) or name in taken:
-        return None
-    return name
-
-
-@dataclasses.dataclass
-class _Node:
-    children: dict[str, _Node] = dataclasses.field(default_factory=dict)
-    leaf: KeyPath | None = None
-    value: Any = None
-
-
-def _flag_tree(tree: Mapping[str, Any], is_variables: bool) -> _Node:
-    root = _Node()
-
-    def walk(mapping: Mapping[str, Any], original: KeyPath) -> None:
-        for key, value in mapping.items():
-            path = (*original, key)
-            if isinstance(value, Mapping) and value:
-                walk(value, path)
-                continue
-            node = root
-            segments = [s for part in path for s in part.split(".")]
-            for segment in segments:
-                if node.leaf is not None:
-                    return
-                node = node.children.setdefault(segment, _Node())
-            if node.children or node.leaf is not None:
-                continue
-            node.leaf, node.value = path, value
-
-    walk(tree, ())
-    return root
-
-
-def _build_class(
-    name: str, node: _Node, is_variables: bool, section: str
-) -> tuple[type, Any, dict[str, Any]]:
-    """A frozen dataclass for one level of the flag tree, its default instance, and leaf index."""
-    fields = []
-    defaults: dict[str, Any] = {}
-    index: dict[str, Any] = {}
-    taken: set[str] = set()
-    for key, child in node.children.items():
-        field_name = _field_name(key, taken)
-        if field_name is None:
-            continue
-        taken.add(field_name)
-        if child.leaf is not None:
-            dotted = ".".join(child.leaf)
-            annotation: Any
-            if is_variables:
-                values = list(thaw(child.value))
-                metavar = _metavar(values[0]) if values else "YAML"
-                help_text = f"values of variable {dotted!r}, one run per value"
-                spec = _values_spec(metavar, _flag(f"{name}.{field_name}"))
-                annotation = Annotated[Any, spec, tyro.conf.arg(help=help_text)]
-                default = tuple(freeze(values))
-            else:
-                help_text = f"control {dotted!r}"
-                spec = _value_spec(_metavar(child.value), _flag(f"{name}.{field_name}"))
-                annotation = Annotated[Any, spec, tyro.conf.arg(help=help_text)]
-                default = freeze(child.value)
-            fields.append((field_name, annotation, dataclasses.field(default=default)))
-            defaults[field_name] = default
-            index[field_name] = child.leaf
-        else:
-            sub_cls, sub_default, sub_index = _build_class(
-                f"{name}.{field_name}", child, is_variables, section
-            )
-            fields.append((field_name, sub_cls, dataclasses.field(default=sub_default)))
-            defaults[field_name] = sub_default
-            index[field_name] = sub_index
-    cls = dataclasses.make_dataclass(name.replace(".", "_"), fields, frozen=True)
-    return cls, cls(**defaults), index
-
-
-def _collect(instance: Any, index: dict[str, Any], out: dict[KeyPath, Any]) -> None:
-    for field_name, entry in index.items():
-        value = getattr(instance, field_name)
-        if isinstance(entry, dict):
-            _collect(value, entry, out)
-        else:
-            out[entry] = thaw(value)
-
-
-def _get_original(tree: dict[str, Any], path: KeyPath) -> Any:
-    node: Any = tree
-    for key in path:
-        node = node[key]
-    return node
-
-
-def _set_original(tree: dict[str, Any], path: KeyPath, value: Any) -> None:
-    node = tree
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
 
 
 @functools.cache
@@ -378,7 +178,7 @@ def _evaluation_flags(current: Evaluation | None) -> tuple[type, Any]:
     fields: list[tuple[str, Any, Any]] = []
     for field in dataclasses.fields(Evaluation):
         value = getattr(base, field.name)
-        flag = _flag(f"{_EVALUATION}.{field.name}")
+        flag = flag_of(f"{_EVALUATION}.{field.name}")
         help_text = docs.get(field.name, "")
         if field.name == "base_model":
             annotation: Any = Annotated[bool, tyro.conf.arg(help=help_text)]
@@ -386,11 +186,11 @@ def _evaluation_flags(current: Evaluation | None) -> tuple[type, Any]:
         elif field.name in _LIST_SETTINGS:
             items = [value] if isinstance(value, str) else list(value)
             metavar = _METAVARS.get(field.name, "STR")
-            annotation = Annotated[Any, _list_setting_spec(metavar, flag), tyro.conf.arg(help=help_text)]
+            annotation = Annotated[Any, list_setting_spec(metavar, flag), tyro.conf.arg(help=help_text)]
             default = tuple(items)
         else:
             metavar = _METAVARS.get(field.name, "STR")
-            annotation = Annotated[Any, _value_spec(metavar, flag), tyro.conf.arg(help=help_text)]
+            annotation = Annotated[Any, value_spec(metavar, flag), tyro.conf.arg(help=help_text)]
             default = value
         fields.append((field.name, annotation, dataclasses.field(default=default)))
     cls = dataclasses.make_dataclass(_EVALUATION, fields, frozen=True)
@@ -443,8 +243,8 @@ def parse_overrides(
     hints = typing.get_type_hints(Experiment)
     for field in dataclasses.fields(Experiment):
         if field.name in _DICT_FIELDS:
-            tree = _flag_tree(thaw(getattr(experiment, field.name)), field.name == "variables")
-            cls, default, index = _build_class(field.name, tree, field.name == "variables", field.name)
+            tree = flag_tree(thaw(getattr(experiment, field.name)), field.name == "variables")
+            cls, default, index = build_class(field.name, tree, field.name == "variables", field.name)
             help_text = docs.get(field.name, "")
             fields.append(
                 (
@@ -455,12 +255,12 @@ def parse_overrides(
             )
             indexes[field.name] = index
             continue
-        if field.name in (*_YAML_FIELDS, _REPLICATES, _SAMPLE):
+        if field.name in (*_YAML_FIELDS, _REPLICATES, SAMPLE):
             flags: Any
-            if field.name == _SAMPLE:
-                flags, default = _sample_flags(experiment.sample)
+            if field.name == SAMPLE:
+                flags, default = sample_flags(experiment.sample)
             else:
-                spec = _replicates_spec() if field.name == _REPLICATES else _yaml_spec(_flag(field.name))
+                spec = replicates_spec() if field.name == _REPLICATES else yaml_spec(flag_of(field.name))
                 flags, default = Annotated[Any, spec], getattr(experiment, field.name)
             fields.append(
                 (
@@ -521,14 +321,14 @@ def parse_overrides(
     for field in dataclasses.fields(Experiment):
         if field.name in _DICT_FIELDS:
             values: dict[KeyPath, Any] = {}
-            _collect(getattr(parsed, field.name), indexes[field.name], values)
+            collect(getattr(parsed, field.name), indexes[field.name], values)
             tree = thaw(getattr(experiment, field.name))
             for path, value in values.items():
-                if value != _get_original(tree, path):
+                if value != get_original(tree, path):
                     set_keys.add(split_path((field.name, *path)))
-                _set_original(tree, path, value)
+                set_original(tree, path, value)
             changes[field.name] = tree
-        elif field.name == _SAMPLE:
+        elif field.name == SAMPLE:
             given = _values(getattr(parsed, field.name))
             before = _values(experiment.sample)
             changed_keys = [k for k in given if thaw(given[k]) != thaw(before[k])]
