@@ -23,7 +23,7 @@ from pathlib import Path
 from ttwriter.errors import SlurmError
 from ttwriter.folder import markers
 from ttwriter.folder.layout import BASE_MODEL
-from ttwriter.folder.markers import EVALUATION, TRAINING, Marker, read_marker
+from ttwriter.folder.markers import EVALUATION, LOCAL_JOB, TRAINING, Marker, local_process_alive, read_marker
 from ttwriter.folder.read import ExperimentFolder
 from ttwriter.folder.runs import FolderRun
 from ttwriter.folder.submissions import EVAL, TRAIN, SubmissionRecord, read_submissions
@@ -253,6 +253,8 @@ def _run_status(
             return RunStatus(run, DONE, job, "")
         if marker.state == FAILED:
             return RunStatus(run, FAILED, job, _exit_detail(marker.exit_code, marker.stage))
+        if marker.local:
+            return _local_running(run, marker)
         if problem:
             return RunStatus(run, UNKNOWN, job, "started; squeue cannot say whether it still runs")
         final = finals.get((marker.job_id, run.task)) if marker.job_id is not None else None
@@ -266,3 +268,23 @@ def _run_status(
         detail = f"{final}: " if final else ""
         return RunStatus(run, FAILED, job, detail + "the job ended before the run started")
     return RunStatus(run, NOT_SUBMITTED, None, "")
+
+
+def _local_running(run: FolderRun, marker: Marker) -> RunStatus:
+    """A 'running' marker written outside SLURM (`ttwriter run`, `ttwriter evaluate`): running
+    while the process it names is alive on this host; lost when it is gone (killed with SIGKILL,
+    the machine restarted); unknown when it ran on another host."""
+    job = f"{LOCAL_JOB}_{marker.pid}" if marker.pid is not None else None
+    alive = local_process_alive(marker)
+    if alive:
+        return RunStatus(run, RUNNING, job, "a ttwriter process on this host")
+    if alive is None and marker.pid is not None:
+        return RunStatus(
+            run,
+            UNKNOWN,
+            job,
+            f"started by pid {marker.pid} on {marker.host or 'another host'}; whether it still runs can "
+            f"only be told there",
+        )
+    why = "its process is gone" if alive is False else "the job ended"
+    return RunStatus(run, FAILED, job, f"{why} without recording a result")
