@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ttwriter.child import signal_of
 from ttwriter.cli._parser import parse
-from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
+from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text, interrupted, interrupted_by
 from ttwriter.cli.options import EvaluateOptions
 from ttwriter.errors import ExperimentDirError
 from ttwriter.evaluate.run import EvalOutcome, evaluate_target
@@ -94,12 +95,17 @@ def evaluate_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     failed = []
     for i, target in enumerate(targets, start=1):
         log = eval_log_path(folder.path, target)
-        if _is_log(out, log):  # the eval job: this output is the log already
-            outcome = evaluate_target(folder, target, out)
-        else:
-            print(f"  [{i}/{len(targets)}] {target}", file=out, flush=True)
-            outcome = evaluate_target(folder, target)
-            print(f"          {outcome_line(outcome)}", file=out, flush=True)
+        try:
+            if _is_log(out, log):  # the eval job: this output is the log already
+                outcome = evaluate_target(folder, target, out)
+            else:
+                print(f"  [{i}/{len(targets)}] {target}", file=out, flush=True)
+                outcome = evaluate_target(folder, target)
+                print(f"          {outcome_line(outcome)}", file=out, flush=True)
+        except KeyboardInterrupt as interrupt:
+            rest = "; the rest did not run" if i < len(targets) else ""
+            print(f"{interrupted_by(interrupt)}: the evaluation of {target} is marked failed{rest}", file=err)
+            return interrupted(signal_of(interrupt))
         if not outcome.ok:
             failed.append(target)
     if len(targets) > 1 or failed:
