@@ -72,7 +72,9 @@ def test_the_job_scripts_mark_writes_what_write_marker_writes(tmp_path):
     for values in (written["run_003.failed"], expected["run_003.failed"]):
         assert values["time"].endswith("Z") and len(values["time"]) == len("2026-01-01T00:00:00Z")
     assert written["run_003.failed"]["started"].endswith("Z")
-    assert ended(markers.read_marker(by_script, "run_003")) == ended(markers.read_marker(by_python, "run_003"))
+    assert ended(markers.read_marker(by_script, "run_003")) == ended(
+        markers.read_marker(by_python, "run_003")
+    )
     assert UTC_FORMAT in markers.shell_mark_function()
 
 

@@ -273,7 +273,12 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         )
         lines += [f"  {line}" for line in conditions_table(results, groups)]
     for run in results.runs:
-        if run.n_logs > 1:
+        if run.earlier is not None:
+            lines.append(
+                f"note: {run.run_id}'s latest attempt ({run.status}) has no loss log yet; {run.earlier} "
+                "is an earlier attempt's, so its losses are not shown or counted"
+            )
+        elif run.n_logs > 1:
             lines.append(f"note: {run.run_id} has {run.n_logs} loss logs (rerun); the newest is used")
         if run.status == FAILED:
             lines.append(f"note: {run.run_id} failed; see {log_path(folder.path, run.run_id)}")

@@ -270,15 +270,23 @@ def _run_status(
     return RunStatus(run, NOT_SUBMITTED, None, "")
 
 
-def _local_running(run: FolderRun, marker: Marker) -> RunStatus:
-    """A 'running' marker written outside SLURM (`ttwriter run`, `ttwriter evaluate`): running
-    while the process it names is alive on this host; lost when it is gone (killed with SIGKILL,
-    the machine restarted); unknown when it ran on another host."""
-    job = f"{LOCAL_JOB}_{marker.pid}" if marker.pid is not None else None
+def local_state(marker: Marker) -> str:
+    """The state of a run whose 'running' marker was written outside SLURM (`ttwriter run`,
+    `ttwriter evaluate`): running while the process it names is alive on this host; failed (lost)
+    when it is gone (killed with SIGKILL, the machine restarted) or the marker names none; unknown
+    when it ran on another host. `ttwriter results` asks this too."""
     alive = local_process_alive(marker)
     if alive:
+        return RUNNING
+    return UNKNOWN if alive is None and marker.pid is not None else FAILED
+
+
+def _local_running(run: FolderRun, marker: Marker) -> RunStatus:
+    job = f"{LOCAL_JOB}_{marker.pid}" if marker.pid is not None else None
+    state = local_state(marker)
+    if state == RUNNING:
         return RunStatus(run, RUNNING, job, "a ttwriter process on this host")
-    if alive is None and marker.pid is not None:
+    if state == UNKNOWN:
         return RunStatus(
             run,
             UNKNOWN,
@@ -286,5 +294,5 @@ def _local_running(run: FolderRun, marker: Marker) -> RunStatus:
             f"started by pid {marker.pid} on {marker.host or 'another host'}; whether it still runs can "
             f"only be told there",
         )
-    why = "its process is gone" if alive is False else "the job ended"
+    why = "its process is gone" if marker.pid is not None else "the job ended"
     return RunStatus(run, FAILED, job, f"{why} without recording a result")
