@@ -117,9 +117,11 @@ def test_a_local_run_whose_process_is_gone_is_failed_and_may_run_again(sweep, ru
     _running_marker(sweep, "run_001", pid=os.getpid(), pid_start="1")  # this pid, reused
 
     status = run_cli("status", str(sweep))
+    results = run_cli("results", str(sweep), "--no-plot")
     again = run_cli("run", str(sweep), "--failed", "--dry-run")
 
     assert status.code == 1
+    assert "Results of fake: 4 runs, 2 failed, 2 no log" in results.out
     rows = {line.split()[0]: line for line in status.out.splitlines() if line.startswith("  run_")}
     for run_id in ("run_000", "run_001"):
         assert rows[run_id].split()[1] == "failed"

@@ -224,8 +224,9 @@ def run_result(folder: ExperimentFolder, run: FolderRun) -> RunResult:
     log = parse_disk_log(current[-1]) if current else None
     earlier = logs[-1] if logs and not current else None
     state, code = (marker.state, marker.exit_code) if marker else (None, None)
-    if marker is not None and state == RUNNING and marker.local and local_state(marker) == FAILED:
-        state = FAILED  # a local ttwriter that is gone left it: the run is lost
+    named = marker is not None and marker.local and marker.pid is not None
+    if marker is not None and named and state == RUNNING and local_state(marker) == FAILED:
+        state = FAILED  # the local ttwriter it names is gone: the run is lost
     if state in (FAILED, RUNNING):
         status = state
     elif log is None:
