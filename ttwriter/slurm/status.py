@@ -5,6 +5,10 @@ ended; squeue says which runs are still pending or running, which no marker can;
 whose job ended without writing a marker (killed, cancelled before it started, a failed node) the
 final state comes from sacct, or from scontrol where SLURM keeps no accounting.
 
+A 'running' marker `ttwriter run` or `ttwriter evaluate` wrote (job `local_<task>`) is asked of
+the process it names instead of squeue: running while that process is alive on this host, failed
+(lost) once it is gone, unknown when it ran on another host (`local_state`).
+
 Evaluation is the same question asked of the eval markers (status/<run id>.eval.done) and the
 eval array's submissions; its targets are the runs and, when the experiment asks for it, the base
 model (a pseudo-run `base_model`, the eval array's task after the last run).

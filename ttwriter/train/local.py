@@ -4,7 +4,10 @@ Each run is trained the way its SLURM array task would train it (see slurm.scrip
 same command template (`slurm.command`, default `tune run {recipe} --config {config}`) run by bash
 from the experiment folder, output appended to `logs/<run id>.out`, and the same completion
 markers: `status/<run id>.running` while it trains, then `.done` only when training exits 0, else
-`.failed` with the exit code. `ttwriter status` and `ttwriter results` read them alike, and the
+`.failed` with the exit code. The running marker names this process, so `ttwriter status` shows
+the run as running while it lives and no second `ttwriter run` or `submit` starts it again; Ctrl-C,
+SIGTERM and SIGHUP are passed on to the training (child.stop) and leave `.failed` with 128 + the
+signal. `ttwriter status` and `ttwriter results` read the markers alike, and the
 runs are chosen as `ttwriter submit` chooses them (slurm.choose). The experiment's
 `slurm.setup` lines are not run: they prepare a cluster node, and a local run uses the environment
 it is started from.
