@@ -190,7 +190,13 @@ def _config_deleted(folder: Path) -> list[str]:
     return ["submit", str(folder), "--dry-run"]
 
 
-FOLDER_ERRORS = {"moved_folder": _moved, "deleted_config": _config_deleted}
+def _param_renamed(folder: Path) -> list[str]:
+    mapping = folder / "run_mapping.yaml"
+    mapping.write_text(mapping.read_text().replace("  params:", "  param:", 1))
+    return ["status", str(folder)]
+
+
+FOLDER_ERRORS = {"moved_folder": _moved, "deleted_config": _config_deleted, "param_renamed": _param_renamed}
 """Key errors of a written folder: what the user did to it -> the command that then refuses it."""
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ttwriter.errors import ConfigWriterError, Problems, locating
-from ttwriter.evaluate.check import check_evaluation, check_runs
+from ttwriter.evaluate.check import check_evaluation, check_runs, check_shared
 from ttwriter.evaluate.plan import for_smoke, resolve_paths
 from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.experiment import Experiment
@@ -34,6 +34,7 @@ from ttwriter.slurm.eval_script import eval_sbatch_chunks
 from ttwriter.slurm.script import idle_gpus, sbatch_chunks
 from ttwriter.sweep.base_config import load_base_config
 from ttwriter.sweep.plan import SweepPlan, expand_sweep
+from ttwriter.sweep.shared import shared_config
 from ttwriter.sweep.smoke import smoke_notes
 from ttwriter.tracking.check import check_tracking
 from ttwriter.validation.report import ValidationSummary
@@ -132,7 +133,7 @@ def plan_sweep(
         plan: SweepPlan | None = None
         with problems.collect():
             plan = expand_sweep(experiment, base, experiment_dir, loaded.from_command_line)
-        evaluation = _plan_evaluation(loaded, plan, smoke, problems)
+        evaluation = _plan_evaluation(loaded, plan or shared_config(experiment, base), smoke, problems)
         for problem in check_tracking(experiment.tracking):
             problems.add(problem)
     problems.raise_if_any()
@@ -145,11 +146,15 @@ def plan_sweep(
 
 
 def _plan_evaluation(
-    loaded: LoadedExperiment, plan: SweepPlan | None, smoke: bool, problems: Problems
+    loaded: LoadedExperiment,
+    plan: SweepPlan | tuple[dict[str, Any], frozenset[str]],
+    smoke: bool,
+    problems: Problems,
 ) -> Evaluation | None:
     """The experiment's evaluation with its paths made absolute (smoke: cut short), and every
-    problem that would keep it from starting: the harness, the tasks, and (with a plan) the
-    checkpoints the runs save. None when the experiment has no evaluation."""
+    problem that would keep it from starting: the harness, the tasks, and the checkpoints the runs
+    save (without a plan, the sweep having problems: those of the config the runs share, when no
+    run changes what is checked). None when the experiment has no evaluation."""
     written = loaded.experiment.evaluation
     if written is None:
         return None
@@ -158,9 +163,9 @@ def _plan_evaluation(
         evaluation = for_smoke(evaluation)
     for problem in check_evaluation(evaluation, written):
         problems.add(problem)
-    if plan is not None:
-        for problem in check_runs(evaluation, plan):
-            problems.add(problem)
+    found = check_runs(evaluation, plan) if isinstance(plan, SweepPlan) else check_shared(evaluation, *plan)
+    for problem in found:
+        problems.add(problem)
     return evaluation
 
 

@@ -209,6 +209,38 @@ def test_the_command_line_adds_or_changes_the_evaluation(run_cli, tmp_path):
     }
 
 
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["--evaluation.tasks", "hellaswag", "arc_easy", "--evaluation.args", "write_out", "log_samples"],
+        ["--evaluation.tasks", "[hellaswag, arc_easy]", "--evaluation.args", "[write_out, log_samples]"],
+    ],
+    ids=["words", "yaml-lists"],
+)
+@pytest.mark.parametrize("checkpoints", [["0"], ["[0]"]], ids=["word", "yaml-list"])
+def test_a_list_setting_takes_words_or_one_yaml_list_alike(run_cli, tmp_path, words, checkpoints):
+    """Flag values are read as YAML, so `[0, 2]` is the list experiment.yaml would write, not one
+    value that is a list (it was refused as 'epoch [0, 2] is not an epoch number')."""
+    result = run_cli(
+        str(PY_EXAMPLE),
+        "--evaluation.harness",
+        "lm_eval",
+        *words,
+        "--evaluation.checkpoints",
+        *checkpoints,
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--no-validate",
+    )
+    assert result.code == 0, result.err
+    evaluation = json.loads((tmp_path / "out" / "experiment.json").read_text())["experiment"]["evaluation"]
+    assert {k: evaluation[k] for k in ("tasks", "args", "checkpoints")} == {
+        "tasks": ["hellaswag", "arc_easy"],
+        "args": ["write_out", "log_samples"],
+        "checkpoints": [0],
+    }
+
+
 def test_a_bad_value_on_the_command_line_names_it(run_cli, tmp_path):
     result = run_cli(
         str(PY_EXAMPLE),

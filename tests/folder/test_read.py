@@ -431,3 +431,147 @@ def test_a_loss_log_with_a_byte_that_is_not_utf8_is_read_with_a_note(folder, run
     assert result.code == 0, result.err
     assert f"note: {logs / 'log_1.txt'}: byte offset 32 is not UTF-8" in result.out
     assert "  run_000  8          partial      3      1.5000     1.5000" in result.out
+
+
+# ---------------------------------------------------------------- keys ttwriter never writes
+
+REGENERATE = "regenerate the folder: ttwriter {folder}/experiment.json --output-dir <new folder>"
+
+UNKNOWN_MAPPING_KEYS = {
+    "params renamed to param": (
+        lambda d: d["runs"][0].update(param=d["runs"][0].pop("params")),
+        "runs[0].param: unknown key 'param'; did you mean 'params'?",
+        "rename it to 'params', or " + REGENERATE,
+    ),
+    "a header key misspelled": (
+        lambda d: d.update(variabels=d.pop("variables")),
+        "variabels: unknown key 'variabels'; did you mean 'variables'?",
+        "rename it to 'variables', or " + REGENERATE,
+    ),
+    "two unknown keys in a run": (
+        lambda d: d["runs"][2].update(notes="x", paramz={}),
+        "runs[2].notes: unknown key 'notes' (and 1 more: 'paramz')",
+        "remove it (runs[2] has id, config, output_dir, params, condition, replicate, tracker, eval), or "
+        + REGENERATE,
+    ),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())
+@pytest.mark.parametrize(
+    "change, message, fix", UNKNOWN_MAPPING_KEYS.values(), ids=UNKNOWN_MAPPING_KEYS.keys()
+)
+def test_an_unknown_key_in_run_mapping_is_exit_2_with_did_you_mean(
+    folder, run_cli, command, change, message, fix
+):
+    edit_mapping(folder, change)
+
+    result = run_cli(command[0], str(folder), *command[1:])
+
+    assert result.code == 2, result.out
+    first, second = result.err.splitlines()[:2]
+    assert first.startswith(f"error: {folder}/run_mapping.yaml:")
+    assert first.endswith(f": {message}")
+    assert second == "  fix: " + fix.format(folder=folder)
+    assert not (folder / "results.csv").exists()
+
+
+def test_a_run_without_params_is_refused_not_read_as_no_params(folder, run_cli):
+    edit_mapping(folder, lambda d: d["runs"][1].pop("params"))
+    result = run_cli("status", str(folder))
+    assert result.code == 2
+    assert ": runs[1].params: required key is missing" in result.err.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    "tracking",
+    [{"backend": "tensorboard"}, {"backend": "wandb", "project": "p", "entity": "e"}, {"backend": "mlflow"}],
+    ids=["tensorboard", "wandb", "mlflow"],
+)
+def test_an_unknown_key_in_a_tracker_record_is_refused(tmp_path, run_cli, tracking):
+    folder = generate_configs(
+        {
+            "experiment_name": "tracked",
+            "base_config": "llama3_2/1B_lora_single_device",
+            "variables": {"lora_rank": [8, 16]},
+            "tracking": tracking,
+        },
+        output_dir=tmp_path / "tracked",
+        validate=False,
+    ).experiment_dir
+    assert run_cli("status", str(folder)).code == 0  # every key ttwriter writes is known
+
+    edit_mapping(folder, lambda d: d["runs"][1]["tracker"].update(projet="x"))
+    result = run_cli("status", str(folder))
+    assert result.code == 2
+    assert result.err.splitlines()[0].endswith(
+        ": runs[1].tracker.projet: unknown key 'projet'; did you mean 'project'?"
+    )
+
+
+UNKNOWN_SNAPSHOT_KEYS = {
+    "a top-level key": (
+        lambda d: d.update(provenence=d.pop("provenance")),
+        "provenence: unknown key 'provenence'; did you mean 'provenance'?",
+    ),
+    "a provenance key": (
+        lambda d: d["provenance"].update(linage=d["provenance"].pop("lineage")),
+        "provenance.linage: unknown key 'linage'; did you mean 'lineage'?",
+    ),
+    "a base_config key": (
+        lambda d: d["provenance"]["base_config"].update(sha=1),
+        "provenance.base_config.sha: unknown key 'sha'; did you mean 'sha256'?",
+    ),
+    "an experiment field": (
+        lambda d: d["experiment"].update(qestion=d["experiment"].pop("question")),
+        "experiment.qestion: unknown key 'qestion'; did you mean 'question'?",
+    ),
+    "no experiment name": (lambda d: d["experiment"].pop("name"), "experiment.name: required key is missing"),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())
+@pytest.mark.parametrize("change, message", UNKNOWN_SNAPSHOT_KEYS.values(), ids=UNKNOWN_SNAPSHOT_KEYS.keys())
+def test_an_unknown_key_in_experiment_json_is_exit_2_with_did_you_mean(
+    folder, run_cli, command, change, message
+):
+    edit_snapshot(folder, change)
+
+    result = run_cli(command[0], str(folder), *command[1:])
+
+    assert result.code == 2, result.out
+    first, second = result.err.splitlines()[:2]
+    assert first == f"error: {folder}/experiment.json: {message}"
+    assert second.startswith("  fix: ")
+    assert second.endswith(
+        "restore it from a copy, or regenerate the folder from the experiment file it was made from"
+    )
+
+
+def test_regenerating_from_a_snapshot_with_an_unknown_provenance_key_is_refused_too(
+    folder, run_cli, tmp_path
+):
+    edit_snapshot(folder, lambda d: d["provenance"].update(smok=True))
+    result = run_cli(
+        str(folder / "experiment.json"), "--no-validate", "--output-dir", str(tmp_path / "again")
+    )
+    assert result.code == 2
+    assert result.err.startswith(
+        f"error: {folder}/experiment.json: provenance.smok: unknown key 'smok'; did you mean 'smoke'?\n"
+    )
+    assert not (tmp_path / "again").exists()
+
+
+def test_a_folder_from_before_the_optional_keys_is_still_read(folder, run_cli):
+    """What older versions did not write: the header facts, provenance's smoke and regenerated_from,
+    experiment_class and experiment_extra."""
+    edit_mapping(folder, lambda d: [d.pop(key) for key in (*RECORDED, "n_runs")])
+    edit_snapshot(
+        folder,
+        lambda d: (
+            [d.pop("experiment_class"), d.pop("experiment_extra")]
+            + [d["provenance"].pop(key) for key in ("smoke", "regenerated_from")]
+        ),
+    )
+    assert run_cli("status", str(folder)).code == 0
+    assert run_cli("results", str(folder), "--no-plot").code == 0

@@ -37,14 +37,14 @@ def test_every_bad_setting_is_named_with_its_key_and_a_fix_together():
     assert _problems(backend="wandb", uri="http://x") == [
         (
             "tracking.uri",
-            "uri is MLflow's tracking URI, but the backend is wandb",
+            "uri is MLflow's tracking URI, but the backend is wandb, which does not use it",
             "leave uri out, or set tracking.backend: mlflow",
         )
     ]
     assert _problems(backend="mlflow", entity="team") == [
         (
             "tracking.entity",
-            "entity is a W&B entity, but the backend is mlflow",
+            "entity is a W&B entity, but the backend is mlflow, which does not use it",
             "leave entity out, or set tracking.backend: wandb",
         )
     ]
@@ -166,3 +166,94 @@ def test_a_backend_whose_package_is_missing_stops_generation_with_how_to_install
         "  fix: pip install 'ttwriter[tracking]' (wandb, mlflow and tensorboard), or tracking.backend: disk",
     ]
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    "fields, key, message, fix",
+    [
+        (
+            {"backend": "tensorboard", "project": "p"},
+            "tracking.project",
+            "project is the W&B project or MLflow experiment name, but the backend is tensorboard, "
+            "which does not use it",
+            "leave project out, or set tracking.backend: wandb or mlflow",
+        ),
+        (
+            {"project": "p"},
+            "tracking.project",
+            "project is the W&B project or MLflow experiment name, but the backend is disk, "
+            "which does not use it",
+            "leave project out, or set tracking.backend: wandb or mlflow",
+        ),
+        (
+            {"tags": ["a"]},
+            "tracking.tags",
+            "tags are labels of the tracker's runs, but the backend is disk, which does not use them",
+            "leave tags out, or set tracking.backend: wandb, mlflow or tensorboard",
+        ),
+        (
+            {"backend": "tensorboard", "uri": "http://x"},
+            "tracking.uri",
+            "uri is MLflow's tracking URI, but the backend is tensorboard, which does not use it",
+            "leave uri out, or set tracking.backend: mlflow",
+        ),
+        (
+            {"backend": "disk", "entity": "team"},
+            "tracking.entity",
+            "entity is a W&B entity, but the backend is disk, which does not use it",
+            "leave entity out, or set tracking.backend: wandb",
+        ),
+    ],
+    ids=["project-tensorboard", "project-disk", "tags-disk", "uri-tensorboard", "entity-disk"],
+)
+def test_a_setting_the_backend_ignores_is_an_error_not_silently_unused(fields, key, message, fix):
+    assert _problems(**fields) == [(key, message, fix)]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://mlflow.internal:5000",
+        "https://x",
+        "sqlite:////data/mlflow.db",
+        "postgresql+psycopg2://u@h/db",
+        "file:///data/mlruns",
+        "databricks",
+        "/data/mlruns",
+        "~/mlruns",
+    ],
+)
+def test_an_mlflow_uri_mlflow_accepts_is_kept(uri):
+    assert Tracking(backend="mlflow", uri=uri).uri == uri
+
+
+_URI_FIX = (
+    "give a tracking server (http://mlflow.internal:5000), a database (sqlite:////data/mlflow.db), "
+    "an absolute folder (/data/mlruns), or leave uri out for a SQLite store in the experiment folder"
+)
+
+
+@pytest.mark.parametrize(
+    "uri, message",
+    [
+        (
+            "notaurl",
+            "uri 'notaurl' is neither a URI nor an absolute path, so MLflow would make a folder of "
+            "that name wherever each run starts",
+        ),
+        ("htp://x:5000", "uri 'htp://x:5000' is not a tracking URI MLflow accepts (scheme htp:)"),
+    ],
+)
+def test_an_mlflow_uri_that_is_neither_a_uri_nor_a_path_is_an_error(uri, message):
+    assert _problems(backend="mlflow", uri=uri) == [("tracking.uri", message, _URI_FIX)]
+
+
+def test_a_tracking_setting_the_backend_ignores_is_refused_on_the_command_line(run_cli):
+    result = run_cli(str(SWEEP), "--tracking.backend", "tensorboard", "--tracking.project", "p", "--dry-run")
+
+    assert result.code == 2
+    assert result.err == (
+        "error: command line: tracking.project: project is the W&B project or MLflow experiment name, "
+        "but the backend is tensorboard, which does not use it\n"
+        "  fix: leave project out, or set tracking.backend: wandb or mlflow\n"
+    )

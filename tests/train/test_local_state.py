@@ -187,7 +187,7 @@ def test_sigterm_stops_ttwriter_evaluate_as_ctrl_c_does(tmp_path, run_cli, monke
 
     assert result.code == 143
     assert result.err == (
-        "interrupted by SIGTERM: the evaluation of run_000 is marked failed; the rest did not run\n"
+        "interrupted by SIGTERM: the evaluation of run_000 was stopped; it is marked failed; the rest did not run\n"
     )
     marker = (folder / STATUS_DIR / "run_000.eval.failed").read_text()
     assert "exit_code=143\n" in marker

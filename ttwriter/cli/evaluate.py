@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import TextIO
 
 from ttwriter.child import signal_of
+from ttwriter.cli._output import pasteable
 from ttwriter.cli._parser import parse
 from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text, interrupted, interrupted_by
 from ttwriter.cli.options import EvaluateOptions
 from ttwriter.errors import ExperimentDirError
-from ttwriter.evaluate.run import EvalOutcome, evaluate_target
+from ttwriter.evaluate.run import JOB_VARIABLE, EvalOutcome, evaluate_target
 from ttwriter.folder import markers
-from ttwriter.folder.layout import BASE_MODEL, EVAL_LOG_PATTERN, STATUS_DIR, eval_log_path
-from ttwriter.folder.read import ExperimentFolder, parse_run_ids, read_experiment_folder
+from ttwriter.folder.layout import EVAL_LOG_PATTERN, STATUS_DIR, eval_log_path
+from ttwriter.folder.read import ExperimentFolder, read_experiment_folder
 from ttwriter.formats import counted, listed
-from ttwriter.slurm.status import DONE, RunStatus
+from ttwriter.slurm.choose import Choice, choose_runs
+from ttwriter.slurm.status import DONE, RunStatus, eval_targets
 
 DESCRIPTION = (
     "Evaluate runs of an experiment folder with the harness of its evaluation settings: each "
@@ -39,6 +41,16 @@ def print_eval_skipped(skipped: Sequence[RunStatus], out: TextIO) -> None:
     if skipped:
         reasons = [f"{s.run.id} ({s.state}{f', job {s.job}' if s.state != DONE else ''})" for s in skipped]
         print(f"Leaving out {counted(len(reasons), 'evaluation')}: {listed(reasons)}", file=out)
+
+
+def print_re_evaluated(targets: Sequence[str], out: TextIO) -> None:
+    """The done evaluations `--runs` named: they are done again."""
+    for target in targets:
+        print(
+            f"note: {target}'s evaluation had finished; it is evaluated again, and its scores are "
+            "replaced once the new ones are all in",
+            file=out,
+        )
 
 
 def scores_text(outcome: EvalOutcome) -> str:
@@ -64,33 +76,54 @@ def _is_log(stream: TextIO, log: Path) -> bool:
         return False
 
 
-def eval_targets_of(folder: ExperimentFolder, ids: Sequence[str] | None) -> list[str]:
-    """The runs named (base_model among them), or every run whose training is done and the base model."""
+def interrupted_text(folder: ExperimentFolder, target: str, more: bool, interrupt: BaseException) -> str:
+    """What Ctrl-C (or SIGTERM, SIGHUP: `interrupt`) during `target`'s evaluation left, as its eval
+    marker says now."""
+    marker = markers.read_marker(folder.path, target, markers.EVALUATION)
+    if marker is not None and marker.state == DONE:
+        left = f"its previous result is kept ({STATUS_DIR}/{target}.eval.done and its scores)"
+    else:
+        left = "it is marked failed"
+    return f"{interrupted_by(interrupt)}: the evaluation of {target} was stopped; {left}" + (
+        "; the rest did not run" if more else ""
+    )
+
+
+def choose_evaluations(
+    folder: ExperimentFolder, ids: Sequence[str] | None, failed: bool, typed_dir: str
+) -> Choice:
+    """The evaluations `ttwriter evaluate` does, chosen as `submit` and `run` choose runs
+    (slurm.choose). An eval job (TTWRITER_JOB set by eval.sbatch) does the one it is named:
+    `ttwriter submit` chose it, its own marker says running, and squeue may not answer on a node."""
     if not folder.evaluates:
         raise ExperimentDirError(
             "this experiment has no evaluation",
             file=folder.path,
             fix="add an evaluation section to the experiment and regenerate the folder (docs/evaluation.md)",
         )
-    if ids is None:
-        done = [r.id for r in folder.runs if markers.is_done(folder.path, r.id)]
-        return done + ([BASE_MODEL] if folder.base_eval is not None else [])
-    wanted = [i for i in ids if i != BASE_MODEL]
-    targets = [r.id for r in folder.select(wanted)] if wanted else []
-    if BASE_MODEL in ids:
-        folder.eval_record(BASE_MODEL)  # an error when the experiment does not evaluate it
-        targets.append(BASE_MODEL)
-    return targets
+    if ids is not None and os.environ.get(JOB_VARIABLE):
+        for target in ids:
+            folder.eval_record(target)  # an unknown run, or a base model not evaluated, is an error
+        return Choice(tuple(t for t in eval_targets(folder) if t.id in ids))
+    return choose_runs(folder, ids, failed, command="evaluate", typed_dir=typed_dir, phase=markers.EVALUATION)
 
 
 def evaluate_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter evaluate DIR [--runs run_000,base_model]`."""
+    """`ttwriter evaluate DIR [--runs run_000,base_model | --failed]`."""
     args = parse(EvaluateOptions, argv, prog="ttwriter evaluate", description=DESCRIPTION, out=out)
     folder = read_experiment_folder(args.dir, "evaluate")
-    ids = [i for value in args.runs for i in parse_run_ids(value) or []] if args.runs else None
-    targets = eval_targets_of(folder, ids)
+    choice = choose_evaluations(folder, args.run_ids(), args.failed, args.dir)
+    print_eval_skipped(choice.skipped, out)
+    print_re_evaluated(choice.retrained, out)
+    targets = [t.id for t in choice.runs]
     if not targets:
-        print("Nothing to evaluate: no run's training is done yet (ttwriter status).", file=out)
+        if args.failed:
+            print(
+                f"Nothing to evaluate: every evaluation is done or still queued (see: ttwriter status {pasteable(folder.path)})",
+                file=out,
+            )
+        else:
+            print("Nothing to evaluate: no run's training is done yet (ttwriter status).", file=out)
         return EXIT_OK
     failed = []
     for i, target in enumerate(targets, start=1):
@@ -103,8 +136,7 @@ def evaluate_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
                 outcome = evaluate_target(folder, target)
                 print(f"          {outcome_line(outcome)}", file=out, flush=True)
         except KeyboardInterrupt as interrupt:
-            rest = "; the rest did not run" if i < len(targets) else ""
-            print(f"{interrupted_by(interrupt)}: the evaluation of {target} is marked failed{rest}", file=err)
+            print(interrupted_text(folder, target, i < len(targets), interrupt), file=err)
             return interrupted(signal_of(interrupt))
         if not outcome.ok:
             failed.append(target)

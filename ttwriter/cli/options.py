@@ -47,16 +47,20 @@ class StartOptions(FolderOptions):
 
     def run_ids(self, command: str) -> list[str] | None:
         """The run ids given with --runs, None for none; with --failed too, an error (slurm.choose)."""
-        if not self.runs:
-            return None
-        check_choice(self.runs, self.failed, command=command, typed_dir=self.dir)
-        ids = [i for value in self.runs for i in parse_run_ids(value) or []]
-        if not ids:
-            raise ArgumentError(
-                f"--runs needs run ids, got {' '.join(repr(v) for v in self.runs)}",
-                fix=f"e.g. ttwriter {command} {shlex.quote(self.dir)} --runs run_000,run_003",
-            )
-        return list(dict.fromkeys(ids))
+        return _run_ids(self.runs, self.failed, command, self.dir)
+
+
+def _run_ids(runs: tuple[str, ...], failed: bool, command: str, typed_dir: str) -> list[str] | None:
+    if not runs:
+        return None
+    check_choice(runs, failed, command=command, typed_dir=typed_dir)
+    ids = [i for value in runs for i in parse_run_ids(value) or []]
+    if not ids:
+        raise ArgumentError(
+            f"--runs needs run ids, got {' '.join(repr(v) for v in runs)}",
+            fix=f"e.g. ttwriter {command} {shlex.quote(typed_dir)} --runs run_000,run_003",
+        )
+    return list(dict.fromkeys(ids))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +84,13 @@ class EvaluateOptions(FolderOptions):
     """`evaluate`: which evaluations."""
 
     runs: RunIds = ()
-    """Only these, by id: --runs run_000,base_model; default: every run whose training is done, and the base model."""
+    """Only these, by id: --runs run_000,base_model; a done evaluation is done again. Default: every run whose training is done, and the base model, refused once one of them is evaluated."""
+    failed: Switch = False
+    """Only the evaluations that did not complete (of the runs whose training is done, and the base model): neither done nor still queued."""
+
+    def run_ids(self) -> list[str] | None:
+        """The ids given with --runs (`base_model` among them), None for none; with --failed too, an error."""
+        return _run_ids(self.runs, self.failed, "evaluate", self.dir)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,9 +104,9 @@ class ResultsOptions:
     no_plot: Switch = False
     """Do not write the plot (loss_curves.png; for several experiments, the comparison PNG beside --csv)."""
     csv: Annotated[str | None, tyro.conf.arg(metavar="FILE", help_behavior_hint="")] = None
-    """Write the joined table of every experiment to FILE (and the comparison plot beside it, FILE with .png)."""
+    """Write the rows shown, with every column of the joined table, to FILE (and the comparison plot beside it, FILE with .png)."""
     sort: Annotated[str | None, tyro.conf.arg(metavar="KEY", help_behavior_hint="")] = None
-    """Order the joined table by a column, smallest first, e.g. --sort final_loss."""
+    """Order the table by a column, smallest first, e.g. --sort final_loss."""
     where: Annotated[
         tuple[str, ...], tyro.conf.UseAppendAction, tyro.conf.arg(metavar="KEY=VALUE", help_behavior_hint="")
     ] = ()
@@ -111,8 +121,15 @@ class ResultsOptions:
 
     @property
     def joined(self) -> bool:
-        """Whether this asks for the joined table rather than one folder's own results."""
-        return len(self.dirs) > 1 or self.csv is not None or self.sort is not None or bool(self.where)
+        """Whether this asks for the joined table of several folders rather than one folder's own
+        results (--where, --sort and --csv choose and write the rows of either)."""
+        return len(self.dirs) > 1
+
+    @property
+    def chooses(self) -> bool:
+        """Whether --where, --sort or --csv choose or write rows (through the joined table's
+        columns, for one folder as for several)."""
+        return self.csv is not None or self.sort is not None or bool(self.where)
 
     def conditions(self) -> list[tuple[str, str]]:
         """--where as (key, value) pairs; one without `=` is an ArgumentError."""

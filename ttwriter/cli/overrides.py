@@ -20,6 +20,7 @@ from tyro.constructors import PrimitiveConstructorSpec
 
 from ttwriter.cli._parser import field_docs as docs_of
 from ttwriter.cli._parser import parse
+from ttwriter.cli.seed_flags import check_seed_variable
 from ttwriter.errors import (
     COMMAND_LINE,
     ConfigWriterError,
@@ -108,6 +109,26 @@ def _values_spec(metavar: str, flag: str) -> PrimitiveConstructorSpec:
         nargs="*",
         metavar=f"{metavar} [{metavar} ...]",
         instance_from_str=lambda args: [parse_scalar(a, flag) for a in args],
+        is_instance=lambda x: True,
+        str_from_instance=lambda x: [dump_scalar(thaw(v)) for v in x],
+    )
+
+
+def _list_setting(args: list[str], flag: str) -> list[Any]:
+    """An evaluation list setting's values: each word read as YAML, and one YAML list given whole
+    (`[0, 2]`, as experiment.yaml writes it) is those values, not one value that is a list."""
+    values = [parse_scalar(a, flag) for a in args]
+    if len(values) == 1 and isinstance(values[0], list):
+        return list(values[0])
+    return values
+
+
+def _list_setting_spec(metavar: str, flag: str) -> PrimitiveConstructorSpec:
+    """`--evaluation.checkpoints 0 2` or `--evaluation.checkpoints '[0, 2]'`: the same list."""
+    return PrimitiveConstructorSpec(
+        nargs="*",
+        metavar=f"{metavar} [{metavar} ...]",
+        instance_from_str=lambda args: _list_setting(args, flag),
         is_instance=lambda x: True,
         str_from_instance=lambda x: [dump_scalar(thaw(v)) for v in x],
     )
@@ -337,7 +358,8 @@ def switch_fields() -> list[tuple[str, Any, Any]]:
 _EVALUATION = "evaluation"
 _LIST_SETTINGS = ("tasks", "args", "checkpoints")
 """Evaluation settings that take several values on the command line (checkpoints: `last`, `all`
-or epoch numbers)."""
+or epoch numbers), as words (`0 2`) or as one YAML list (`[0, 2]`), since every flag value is
+read as YAML; none of them holds a list, so a list given whole is never one value."""
 _METAVARS = {
     "limit": "INT",
     "batch_size": "INT",
@@ -364,7 +386,7 @@ def _evaluation_flags(current: Evaluation | None) -> tuple[type, Any]:
         elif field.name in _LIST_SETTINGS:
             items = [value] if isinstance(value, str) else list(value)
             metavar = _METAVARS.get(field.name, "STR")
-            annotation = Annotated[Any, _values_spec(metavar, flag), tyro.conf.arg(help=help_text)]
+            annotation = Annotated[Any, _list_setting_spec(metavar, flag), tyro.conf.arg(help=help_text)]
             default = tuple(items)
         else:
             metavar = _METAVARS.get(field.name, "STR")
@@ -475,6 +497,8 @@ def parse_overrides(
     fields += switch_fields()
     cli_cls = dataclasses.make_dataclass("GenerateOptions", fields, frozen=True)
     raw_argv = list(argv)
+    if "-h" not in raw_argv and "--help" not in raw_argv:
+        check_seed_variable(experiment, raw_argv, prog)
     settings, argv = split_set_flags(argv)
     description += (
         " Keys the experiment does not name yet: --set KEY=VALUE (repeatable) adds a control, "

@@ -17,10 +17,10 @@ from ttwriter.child import signal_of
 from ttwriter.cli._arguments import ArgumentError
 from ttwriter.cli._output import pasteable, print_choice, print_gate
 from ttwriter.cli._parser import parse
-from ttwriter.cli.evaluate import outcome_line, print_eval_skipped
+from ttwriter.cli.evaluate import interrupted_text, outcome_line, print_eval_skipped, print_re_evaluated
 from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text, interrupted, interrupted_by
 from ttwriter.cli.options import ResultsOptions, RunOptions, TinyAssetsOptions
-from ttwriter.cli.results_across import results_across
+from ttwriter.cli.results_across import print_written_csv, results_across, write_csv
 from ttwriter.errors import ExperimentDirError
 from ttwriter.evaluate.run import evaluate_target
 from ttwriter.folder.layout import (
@@ -40,11 +40,18 @@ from ttwriter.folder.layout import (
 )
 from ttwriter.folder.read import ExperimentFolder, FolderRun
 from ttwriter.formats import counted, listed, params_text
-from ttwriter.train.collect import folder_asked, holds_experiments
+from ttwriter.train.collect import choose, folder_asked, holds_experiments, is_experiment_folder
 from ttwriter.train.conditions import by_condition, conditions_csv, conditions_table
 from ttwriter.train.local import LocalPlan, LocalRun, plan_local_runs, train_one
 from ttwriter.train.plot import plot_loss_curves, plot_scores
-from ttwriter.train.results import FAILED, collect_results, results_csv, results_table, run_result
+from ttwriter.train.results import (
+    FAILED,
+    ExperimentResults,
+    collect_results,
+    results_csv,
+    results_table,
+    run_result,
+)
 from ttwriter.train.scores import NO_SCORES
 from ttwriter.train.tiny_assets import (
     DATA_FILE,
@@ -76,8 +83,9 @@ RESULTS_DESCRIPTION = (
     f"row), and {SCORES_PLOT_FILE}: the main metric against the swept variables. Several folders "
     "(or a folder holding many) are joined in one table: experiment, file and parent, run id, the "
     "union of their params, losses and eval metrics, each experiment's question and hypothesis "
-    "above it; --where and --sort choose the rows, --csv FILE writes them with a comparison plot "
-    "beside it.\n\n"
+    "above it. --where and --sort choose the rows shown, of one folder as of several (one folder's "
+    f"{RESULTS_FILE} still holds every run); a --where no run matches says which values the column "
+    "has. --csv FILE writes the rows shown with a comparison plot beside it.\n\n"
     f"{exit_codes_text('results')}"
 )
 TINY_ASSETS_DESCRIPTION = (
@@ -108,6 +116,7 @@ def run_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     print_gate(plan.validation, out)
     print_choice(plan.skipped, plan.retrained, out)
     print_eval_skipped(plan.eval_skipped, out)
+    print_re_evaluated(plan.re_evaluated, out)
     for run_id in plan.not_trained:
         print(f"note: {run_id} is not evaluated: its training is not done", file=out)
     n = len(plan.runs)
@@ -222,10 +231,7 @@ def _evaluate(
     try:
         outcome = evaluate_target(folder, target)
     except KeyboardInterrupt as interrupt:
-        print(
-            f"{interrupted_by(interrupt)}: the evaluation of {target} is marked failed; the rest did not run",
-            file=err,
-        )
+        print(interrupted_text(folder, target, True, interrupt), file=err)
         return interrupted(signal_of(interrupt))
     evaluated[target] = outcome.ok
     print(f"          {outcome_line(outcome)}", file=out, flush=True)
@@ -245,9 +251,10 @@ def _tail(path: Path, n: int) -> list[str]:
 
 
 def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """`ttwriter results DIR [--no-plot]`."""
+    """`ttwriter results DIR [--where KEY=VALUE ...] [--sort KEY] [--csv FILE] [--no-plot]`."""
     args = parse(ResultsOptions, argv, prog="ttwriter results", description=RESULTS_DESCRIPTION, out=out)
-    if args.joined or holds_experiments(args.dirs[0]):
+    one = args.dirs[0]
+    if args.joined or holds_experiments(one) or (args.chooses and not is_experiment_folder(one)):
         return results_across(args, out, err)  # several experiments in one table (train.collect)
 
     # Everything that can fail comes before results.csv is written.
@@ -255,8 +262,11 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     folder = results.folder
     if folder.moved is not None:
         print(folder.moved.warning(), file=err)
+    conditions = args.conditions()
+    chosen = args.chooses
+    shown, joined = choose(results, conditions, args.sort) if chosen else (results, None)
     csv_path = folder.path / RESULTS_FILE
-    csv_text = results_csv(results)
+    csv_text = results_csv(results)  # every run, in sweep order: the folder's record
     counts = ", ".join(f"{n} {s}" for s, n in results.counts().items())
     smoke = " (smoke runs: for checking the pipeline, not for results)" if folder.smoke else ""
     n = len(results.runs)
@@ -265,13 +275,65 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         evaluated = "; evaluations: " + ", ".join(f"{n} {s}" for s, n in results.eval_counts().items())
     lines = [f"Results of {folder.experiment}: {counted(n)}, {counts}{evaluated}{smoke}"]
     lines += folder_asked(folder)
-    lines += [f"  {line}" for line in results_table(results)]
+    if conditions or args.sort:
+        lines.append(_shown_line(len(shown.runs), n, conditions, args.sort))
+    lines += [f"  {line}" for line in results_table(shown)]
     groups = by_condition(results)
-    if groups:
+    shown_groups = by_condition(shown) if chosen else groups
+    if shown_groups:
         lines.append(
-            f"By condition ({counted(len(groups), 'condition')}; mean ± std over replicates, n with a value):"
+            f"By condition ({counted(len(shown_groups), 'condition')}; mean ± std over replicates, n with a value):"
         )
-        lines += [f"  {line}" for line in conditions_table(results, groups)]
+        lines += [f"  {line}" for line in conditions_table(shown, shown_groups)]
+    if joined is not None and joined.unmatched:
+        lines.append(f"note: {joined.unmatched}")
+    lines += _notes(shown)
+    try:
+        csv_path.write_text(csv_text, encoding="utf-8")
+        if groups:
+            (folder.path / CONDITIONS_FILE).write_text(conditions_csv(results, groups), encoding="utf-8")
+    except OSError as exc:
+        raise ExperimentDirError(
+            f"cannot write {RESULTS_FILE}: {exc.strerror or exc}",
+            file=csv_path,
+            fix="make the experiment folder writable, or copy it somewhere you can write",
+        ) from None
+    joined_csv = write_csv(joined, args.csv) if joined is not None else None
+    for line in lines:
+        print(line, file=out)
+    written = [csv_path.name, *([CONDITIONS_FILE] if groups else [])]
+    if not args.no_plot:
+        plots = [plot_loss_curves] + ([plot_scores] if results.evaluations else [])
+        for plot in plots:
+            png, problem = plot(results)
+            if png is not None:
+                written.append(png.name)
+            if problem:
+                print(f"note: {problem}", file=out)
+    names = ", ".join(written[:-1]) + " and " + written[-1] if len(written) > 1 else written[0]
+    every = " (every run, in sweep order)" if conditions or args.sort else ""
+    print(f"Wrote {names} to {folder.path}/{every}", file=out)
+    if joined is not None and joined_csv is not None:
+        print_written_csv(joined, joined_csv, args.no_plot, out)
+    return EXIT_OK
+
+
+def _shown_line(shown: int, n: int, conditions: list[tuple[str, str]], sort: str | None) -> str:
+    """`Showing 2 of 4 runs with lora_rank=16, sorted by final_loss (smallest first):`."""
+    parts = []
+    if conditions:
+        parts.append(
+            f"Showing {shown} of {counted(n)} with " + " and ".join(f"{k}={v}" for k, v in conditions)
+        )
+    if sort:
+        parts.append(f"{'sorted' if parts else 'Sorted'} by {sort} (smallest first)")
+    return ", ".join(parts) + ":"
+
+
+def _notes(results: ExperimentResults) -> list[str]:
+    """What a reader should know about the runs shown: reruns, failures, damaged logs and evaluations."""
+    folder = results.folder
+    lines = []
     for run in results.runs:
         if run.earlier is not None:
             lines.append(
@@ -287,38 +349,16 @@ def results_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
                 f"note: {run.log.path}: byte offset {run.log.bad_byte} is not UTF-8; "
                 "lines that do not read as records are skipped"
             )
+    shown = {run.run_id for run in results.runs} | {BASE_MODEL}
     for target, evaluation in results.evaluations.items():
-        if evaluation.status in (FAILED, NO_SCORES):
+        if target in shown and evaluation.status in (FAILED, NO_SCORES):
             why = (
                 "failed"
                 if evaluation.status == FAILED
                 else "is marked done but its scores.json cannot be read"
             )
             lines.append(f"note: the evaluation of {target} {why}; see {eval_log_path(folder.path, target)}")
-    try:
-        csv_path.write_text(csv_text, encoding="utf-8")
-        if groups:
-            (folder.path / CONDITIONS_FILE).write_text(conditions_csv(results, groups), encoding="utf-8")
-    except OSError as exc:
-        raise ExperimentDirError(
-            f"cannot write {RESULTS_FILE}: {exc.strerror or exc}",
-            file=csv_path,
-            fix="make the experiment folder writable, or copy it somewhere you can write",
-        ) from None
-    for line in lines:
-        print(line, file=out)
-    written = [csv_path.name, *([CONDITIONS_FILE] if groups else [])]
-    if not args.no_plot:
-        plots = [plot_loss_curves] + ([plot_scores] if results.evaluations else [])
-        for plot in plots:
-            png, problem = plot(results)
-            if png is not None:
-                written.append(png.name)
-            if problem:
-                print(f"note: {problem}", file=out)
-    names = ", ".join(written[:-1]) + " and " + written[-1] if len(written) > 1 else written[0]
-    print(f"Wrote {names} to {folder.path}/", file=out)
-    return EXIT_OK
+    return lines
 
 
 def tiny_assets_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:

@@ -19,7 +19,7 @@ import ast
 import importlib.metadata
 import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ttwriter.errors import ConfigWriterError, ExperimentSchemaError, close_matches, did_you_mean, suggestion
 from ttwriter.evaluate import lm_eval_tasks
@@ -188,6 +188,16 @@ _CHECKPOINT_KEYS = frozenset({"checkpointer", "epochs", "save_adapter_weights_on
 """Top-level config keys that decide what a run saves and where: when a variable sweeps one,
 every run is checked, else the first stands for all."""
 MOST_RUNS_SHOWN = 3
+
+
+def check_shared(
+    evaluation: Evaluation, config: dict[str, Any], varying: frozenset[str]
+) -> list[ExperimentSchemaError]:
+    """What the config every run shares keeps from being evaluated, for a sweep whose runs cannot
+    be made (sweep.shared); nothing when a run may change a key the check reads."""
+    if varying & _CHECKPOINT_KEYS:
+        return []
+    return check_config(evaluation, config, None)
 
 
 def check_runs(evaluation: Evaluation, plan: SweepPlan) -> list[ExperimentSchemaError]:

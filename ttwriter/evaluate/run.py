@@ -3,10 +3,16 @@ do, on a SLURM node or here.
 
 For each checkpoint run_mapping.yaml lists: check it was saved, link its files into
 `<results>/model/` without torchtune's `adapter_*` files, run the recorded harness command with
-its output appended to `logs/<run id>.eval.out`, read the scores back and write them to
-`<results>/scores.json`. The eval marker (`status/<run id>.eval.<state>`) says `running`, then
-`done` only when every checkpoint has its scores, else `failed` with the exit code and the stage
-it stopped in ('checkpoint', 'harness', 'scores').
+its output appended to `logs/<run id>.eval.out`, read the scores back, and once every checkpoint
+has its scores write them to `<results>/scores.json`. The eval marker
+(`status/<run id>.eval.<state>`) says `running`, then `done` only when every checkpoint has its
+scores, else `failed` with the exit code and the stage it stopped in ('checkpoint', 'harness',
+'scores').
+
+Evaluating a done evaluation again never loses its result: the previous scores.json files are
+replaced only when all the new scores are in, and when Ctrl-C stops the new attempt before that,
+the previous `done` marker is put back unchanged. (A new attempt that fails is marked failed; the
+previous scores.json stays on disk until an evaluation completes.)
 
 Why the links: with peft installed (lm-eval needs it), transformers loads a folder holding
 `adapter_config.json` as a PEFT adapter, and torchtune writes that file without
@@ -144,7 +150,6 @@ def _evaluate(
         scores = read_scores(evaluation, Path(checkpoint.results))
     except ScoresError as exc:
         return 1, "scores", str(exc), {}
-    write_scores(checkpoint, evaluation, scores)
     say("scores:     " + ", ".join(f"{k}={v:.4g}" for k, v in scores.items()))
     return 0, "", "", scores
 
@@ -176,12 +181,15 @@ def evaluate_target(folder: ExperimentFolder, target: str, stream: TextIO | None
     job = os.environ.get(JOB_VARIABLE) or f"{markers.LOCAL_JOB}_{target_task(folder, target)}"
     start = time.monotonic()
     started = utc_now()
+    previous = markers.save_marker(folder.path, target, markers.EVALUATION)
+    kept = previous if previous is not None and previous.state == markers.DONE else None
     markers.write_marker(
         folder.path, target, markers.RUNNING, job=job, phase=markers.EVALUATION, started=started
     )
     own = stream is None
     out = stream if stream is not None else open(log, "a", encoding="utf-8")  # noqa: SIM115
-    code, stage, message = 0, "", ""
+    code, stage, message = 1, "harness", "stopped by an unexpected error"
+    finished = interrupted = replacing = False
     try:
 
         def say(text: str) -> None:
@@ -193,19 +201,36 @@ def evaluate_target(folder: ExperimentFolder, target: str, stream: TextIO | None
         )
         all_scores: dict[str, dict[str, float]] = {}
         try:
+            new: list[tuple[EvalCheckpoint, dict[str, float]]] = []
             for checkpoint in record.checkpoints:
                 code, stage, message, scores = _evaluate(checkpoint, evaluation, out, say)
                 if code != 0:
                     break
-                all_scores[checkpoint.label] = scores
+                new.append((checkpoint, scores))
+            else:
+                # Every score is in: only now are the previous scores.json replaced (each atomically).
+                replacing = True
+                for checkpoint, scores in new:
+                    write_scores(checkpoint, evaluation, scores)
+                    all_scores[checkpoint.label] = scores
+                finished = True
+                code, stage, message = 0, "", ""
         except KeyboardInterrupt as interrupt:
             signum = child.signal_of(interrupt)
-            code, stage, message = 128 + signum, "harness", f"interrupted by {signal.Signals(signum).name}"
+            by = signal.Signals(signum).name
+            code, stage, message = 128 + signum, "harness", f"interrupted by {by}"
+            interrupted = True
             raise
         except ExperimentDirError as exc:
             code, stage, message = 2, "checkpoint", exc.render()
         finally:
-            if code == 0:
+            if interrupted and kept is not None and not replacing:
+                markers.restore_marker(folder.path, kept)
+                say(f"ttwriter: {message}; {target}'s previous evaluation (done) and its scores are kept")
+                say(
+                    f"=== ttwriter: evaluation of {target} interrupted at {utc_now()}; the previous result stands ==="
+                )
+            elif finished:
                 markers.write_marker(
                     folder.path,
                     target,

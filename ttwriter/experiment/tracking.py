@@ -11,6 +11,7 @@ run's `metric_logger` node is ttwriter.tracking.node's business.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, ClassVar
 
 from ttwriter.errors import ExperimentSchemaError, Problems
@@ -29,6 +30,54 @@ def _text(value: Any, field: str, example: str) -> str | None:
     if value is None:
         return None
     return text_setting(value, field, f"e.g. tracking.{field}: {example}", _error)
+
+
+_USED_BY = {
+    "project": ((WANDB, MLFLOW), "the W&B project or MLflow experiment name"),
+    "uri": ((MLFLOW,), "MLflow's tracking URI"),
+    "entity": ((WANDB,), "a W&B entity"),
+    "tags": ((WANDB, MLFLOW, TENSORBOARD), "labels of the tracker's runs"),
+}
+"""Each setting: the backends that use it (node.tracker_args, logger.TeeLogger) and what it is.
+Any other backend ignores it, so setting it there is an error: it would be silently unused."""
+
+_MLFLOW_SCHEMES = re.compile(r"file:|(https?|sqlite|postgresql|mysql|mssql|databricks|uc)(\+\w+)?://", re.I)
+"""The URI schemes an MLflow tracking URI starts with: its file and HTTP stores, the SQLAlchemy
+databases of its database store (with a driver: postgresql+psycopg2://) and Databricks."""
+
+
+def _check_used(tracking: Tracking, field: str) -> None:
+    backends, meaning = _USED_BY[field]
+    value = getattr(tracking, field)
+    if value in (None, (), []) or tracking.backend not in BACKENDS or tracking.backend in backends:
+        return
+    names = " or ".join(backends) if len(backends) < 3 else ", ".join(backends[:-1]) + " or " + backends[-1]
+    raise _error(
+        f"{field} {'are' if field == 'tags' else 'is'} {meaning}, but the backend is {tracking.backend}, "
+        f"which does not use {'them' if field == 'tags' else 'it'}",
+        field,
+        f"leave {field} out, or set tracking.backend: {names}",
+    )
+
+
+def _check_mlflow_uri(uri: str) -> None:
+    """A URI MLflow accepts as its tracking URI, or an absolute path (a folder of runs): a relative
+    path would be read from wherever each run starts, and a word such as `mlfow` is no store."""
+    if _MLFLOW_SCHEMES.match(uri) or uri in ("databricks", "uc") or uri.startswith(("/", "~")):
+        return
+    scheme = re.match(r"([A-Za-z][\w+.-]*):", uri)
+    raise _error(
+        f"uri {uri!r} is "
+        + (
+            f"not a tracking URI MLflow accepts (scheme {scheme.group(1)}:)"
+            if scheme
+            else "neither a URI nor an absolute path, so MLflow would make a folder of that name "
+            "wherever each run starts"
+        ),
+        "uri",
+        "give a tracking server (http://mlflow.internal:5000), a database (sqlite:////data/mlflow.db), "
+        "an absolute folder (/data/mlruns), or leave uri out for a SQLite store in the experiment folder",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,20 +120,12 @@ class Tracking(ConfigClass):
         ):
             with problems.collect():
                 _text(getattr(self, field), field, example)
+        for field in _USED_BY:
+            with problems.collect():
+                _check_used(self, field)
         with problems.collect():
-            if self.uri is not None and self.backend in BACKENDS and self.backend != MLFLOW:
-                raise _error(
-                    f"uri is MLflow's tracking URI, but the backend is {self.backend}",
-                    "uri",
-                    "leave uri out, or set tracking.backend: mlflow",
-                )
-        with problems.collect():
-            if self.entity is not None and self.backend in BACKENDS and self.backend != WANDB:
-                raise _error(
-                    f"entity is a W&B entity, but the backend is {self.backend}",
-                    "entity",
-                    "leave entity out, or set tracking.backend: wandb",
-                )
+            if self.uri is not None and self.backend == MLFLOW:
+                _check_mlflow_uri(self.uri)
         with problems.collect():
             tags = (self.tags,) if isinstance(self.tags, str) else self.tags
             if not isinstance(tags, (list, tuple)):

@@ -4,15 +4,17 @@ ttwriter's own files (experiment.json, run_mapping.yaml, submissions.jsonl) can 
 cut short, or written by another version. Reading them through `Fields` makes every missing or
 wrong-typed field an error that names the file, the line where known, the key path
 (`runs[3].params`) and what was expected, instead of an AttributeError wherever the value is used.
+A key ttwriter never writes there (`param` for `params`, copied and edited) is an error too, with
+"did you mean" (`Fields.only`): read as missing, it would silently be nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ttwriter.errors import ConfigWriterError, key_path
+from ttwriter.errors import ConfigWriterError, close_matches, key_path, suggestion
 
 ErrorType = type[ConfigWriterError]
 _MISSING: Any = object()
@@ -81,6 +83,25 @@ class Fields:
         return self._error(
             message, file=self.file, line=line, key=key_path(path) or None, fix=fix or self._fix
         )
+
+    def only(self, known: Iterable[str]) -> Fields:
+        """This mapping, when every key of it is one of `known`; else an error at the first other
+        key, with "did you mean" and the rename as the fix (the others are counted)."""
+        names = tuple(known)
+        unknown = [key for key in self.data if key not in names]
+        if not unknown:
+            return self
+        key = str(unknown[0])
+        matches = close_matches(key, names)
+        more = f" (and {len(unknown) - 1} more: {', '.join(map(repr, unknown[1:]))})" if unknown[1:] else ""
+        hint = suggestion(matches)
+        where = key_path(self.path) or "the top level"
+        fix = (
+            f"rename it to {matches[0]!r}, or {self._fix}"
+            if matches
+            else f"remove it ({where} has {', '.join(names)}), or {self._fix}"
+        )
+        raise self.error(f"unknown key {key!r}" + (f"; {hint}" if hint else "") + more, key, fix=fix)
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = _MISSING, what: str = "") -> Any:
         """The value of `key`, of type `kind`; `default` when it is missing or null (if given)."""

@@ -170,8 +170,6 @@ def write_marker(
 
     `started` is when the attempt started (`utc_now()` at its 'running' marker); this process is
     named as the one that writes the attempt's markers (`pid`, `pid_start`)."""
-    for old in STATES:
-        marker_path(folder, run_id, old, phase).unlink(missing_ok=True)
     lines = [f"{RUN}={run_id}", f"{JOB}={job}", f"{HOST}={socket.gethostname()}", f"{TIME}={utc_now()}"]
     if started is not None:
         lines.append(f"{STARTED}={started}")
@@ -184,10 +182,43 @@ def write_marker(
         lines.append(f"{EXIT_CODE}={exit_code}")
     if stage is not None:
         lines.append(f"{STAGE}={stage}")
+    _put(folder, run_id, state, "\n".join(lines) + "\n", phase)
+
+
+def _put(folder: Path, run_id: str, state: str, text: str, phase: str) -> None:
+    for old in STATES:
+        marker_path(folder, run_id, old, phase).unlink(missing_ok=True)
     final = marker_path(folder, run_id, state, phase)
     tmp = final.with_name(f".{final.name}.{os.getpid()}")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(final)
+
+
+@dataclasses.dataclass(frozen=True)
+class SavedMarker:
+    """A marker as it was on disk, to put back unchanged (`restore_marker`)."""
+
+    run_id: str
+    state: str
+    text: str
+    phase: str
+
+
+def save_marker(folder: Path, run_id: str, phase: str = TRAINING) -> SavedMarker | None:
+    """The run's finished marker (done or failed) as it is now, None when it has none: what an
+    attempt that is stopped before it ends puts back, so that stopping it loses no result."""
+    for state in (DONE, FAILED):
+        path = marker_path(folder, run_id, state, phase)
+        try:
+            return SavedMarker(run_id, state, path.read_text(encoding="utf-8"), phase)
+        except (OSError, UnicodeDecodeError):
+            continue
+    return None
+
+
+def restore_marker(folder: Path, saved: SavedMarker) -> None:
+    """Make `saved` the run's only marker again, byte for byte (its job, host and time too)."""
+    _put(folder, saved.run_id, saved.state, saved.text, saved.phase)
 
 
 _STARTED_VARIABLE = "ATTEMPT_STARTED"

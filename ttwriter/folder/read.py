@@ -42,6 +42,7 @@ from ttwriter.folder.runs import FolderRun
 from ttwriter.folder.snapshot import Snapshot, read_snapshot
 from ttwriter.registry import is_distributed
 from ttwriter.safe_read import refuse_nul
+from ttwriter.tracking.node import RECORD_KEYS
 from ttwriter.yaml_io import read_yaml
 
 DISTRIBUTED, TRAINING_COMMAND, MAX_PARALLEL = "distributed", "training_command", "max_parallel"
@@ -55,6 +56,21 @@ EXPERIMENT_DIR = "experiment_dir"
 """The header's absolute folder the files were written for: every path in them names it."""
 RUN_TRACKER = "tracker"
 """A run's entry: where its experiment tracker holds it (ttwriter.tracking.node.run_record)."""
+
+MAPPING_KEYS = (
+    "experiment", "base_config", "recipe", DISTRIBUTED, TRAINING_COMMAND, EXPERIMENT_DIR,
+    "variables", "n_runs", "runs_by", MAX_PARALLEL, EVALUATION, "runs",
+)  # fmt: skip
+"""Every key of run_mapping.yaml's header any ttwriter version wrote (folder.writer.mapping_header);
+another is refused. Only `runs` is required: the others are read with a default, or are newer than
+some folders (distributed, training_command, max_parallel, runs_by, evaluation)."""
+RUN_KEYS = ("id", "config", "output_dir", "params", CONDITION, REPLICATE, RUN_TRACKER, RUN_EVAL)
+"""Every key of a run's entry; id, config, output_dir and params (`{}` without variables) are
+written for every run by every version, so they are required."""
+EVAL_HEADER_KEYS = ("harness", BASE_MODEL)
+EVAL_KEYS = ("checkpoints",)
+CHECKPOINT_KEYS = ("epoch", "checkpoint", "results", "cwd", "command")
+"""An evaluation record (evaluate.plan.EvalRecord.as_data) and each of its checkpoints."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,6 +200,7 @@ def _runs(mapping: Fields, folder: Path, moved: Moved | None) -> tuple[FolderRun
     runs: list[FolderRun] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(mapping.mappings("runs")):
+        entry.only(RUN_KEYS)
         run_id = entry.text("id")
         if not _RUN_ID.fullmatch(run_id):
             raise entry.error(f"is not a run id: {run_id!r}", "id")
@@ -198,12 +215,14 @@ def _runs(mapping: Fields, folder: Path, moved: Moved | None) -> tuple[FolderRun
             if entry.data.get(RUN_EVAL) is not None
             else None
         )
+        if entry.data.get(RUN_TRACKER) is not None:
+            entry.mapping(RUN_TRACKER).only(RECORD_KEYS)
         runs.append(
             FolderRun(
                 id=run_id,
                 config_path=config if config.is_absolute() else folder / config,
                 output_dir=_here(entry.path_str("output_dir"), moved),
-                params=dict(entry.mapping("params", default={}).data),
+                params=dict(entry.mapping("params").data),
                 task=index,
                 evaluation=record,
                 condition=entry.text(CONDITION, default=None),
@@ -220,7 +239,8 @@ def _here(path: str, moved: Moved | None) -> str:
 def _eval_record(fields: Fields, target: str, moved: Moved | None = None) -> EvalRecord:
     """A run's (or the base model's) evaluation as run_mapping.yaml records it, every field checked."""
     checkpoints = []
-    for item in fields.mappings("checkpoints"):
+    for item in fields.only(EVAL_KEYS).mappings("checkpoints"):
+        item.only(CHECKPOINT_KEYS)
         epoch = item.get("epoch", int, None, what="an epoch number, or null for the base model")
         command = item.text("command")
         try:
@@ -280,6 +300,7 @@ def read_experiment_folder(
     except ConfigWriterError as exc:
         raise ExperimentDirError(exc.message, file=mapping_path, line=exc.line, fix=regenerate) from None
     mapping = Fields.document(data, mapping_path, error=ExperimentDirError, fix=regenerate, lines=lines)
+    mapping.only(MAPPING_KEYS)
     recorded = mapping.path_str(EXPERIMENT_DIR) if EXPERIMENT_DIR in mapping.data else None
     old = written_elsewhere(recorded, folder)
     moved = Moved(old, folder) if old is not None else None
@@ -292,10 +313,11 @@ def read_experiment_folder(
             folder / SNAPSHOT_FILE,
             ExperimentDirError,
             fix="restore it from a copy, or regenerate the folder from the experiment file it was made from",
+            experiment_keys=True,
         )
     base_eval = None
     if mapping.data.get(EVALUATION) is not None:
-        header = mapping.mapping(EVALUATION)
+        header = mapping.mapping(EVALUATION).only(EVAL_HEADER_KEYS)
         if header.data.get(BASE_MODEL) is not None:
             base_eval = _eval_record(header.mapping(BASE_MODEL), BASE_MODEL, moved)
     return ExperimentFolder(

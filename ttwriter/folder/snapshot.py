@@ -29,6 +29,7 @@ from ttwriter.errors import (
 from ttwriter.experiment.evaluation import Evaluation
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
+from ttwriter.experiment.schema import field_names
 from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.folder.fields import Fields
 from ttwriter.folder.layout import SNAPSHOT_FILE
@@ -43,6 +44,17 @@ if TYPE_CHECKING:
     from ttwriter.sweep.base_config import BaseConfig
 
 SNAPSHOT_FORMAT = "ttwriter.experiment/1"
+SNAPSHOT_KEYS = ("format", "experiment", "experiment_class", "experiment_extra", "provenance")
+"""experiment.json's top level (build_snapshot); format and experiment are required."""
+PROVENANCE_KEYS = (
+    "ttwriter_version", "torchtune_version", "python_version", "created_utc", "source", "source_kind",
+    "source_files", "lineage", "cli_overrides", "base_config", "recipe", "experiment_dir", "n_runs",
+    "smoke", "git", "regenerated_from",
+)  # fmt: skip
+"""Every key of `provenance` any version wrote, all optional (smoke and regenerated_from came
+later). `regenerated_from` keeps an earlier provenance as it was: its keys are not checked."""
+BASE_CONFIG_KEYS = ("name", "path", "sha256")
+GIT_KEYS = ("repo", "commit", "dirty")
 NOT_A_SNAPSHOT_FIX = f"pass an {SNAPSHOT_FILE} written by ttwriter, a .py experiment or an experiment.yaml"
 
 
@@ -146,9 +158,16 @@ def _snapshot(
 
 
 def read_snapshot(
-    path: Path, error: type[ConfigWriterError] = ExperimentLoadError, fix: str = NOT_A_SNAPSHOT_FIX
+    path: Path,
+    error: type[ConfigWriterError] = ExperimentLoadError,
+    fix: str = NOT_A_SNAPSHOT_FIX,
+    *,
+    experiment_keys: bool = False,
 ) -> Snapshot:
-    """Read and check experiment.json; `error` is the class every problem is raised as."""
+    """Read and check experiment.json; `error` is the class every problem is raised as. A key
+    ttwriter never writes is refused with "did you mean"; under `experiment` only with
+    `experiment_keys` (the folder reader, which builds no Experiment: regeneration leaves those
+    to the Experiment schema, which reports every problem of the fields together)."""
     data = read_json(path, error, fix=fix)
     top = Fields.document(data, path, error=error, fix=fix, what="an experiment snapshot")
     if top.data.get("format") != SNAPSHOT_FORMAT:
@@ -159,8 +178,11 @@ def read_snapshot(
             key="format",
             fix=f'a snapshot has "format": "{SNAPSHOT_FORMAT}"; regenerate it with ttwriter',
         )
+    top.only(SNAPSHOT_KEYS)
     experiment = top.mapping("experiment")
-    provenance = top.mapping("provenance", default={})
+    if experiment_keys:
+        experiment.only(field_names(Experiment)).text("name")
+    provenance = top.mapping("provenance", default={}).only(PROVENANCE_KEYS)
     source_files = provenance.mapping("source_files", default={})
     for name, sha in source_files.data.items():
         if not name or "/" in name or "\\" in name or name in (".", "..") or "\0" in name:
@@ -174,8 +196,8 @@ def read_snapshot(
         "base_config": dict(provenance.mapping("base_config", default={}).data),
         "smoke": provenance.flag("smoke", default=False),
     }
-    provenance.mapping("base_config", default={}).text("sha256", default=None)
-    provenance.mapping("git", default={})
+    provenance.mapping("base_config", default={}).only(BASE_CONFIG_KEYS).text("sha256", default=None)
+    provenance.mapping("git", default={}).only(GIT_KEYS)
     # Keys that are there hold checked values (null becomes the empty default); none are added.
     normalized = {k: checked[k] if k in checked else v for k, v in provenance.data.items()}
     slurm = experiment.mapping("slurm", default={})

@@ -1,5 +1,5 @@
-"""Which runs of an experiment folder a command starts: one rule for `ttwriter submit` and
-`ttwriter run`, so `--runs` and `--failed` mean the same in both.
+"""Which runs of an experiment folder a command starts: one rule for `ttwriter submit`,
+`ttwriter run` and `ttwriter evaluate`, so `--runs` and `--failed` mean the same in all three.
 
 - neither: every run, refused once a run is done (its result would be replaced; say which runs)
   or still queued (it would run twice);
@@ -12,6 +12,10 @@ A run is queued while SLURM has its job pending or running, or while the `ttwrit
 `ttwriter evaluate`) training it here is alive (its running marker names the process; one that
 names a process on another host cannot be checked, so it counts as queued too). A folder whose
 runs were submitted needs squeue to tell, and is refused where squeue cannot answer.
+
+`ttwriter evaluate` asks the same of the evaluations (`phase=EVALUATION`): its targets are the
+runs whose training is done and the base model when the experiment evaluates it (named with
+`--runs`, any run or `base_model`); done means its eval marker says done.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ttwriter.errors import ExperimentDirError, SlurmError
-from ttwriter.folder.markers import LOCAL_JOB
+from ttwriter.folder import markers
+from ttwriter.folder.layout import BASE_MODEL
+from ttwriter.folder.markers import EVALUATION, LOCAL_JOB, TRAINING
 from ttwriter.folder.read import ExperimentFolder
 from ttwriter.folder.runs import FolderRun
 from ttwriter.formats import counted, listed
-from ttwriter.slurm.status import DONE, PENDING, RUNNING, UNKNOWN, RunStatus, sweep_status
+from ttwriter.slurm.status import DONE, PENDING, RUNNING, UNKNOWN, RunStatus, eval_targets, sweep_status
 
 QUEUED = (PENDING, RUNNING)
 """The states of a run SLURM (or a local ttwriter) still has: starting it again would run it twice."""
@@ -48,7 +54,39 @@ class Choice:
     skipped: tuple[RunStatus, ...] = ()
     """With --failed: the runs left out because they are done or still queued."""
     retrained: tuple[str, ...] = ()
-    """Runs named with --runs that had finished successfully: they train again."""
+    """Runs named with --runs that had finished successfully: they train (or, for evaluations,
+    are evaluated) again."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Words:
+    """How the messages name what is chosen, per phase."""
+
+    one: str
+    again: str
+    """`to <again> done ones again`."""
+
+
+_WORDS = {TRAINING: _Words("run", "train"), EVALUATION: _Words("evaluation", "evaluate")}
+
+
+def _pool(folder: ExperimentFolder, phase: str) -> tuple[FolderRun, ...]:
+    """What a plain command or --failed chooses from: every run; for evaluation, the runs whose
+    training is done and the base model (when the experiment evaluates it)."""
+    if phase == TRAINING:
+        return folder.runs
+    return tuple(t for t in eval_targets(folder) if t.id == BASE_MODEL or markers.is_done(folder.path, t.id))
+
+
+def _named(folder: ExperimentFolder, runs: Sequence[str], phase: str) -> tuple[FolderRun, ...]:
+    """The runs --runs names, in sweep order; for evaluation `base_model` among them."""
+    if phase == TRAINING:
+        return folder.select(runs)
+    chosen = folder.select([r for r in runs if r != BASE_MODEL]) if set(runs) - {BASE_MODEL} else ()
+    if BASE_MODEL in runs:
+        folder.eval_record(BASE_MODEL)  # an error when the experiment does not evaluate it
+        chosen = (*chosen, *(t for t in eval_targets(folder) if t.id == BASE_MODEL))
+    return chosen
 
 
 def check_choice(runs: Sequence[str] | None, failed: bool, *, command: str, typed_dir: str | Path) -> None:
@@ -68,27 +106,34 @@ def choose_runs(
     *,
     command: str,
     typed_dir: str | Path,
+    phase: str = TRAINING,
+    flags: str = "",
 ) -> Choice:
-    """The runs `ttwriter <command> <typed_dir>` starts, given `--runs` (`runs`) or `--failed`.
+    """The runs `ttwriter <command> <typed_dir>` starts, given `--runs` (`runs`) or `--failed`;
+    with `phase=EVALUATION`, the evaluations it starts (see the module's docstring). `flags`
+    (` --eval-only`) follow the folder in the commands the messages suggest.
 
     Raises `ExperimentDirError` for both at once, an unknown run id, or a plain command once a
     run is done; `SlurmError` for a run still queued or when squeue cannot say which are.
     """
-    where = f"ttwriter {command} {shlex.quote(str(typed_dir))}"
+    where = f"ttwriter {command} {shlex.quote(str(typed_dir))}{flags}"
+    words = _WORDS[phase]
     check_choice(runs, failed, command=command, typed_dir=typed_dir)
-    status = sweep_status(folder)
+    status = sweep_status(folder, phase)
     if status.scheduler_problem is not None:
         raise SlurmError(
             f"cannot tell which runs are still queued: {status.scheduler_problem}",
             file=folder.path,
             fix="run this where squeue works, so that no run is started twice",
         )
+    pool = _pool(folder, phase)
     if failed:
-        skipped = tuple(s for s in status.runs if s.state == DONE or s.state in BUSY)
+        ids = {r.id for r in pool}
+        skipped = tuple(s for s in status.runs if s.run.id in ids and (s.state == DONE or s.state in BUSY))
         left_out = {s.run.id for s in skipped}
-        return Choice(tuple(r for r in folder.runs if r.id not in left_out), skipped=skipped)
+        return Choice(tuple(r for r in pool if r.id not in left_out), skipped=skipped)
 
-    chosen = folder.runs if runs is None else folder.select(runs)
+    chosen = pool if runs is None else _named(folder, runs, phase)
     wanted = {r.id for r in chosen}
     states = [s for s in status.runs if s.run.id in wanted]
     queued = [s for s in states if s.state in BUSY]
@@ -103,21 +148,21 @@ def choose_runs(
             "already queued: " + listed([_queued_text(s) for s in queued]),
             file=folder.path,
             fix=f"wait for them (ttwriter status {shlex.quote(str(typed_dir))}), or {stop}; "
-            f"{where} --failed takes only the runs that are neither done nor queued",
+            f"{where} --failed takes only the {words.one}s that are neither done nor queued",
         )
     done = tuple(s.run.id for s in states if s.state == DONE)
     if done and runs is None:
-        left = len(folder.runs) - len(done)
+        left = len(pool) - len(done)
         again = ",".join(done) if len(done) <= 3 else done[0]
         if left:
-            message = f"{len(done)} of {counted(len(folder.runs))} are already done: {listed(list(done))}"
+            message = f"{len(done)} of {counted(len(pool), words.one)} are already done: {listed(list(done))}"
             fix = (
-                f"{where} --failed for the {counted(left)} that did not complete; to train done ones "
-                f"again, name them: --runs {again}"
+                f"{where} --failed for the {counted(left, words.one)} that did not complete; to "
+                f"{words.again} done ones again, name them: --runs {again}"
             )
         else:
-            message = f"all {counted(len(done))} are already done"
-            fix = f"to train them again, name them: {where} --runs {again}"
+            message = f"all {counted(len(done), words.one)} are already done"
+            fix = f"to {words.again} them again, name them: {where} --runs {again}"
         raise ExperimentDirError(message, file=folder.path, fix=fix)
     return Choice(chosen, retrained=done)
 

@@ -21,6 +21,7 @@ from ttwriter.errors import (
     TooManyRunsError,
     ValuePath,
     did_you_mean,
+    key_path,
 )
 from ttwriter.experiment.experiment import Experiment
 from ttwriter.experiment.frozen import thaw
@@ -32,7 +33,7 @@ from ttwriter.sweep.expression import Expression
 from ttwriter.sweep.keys import Assignment, KeyResolver, flatten
 from ttwriter.sweep.merge import copy_config, copy_value, delete_path, set_path
 from ttwriter.sweep.space import check_values, plan_space
-from ttwriter.sweep.strategies import RunSpace, Setting
+from ttwriter.sweep.strategies import RunSpace, Setting, replicated_seed
 from ttwriter.yaml_io import dump_scalar
 
 
@@ -336,23 +337,31 @@ def expand_sweep(
     space = plan_space(experiment, resolve, variables, seed_control, problems)
     if any(isinstance(p, TooManyRunsError) for p in problems.found):
         problems.raise_if_any()  # the checks per value below would take as long as the sweep is large
-    swept: dict[KeyPath, tuple[str, str]] = {}
+    swept: dict[KeyPath, tuple[str, str, ValuePath]] = {}
     if space is not None:
         for setting in _settings(space):
-            swept[setting.path] = (_what(setting), setting.written)
+            swept[setting.path] = (_what(setting), setting.written, setting.origin)
     for a in variables:
-        swept.setdefault(a.path, ("variable", a.written))
+        swept.setdefault(a.path, ("variable", a.written, _origin("variables", a)))
     kept_controls = []
     for control in controls:
         if control.path not in swept:
             kept_controls.append(control)
             continue
-        what, swept_by = swept[control.path]
-        if from_command_line(_origin("controls", control)):
+        what, swept_by, where = swept[control.path]
+        typed = from_command_line(_origin("controls", control))
+        if what == "replicates":
+            with problems.collect():
+                note = replicated_seed(control, experiment.replicates, typed)
+                kept_controls.append(control)  # replicates: N count from it (docs/sweeps.md)
+                if note:
+                    notes.append(note)
+            continue
+        if typed:
             flag = (
                 f"give its values with --variables.{swept_by.replace('_', '-')} VALUE [VALUE ...]"
                 if what == "variable"
-                else f"change it where the {what} is written"
+                else f"change its values in {key_path(where)}, which the sweep sets it from"
             )
             problems.add(
                 ExperimentSchemaError(
@@ -361,9 +370,6 @@ def expand_sweep(
                     fix=flag,
                 )
             )
-            continue
-        if what == "replicates" and control.path == ("seed",):
-            kept_controls.append(control)  # where replicates: N start counting (docs/sweeps.md)
             continue
         notes.append(
             f"{what} {swept_by!r} overrides control "

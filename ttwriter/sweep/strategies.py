@@ -327,3 +327,37 @@ def exclude(axes: Sequence[Axis], items: Sequence[Mapping[str, Any]], sampled: S
             fix="remove an exclude item, or add values to the variables",
         )
     return kept
+
+
+# --- the seed control under replicates -------------------------------------------------------------
+
+
+def replicated_seed(control: Any, replicates: Any, typed: bool) -> str | None:
+    """What a `seed` control means next to `replicates` (docs/sweeps.md): with a count N it is the
+    first of the N seeds (nothing to say); a list of seeds leaves it unused, an error when it was
+    typed on the command line (`typed`), else the note returned."""
+    if isinstance(replicates, int):
+        return None
+    seeds = list(replicates)
+    shown = ", ".join(str(s) for s in seeds[:6]) + (", ..." if len(seeds) > 6 else "")
+    value = control.value
+    if not typed:
+        return (
+            f"replicates list the seeds ({shown}), so control {control.written!r} "
+            f"(seed {dump_scalar(value)}) is not used; with a count (replicates: N) it would be the first seed"
+        )
+    if isinstance(value, int) and not isinstance(value, bool):
+        wanted = range(value, value + len(seeds))
+        listed = " ".join(map(str, wanted))
+        fix = (
+            f"for the seeds {value} .. {wanted[-1]}, give replicates as a count, which starts at the seed: "
+            f"--replicates {len(seeds)}"
+            + (f", or list them: --replicates {listed}" if len(seeds) <= 8 else "")
+        )
+    else:
+        fix = "give the seeds with --replicates SEED [SEED ...]"
+    raise ExperimentSchemaError(
+        f"seed {dump_scalar(value)} would never be used: replicates list the seeds each run takes ({shown})",
+        path=("controls", *control.written.split(".")),
+        fix=fix,
+    )

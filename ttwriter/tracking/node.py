@@ -33,6 +33,8 @@ DISK_ARGS = ("log_dir", "filename")
 """DiskLogger's own arguments: they stay with the loss log, the others go to the tracker."""
 TRACKER, RUN = "tracker", "run"
 """The TeeLogger node's tracker logger node, and what it records about the run."""
+RECORD_KEYS = ("backend", "name", "project", "group", "dir", "entity", "experiment", "uri")
+"""Every key `run_record` writes, for some backend (the folder reader refuses others)."""
 
 
 def run_name(experiment: str, run_id: str) -> str:

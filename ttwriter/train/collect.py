@@ -25,6 +25,7 @@ from ttwriter.errors import ExperimentDirError, did_you_mean
 from ttwriter.folder.layout import BASE_MODEL, MAPPING_FILE
 from ttwriter.folder.moved import Moved
 from ttwriter.folder.read import ExperimentFolder
+from ttwriter.formats import counted, listed
 from ttwriter.train.results import ExperimentResults, RunResult, collect_results
 from ttwriter.yaml_io import dump_scalar, parse_scalar
 
@@ -61,6 +62,8 @@ class Joined:
     """Column -> value (None where the row has none); params and metrics as their own types."""
     moved: tuple[Moved, ...] = ()
     """The folders read that were moved or copied since they were written (folder.moved)."""
+    unmatched: str | None = None
+    """Why `where` left no row, when it did: `no run has lora_rank=17; its values: 8, 16, 32`."""
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -68,27 +71,24 @@ class Joined:
 
     def where(self, conditions: Sequence[tuple[str, str]]) -> Joined:
         """The rows whose column KEY equals VALUE (read as YAML, so `1e-3` matches 0.001), for
-        each condition; an unknown key is an ExperimentDirError with "did you mean"."""
+        each condition; an unknown key is an ExperimentDirError with "did you mean". A value no
+        row has is no error (`status=failed` when none failed is an answer): `unmatched` says
+        which condition left no row and the values its column has."""
         rows = list(self.rows)
-        for key, value in conditions:
+        unmatched = None
+        for index, (key, value) in enumerate(conditions):
             self._check_key(key, "--where", f"{key}={value}")
             wanted = parse_scalar(value)
-            rows = [r for r in rows if _equal(r.get(key), wanted)]
-        return dataclasses.replace(self, rows=tuple(rows))
+            kept = [r for r in rows if _equal(r.get(key), wanted)]
+            if rows and not kept:
+                unmatched = _no_match(key, value, rows, conditions[:index])
+            rows = kept
+        return dataclasses.replace(self, rows=tuple(rows), unmatched=unmatched)
 
     def sorted(self, key: str) -> Joined:
         """The rows by `key`, smallest first; numbers by value, rows without one last."""
         self._check_key(key, "--sort", key)
-
-        def order(row: dict[str, Any]) -> tuple[int, float, str]:
-            value = row.get(key)
-            if value is None or value == "":
-                return (2, 0.0, "")
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return (0, float(value), "") if not math.isnan(value) else (2, 0.0, "")
-            return (1, 0.0, str(value))
-
-        return dataclasses.replace(self, rows=tuple(sorted(self.rows, key=order)))
+        return dataclasses.replace(self, rows=tuple(sorted(self.rows, key=lambda row: _order(row.get(key)))))
 
     def _check_key(self, key: str, flag: str, typed: str) -> None:
         if key in self.columns:
@@ -126,6 +126,36 @@ class Joined:
             ).rstrip()
             for r in [header, *cells]
         ]
+
+
+def _no_match(key: str, value: str, rows: Sequence[dict[str, Any]], before: Sequence[tuple[str, str]]) -> str:
+    """`no run has lora_rank=17; its values: 8, 16, 32`, among the rows the conditions before it kept."""
+    among = (
+        (f" among the {counted(len(rows))} with " + " and ".join(f"{k}={v}" for k, v in before))
+        if before
+        else ""
+    )
+    present = [r[key] for r in rows if r.get(key) is not None and r.get(key) != ""]
+    values = list(dict.fromkeys(_csv_cell(v) for v in sorted(present, key=_order)))
+    text = f"no run has {key}={value}{among}; "
+    if not values:
+        return text + f"no run has a value for {key}"
+    text += f"its values: {listed(values)}"
+    if len(present) < len(rows):
+        text += f" (and none in {counted(len(rows) - len(present))}: --where {key}= keeps those)"
+    if isinstance(parse_scalar(value), (int, float)):  # 16 for 17 would be a guess, not a spelling
+        return text
+    hint = did_you_mean(value, values)
+    return text + (f"; {hint}" if hint else "")
+
+
+def _order(value: Any) -> tuple[int, float, str]:
+    """Numbers by value, then text; None, empty and NaN last (how --sort orders a column)."""
+    if value is None or value == "":
+        return (2, 0.0, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "") if not math.isnan(value) else (2, 0.0, "")
+    return (1, 0.0, str(value))
 
 
 def _equal(value: Any, wanted: Any) -> bool:
@@ -187,6 +217,11 @@ def experiment_folders(paths: Iterable[str | Path]) -> list[Path]:
             )
         found += [p for p in sorted(here) if p not in found]
     return found
+
+
+def is_experiment_folder(path: str | Path) -> bool:
+    """A folder ttwriter wrote (it has run_mapping.yaml): `ttwriter results DIR` shows its own results."""
+    return (Path(path).expanduser() / MAPPING_FILE).is_file()
 
 
 def holds_experiments(path: str | Path) -> bool:
@@ -253,7 +288,23 @@ def _row(
 def join_results(paths: Iterable[str | Path]) -> Joined:
     """Every run of every experiment folder found in `paths`, as one table (base-model
     evaluations are left out: they are no run of the sweep)."""
-    collected = [collect_results(folder) for folder in experiment_folders(paths)]
+    return join([collect_results(folder) for folder in experiment_folders(paths)])
+
+
+def choose(
+    results: ExperimentResults, conditions: Sequence[tuple[str, str]], sort: str | None
+) -> tuple[ExperimentResults, Joined]:
+    """One experiment's runs as `--where` keeps and `--sort` orders them, by the joined table's
+    columns and rules (one folder and many are filtered alike), and that table (for `--csv`)."""
+    joined = join([results]).where(conditions)
+    if sort:
+        joined = joined.sorted(sort)
+    by_id = {run.run_id: run for run in results.runs}
+    return dataclasses.replace(results, runs=tuple(by_id[row["run_id"]] for row in joined.rows)), joined
+
+
+def join(collected: Sequence[ExperimentResults]) -> Joined:
+    """The runs of experiments already read, as one table."""
     params: list[str] = []
     metrics: list[str] = []
     for results in collected:

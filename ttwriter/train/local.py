@@ -82,6 +82,8 @@ class LocalPlan:
     """Evaluations left out because they are done or still queued on SLURM."""
     not_trained: tuple[str, ...] = ()
     """With eval_only: selected runs left out because their training is not done."""
+    re_evaluated: tuple[str, ...] = ()
+    """With eval_only: done evaluations named with --runs: they are evaluated again."""
 
     @property
     def template(self) -> str:
@@ -110,10 +112,15 @@ def _word(value: str) -> str:
 
 
 def _eval_only(
-    folder: ExperimentFolder, run_ids: Sequence[str] | None, failed_only: bool, base: bool
+    folder: ExperimentFolder,
+    run_ids: Sequence[str] | None,
+    failed_only: bool,
+    base: bool,
+    experiment_dir: str | Path,
 ) -> LocalPlan:
-    """Evaluations alone: of the selected runs whose training is done (with failed_only, those
-    whose evaluation did not complete), and of the base model."""
+    """Evaluations alone, chosen as `ttwriter evaluate` chooses them (slurm.choose): of the
+    selected runs whose training is done, and of the base model; a plain --eval-only is refused
+    once one of them is done, --failed takes those that did not complete."""
     if not folder.evaluates:
         raise ExperimentDirError(
             "--eval-only: this experiment has no evaluation",
@@ -121,12 +128,27 @@ def _eval_only(
             fix="add an evaluation section to the experiment and regenerate the folder (docs/evaluation.md)",
         )
     selected = folder.select(run_ids) if run_ids is None or run_ids else ()
-    trained = [r.id for r in selected if markers.is_done(folder.path, r.id)]
-    targets = trained + ([BASE_MODEL] if base else [])
-    if failed_only:
-        targets = [t for t in targets if not markers.is_done(folder.path, t, markers.EVALUATION)]
-    untrained = tuple(r.id for r in selected if r.id not in trained)
-    return LocalPlan(folder, (), evaluations=tuple(targets), not_trained=untrained)
+    untrained = tuple(r.id for r in selected if not markers.is_done(folder.path, r.id))
+    named = None
+    if run_ids is not None:
+        named = [r.id for r in selected if r.id not in untrained] + ([BASE_MODEL] if base else [])
+    choice = choose_runs(
+        folder,
+        named,
+        failed_only,
+        command="run",
+        typed_dir=experiment_dir,
+        phase=markers.EVALUATION,
+        flags=" --eval-only",
+    )
+    return LocalPlan(
+        folder,
+        (),
+        evaluations=tuple(t.id for t in choice.runs),
+        eval_skipped=choice.skipped,
+        not_trained=untrained,
+        re_evaluated=choice.retrained,
+    )
 
 
 def plan_local_runs(
@@ -153,7 +175,7 @@ def plan_local_runs(
     _ = folder.slurm  # read now: invalid settings in experiment.json stop here, before any validation
     run_ids, base = split_base_model(folder, run_ids)
     if eval_only:
-        return _eval_only(folder, run_ids, failed_only, base)
+        return _eval_only(folder, run_ids, failed_only, base, experiment_dir)
     choice = choose_runs(folder, run_ids, failed_only, command="run", typed_dir=experiment_dir)
     evaluations: tuple[str, ...] = ()
     eval_skipped: tuple[RunStatus, ...] = ()
