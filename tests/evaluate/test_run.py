@@ -136,7 +136,8 @@ class _Harness:
 def _fake_harness(monkeypatch, codes, scores=None):
     import ttwriter.evaluate.run as run
 
-    monkeypatch.setattr(run.subprocess, "Popen", _Harness(codes))
+    monkeypatch.setattr(run.child, "start", _Harness(codes))
+    monkeypatch.setattr(run.child, "_signal_group", lambda process, signum: None)  # no real process
     monkeypatch.setattr(
         run, "read_scores", lambda evaluation, results: dict(scores or {"letters/accuracy": 0.5})
     )

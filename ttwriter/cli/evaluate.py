@@ -9,14 +9,14 @@ one line per evaluation.
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ttwriter.child import signal_of
 from ttwriter.cli._output import pasteable
 from ttwriter.cli._parser import parse
-from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text, interrupted
+from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text, interrupted, interrupted_by
 from ttwriter.cli.options import EvaluateOptions
 from ttwriter.errors import ExperimentDirError
 from ttwriter.evaluate.run import JOB_VARIABLE, EvalOutcome, evaluate_target
@@ -76,14 +76,15 @@ def _is_log(stream: TextIO, log: Path) -> bool:
         return False
 
 
-def interrupted_text(folder: ExperimentFolder, target: str, more: bool) -> str:
-    """What Ctrl-C during `target`'s evaluation left, as its eval marker says now."""
+def interrupted_text(folder: ExperimentFolder, target: str, more: bool, interrupt: BaseException) -> str:
+    """What Ctrl-C (or SIGTERM, SIGHUP: `interrupt`) during `target`'s evaluation left, as its eval
+    marker says now."""
     marker = markers.read_marker(folder.path, target, markers.EVALUATION)
     if marker is not None and marker.state == DONE:
         left = f"its previous result is kept ({STATUS_DIR}/{target}.eval.done and its scores)"
     else:
         left = "it is marked failed"
-    return f"interrupted: the evaluation of {target} was stopped; {left}" + (
+    return f"{interrupted_by(interrupt)}: the evaluation of {target} was stopped; {left}" + (
         "; the rest did not run" if more else ""
     )
 
@@ -134,9 +135,9 @@ def evaluate_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
                 print(f"  [{i}/{len(targets)}] {target}", file=out, flush=True)
                 outcome = evaluate_target(folder, target)
                 print(f"          {outcome_line(outcome)}", file=out, flush=True)
-        except KeyboardInterrupt as exc:
-            print(interrupted_text(folder, target, i < len(targets)), file=err)
-            return interrupted(getattr(exc, "signum", signal.SIGINT))
+        except KeyboardInterrupt as interrupt:
+            print(interrupted_text(folder, target, i < len(targets), interrupt), file=err)
+            return interrupted(signal_of(interrupt))
         if not outcome.ok:
             failed.append(target)
     if len(targets) > 1 or failed:

@@ -6,6 +6,8 @@ top-level help, each command's --help and the docs all print them from here.
 
 from __future__ import annotations
 
+import signal
+
 EXIT_OK = 0
 """Done."""
 EXIT_SOME_FAILED = 1
@@ -41,6 +43,13 @@ _OTHERS = (
 def interrupted(signum: int) -> int:
     """The exit code of a command stopped by signal `signum` (130 for Ctrl-C, 143 for SIGTERM)."""
     return 128 + signum
+
+
+def interrupted_by(interrupt: BaseException) -> str:
+    """`interrupted` after Ctrl-C, `interrupted by SIGTERM` after another stop signal: how an
+    interrupted command's message starts."""
+    signum = getattr(interrupt, "signum", signal.SIGINT)
+    return "interrupted" if signum == signal.SIGINT else f"interrupted by {signal.Signals(signum).name}"
 
 
 def exit_codes_text(command: str) -> str:

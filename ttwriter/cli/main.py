@@ -168,7 +168,10 @@ def _dispatch(args: list[str], out: TextIO, err: TextIO) -> int:
     if first in SUBCOMMANDS:
         module_name, function_name, _ = SUBCOMMANDS[first]
         command = getattr(importlib.import_module(module_name), function_name)
-        return command(rest, out, err)
+        if first not in _STOPPED_LIKE_CTRL_C:
+            return command(rest, out, err)
+        with _signals_interrupt():
+            return command(rest, out, err)
     if first == GENERATE:
         return _generate(rest, out, err)
     _check_command(first, rest)
@@ -227,6 +230,9 @@ def _generate(args: list[str], out: TextIO, err: TextIO) -> int:
         return generate.generate_command(path, flags, out, err)
 
 
+_STOPPED_LIKE_CTRL_C = ("run", "evaluate")
+"""Commands that record how a run ended, so SIGTERM (scancel, a timeout) and SIGHUP must reach them
+as Ctrl-C does: the run is marked failed and an `interrupted by SIGTERM:` line says so."""
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -236,9 +242,10 @@ def _raise_interrupted(signum: int, frame: object) -> None:
 
 @contextlib.contextmanager
 def _signals_interrupt() -> Iterator[None]:
-    """During a generation, SIGTERM and SIGHUP stop it like Ctrl-C does: the half-written folder
-    is removed and the exit code is 128 + the signal. Signals a caller set to be ignored (nohup)
-    or handles itself are left alone."""
+    """During a generation, `run` or `evaluate`, SIGTERM and SIGHUP stop it like Ctrl-C does (a
+    generation's half-written folder is removed; the run being trained or evaluated is marked
+    failed) and the exit code is 128 + the signal. Signals a caller set to be ignored (nohup) or
+    handles itself are left alone."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ttwriter.child import signal_of
 from ttwriter.cli._arguments import ArgumentError
 from ttwriter.cli._output import pasteable, print_choice, print_gate
 from ttwriter.cli._parser import parse
 from ttwriter.cli.evaluate import interrupted_text, outcome_line, print_eval_skipped, print_re_evaluated
-from ttwriter.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, exit_codes_text
+from ttwriter.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, exit_codes_text, interrupted, interrupted_by
 from ttwriter.cli.options import ResultsOptions, RunOptions, TinyAssetsOptions
 from ttwriter.cli.results_across import print_written_csv, results_across, write_csv
 from ttwriter.errors import ExperimentDirError
@@ -157,17 +158,20 @@ def run_command(argv: Sequence[str], out: TextIO, err: TextIO) -> int:
         print(f"  [{i}/{n}] {run.id}  {params}".rstrip(), file=out, flush=True)
         try:
             outcome = train_one(plan, run)
-        except KeyboardInterrupt:
-            print(f"interrupted: {run.id} is marked failed; the rest did not run", file=err)
-            return EXIT_INTERRUPTED
+        except KeyboardInterrupt as interrupt:
+            print(f"{interrupted_by(interrupt)}: {run.id} is marked failed; the rest did not run", file=err)
+            return interrupted(signal_of(interrupt))
         outcomes.append(outcome)
         _print_training(plan, run, outcome, out)
-        if outcome.ok and run.id in plan.evaluations and not _evaluate(folder, run.id, evaluated, out, err):
-            return EXIT_INTERRUPTED
+        if outcome.ok and run.id in plan.evaluations:
+            stopped = _evaluate(folder, run.id, evaluated, out, err)
+            if stopped is not None:
+                return stopped
     for target in (t for t in plan.evaluations if t not in trained):
         print(f"  [{'base' if target == BASE_MODEL else 'eval'}] {target}", file=out, flush=True)
-        if not _evaluate(folder, target, evaluated, out, err):
-            return EXIT_INTERRUPTED
+        stopped = _evaluate(folder, target, evaluated, out, err)
+        if stopped is not None:
+            return stopped
     failed = [o.run_id for o in outcomes if not o.ok]
     eval_failed = [t for t, ok in evaluated.items() if not ok]
     parts = (
@@ -222,19 +226,19 @@ def _print_training(plan: LocalPlan, run: FolderRun, outcome: LocalRun, out: Tex
 
 def _evaluate(
     folder: ExperimentFolder, target: str, evaluated: dict[str, bool], out: TextIO, err: TextIO
-) -> bool:
-    """Evaluate one target, printing how it went; False when Ctrl-C stopped it."""
+) -> int | None:
+    """Evaluate one target, printing how it went; the exit code when an interrupt stopped it."""
     try:
         outcome = evaluate_target(folder, target)
-    except KeyboardInterrupt:
-        print(interrupted_text(folder, target, more=True), file=err)
-        return False
+    except KeyboardInterrupt as interrupt:
+        print(interrupted_text(folder, target, True, interrupt), file=err)
+        return interrupted(signal_of(interrupt))
     evaluated[target] = outcome.ok
     print(f"          {outcome_line(outcome)}", file=out, flush=True)
     if not outcome.ok:
         for line in _tail(outcome.log, 5):
             print(f"            | {line}", file=out)
-    return True
+    return None
 
 
 def _tail(path: Path, n: int) -> list[str]:
@@ -331,7 +335,12 @@ def _notes(results: ExperimentResults) -> list[str]:
     folder = results.folder
     lines = []
     for run in results.runs:
-        if run.n_logs > 1:
+        if run.earlier is not None:
+            lines.append(
+                f"note: {run.run_id}'s latest attempt ({run.status}) has no loss log yet; {run.earlier} "
+                "is an earlier attempt's, so its losses are not shown or counted"
+            )
+        elif run.n_logs > 1:
             lines.append(f"note: {run.run_id} has {run.n_logs} loss logs (rerun); the newest is used")
         if run.status == FAILED:
             lines.append(f"note: {run.run_id} failed; see {log_path(folder.path, run.run_id)}")

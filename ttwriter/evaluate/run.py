@@ -26,14 +26,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from ttwriter import child
 from ttwriter.errors import ExperimentDirError
 from ttwriter.evaluate.harness import PYTHON, ScoresError, read_scores
 from ttwriter.evaluate.plan import EvalCheckpoint, EvalRecord
@@ -136,13 +137,11 @@ def _evaluate(
     say(f"--- {checkpoint.label}: {folder}")
     say(f"command:    {' '.join(checkpoint.command)}")
     stream.flush()
-    process = subprocess.Popen(
-        argv, cwd=checkpoint.cwd, stdin=subprocess.DEVNULL, stdout=stream, stderr=subprocess.STDOUT
-    )
+    process = child.start(argv, cwd=checkpoint.cwd, stdout=stream)
     try:
-        code = process.wait()
-    except KeyboardInterrupt:
-        process.wait()
+        code = child.exit_code(process.wait())
+    except KeyboardInterrupt as interrupt:
+        child.stop(process, child.signal_of(interrupt))
         raise
     say("")
     if code != 0:
@@ -179,11 +178,14 @@ def evaluate_target(folder: ExperimentFolder, target: str, stream: TextIO | None
     (folder.path / STATUS_DIR).mkdir(exist_ok=True)
     (folder.path / LOGS_DIR).mkdir(exist_ok=True)
     log = eval_log_path(folder.path, target)
-    job = os.environ.get(JOB_VARIABLE) or f"local_{target_task(folder, target)}"
+    job = os.environ.get(JOB_VARIABLE) or f"{markers.LOCAL_JOB}_{target_task(folder, target)}"
     start = time.monotonic()
+    started = utc_now()
     previous = markers.save_marker(folder.path, target, markers.EVALUATION)
     kept = previous if previous is not None and previous.state == markers.DONE else None
-    markers.write_marker(folder.path, target, markers.RUNNING, job=job, phase=markers.EVALUATION)
+    markers.write_marker(
+        folder.path, target, markers.RUNNING, job=job, phase=markers.EVALUATION, started=started
+    )
     own = stream is None
     out = stream if stream is not None else open(log, "a", encoding="utf-8")  # noqa: SIM115
     code, stage, message = 1, "harness", "stopped by an unexpected error"
@@ -213,8 +215,10 @@ def evaluate_target(folder: ExperimentFolder, target: str, stream: TextIO | None
                     all_scores[checkpoint.label] = scores
                 finished = True
                 code, stage, message = 0, "", ""
-        except KeyboardInterrupt:
-            code, stage, message = 130, "harness", "interrupted"
+        except KeyboardInterrupt as interrupt:
+            signum = child.signal_of(interrupt)
+            by = signal.Signals(signum).name
+            code, stage, message = 128 + signum, "harness", f"interrupted by {by}"
             interrupted = True
             raise
         except ExperimentDirError as exc:
@@ -222,13 +226,19 @@ def evaluate_target(folder: ExperimentFolder, target: str, stream: TextIO | None
         finally:
             if interrupted and kept is not None and not replacing:
                 markers.restore_marker(folder.path, kept)
-                say(f"ttwriter: interrupted; {target}'s previous evaluation (done) and its scores are kept")
+                say(f"ttwriter: {message}; {target}'s previous evaluation (done) and its scores are kept")
                 say(
                     f"=== ttwriter: evaluation of {target} interrupted at {utc_now()}; the previous result stands ==="
                 )
             elif finished:
                 markers.write_marker(
-                    folder.path, target, markers.DONE, job=job, exit_code=0, phase=markers.EVALUATION
+                    folder.path,
+                    target,
+                    markers.DONE,
+                    job=job,
+                    exit_code=0,
+                    phase=markers.EVALUATION,
+                    started=started,
                 )
                 say(f"=== ttwriter: evaluation of {target} done at {utc_now()} ===")
             else:
@@ -240,6 +250,7 @@ def evaluate_target(folder: ExperimentFolder, target: str, stream: TextIO | None
                     exit_code=code,
                     stage=stage,
                     phase=markers.EVALUATION,
+                    started=started,
                 )
                 say(f"ttwriter: {message}")
                 say(

@@ -8,9 +8,12 @@ comes from here (`shell_mark_function`); `ttwriter run` writes them with `write_
 `ttwriter status` and `ttwriter results` read them with `read_marker`.
 
 A marker's content is `key=value` lines: the run, the job that wrote it (`<array job>_<task>`,
-`local_<task>` for `ttwriter run`), the host, the time (UTC), and for a finished run its exit
-code and, when it failed, the stage it stopped in ('setup line N', 'config', 'recipe',
-'training').
+`local_<task>` for `ttwriter run`), the host, the time (UTC), when the attempt started (`started`,
+the same in its running and its finished marker), and for a finished run its exit code and, when
+it failed, the stage it stopped in ('setup line N', 'config', 'recipe', 'training'). A marker
+`ttwriter run` or `ttwriter evaluate` writes also names its process (`pid`, and on Linux its start
+time `pid_start`), so that a local run's 'running' can be checked: `local_process_alive` says
+whether that process still runs (SLURM's jobs are asked of squeue instead, slurm.status).
 
 Every function takes a `phase`: the step of a run the marker is about. Training has the marker
 names above; evaluation (`EVALUATION`) has `status/<run id>.eval.<state>`, written by the eval job
@@ -21,12 +24,14 @@ names above; evaluation (`EVALUATION`) has `status/<run id>.eval.<state>`, writt
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
 import socket
 from pathlib import Path
 
 from ttwriter.errors import ExperimentDirError
+from ttwriter.folder.claim import pid_alive
 from ttwriter.folder.layout import STATUS_DIR
 from ttwriter.formats import UTC_FORMAT, utc_now
 from ttwriter.safe_read import read_text
@@ -45,6 +50,10 @@ PHASES = (TRAINING, EVALUATION)
 
 RUN, JOB, HOST, TIME, EXIT_CODE, STAGE = "run", "job", "host", "time", "exit_code", "stage"
 """The keys of a marker's `key=value` lines."""
+STARTED, PID, PID_START = "started", "pid", "pid_start"
+"""When the attempt started (UTC), and the local process that writes its markers."""
+LOCAL_JOB = "local"
+"""The job of a marker `ttwriter run` or `ttwriter evaluate` wrote outside SLURM: `local_<task>`."""
 
 _NUMBER = re.compile(r"-?[0-9]{1,18}")
 
@@ -60,6 +69,15 @@ class Marker:
     exit_code: int | None
     stage: str | None
     """Where a failed run stopped: 'setup line N', 'config', 'recipe' or 'training'."""
+    local: bool = False
+    """Written outside SLURM (`local_<task>`): by `ttwriter run`, or the job script run by hand."""
+    host: str | None = None
+    pid: int | None = None
+    """The process that writes the attempt's markers, when it said (`ttwriter run`/`evaluate`)."""
+    pid_start: str | None = None
+    """That process's start time in clock ticks since boot (Linux), to tell a reused pid."""
+    started: dt.datetime | None = None
+    """When the attempt started (UTC); None in a marker written before ttwriter recorded it."""
 
 
 def marker_name(run_id: str, state: str, phase: str = TRAINING) -> str:
@@ -76,6 +94,34 @@ def _number(text: str) -> int | None:
     return int(text) if _NUMBER.fullmatch(text) else None
 
 
+def _moment(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(text, UTC_FORMAT).replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
+
+
+def process_start(pid: int) -> str | None:
+    """Process `pid`'s start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or None
+    where there is no /proc: with the pid it names one process, even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return fields[19].decode()
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None
+
+
+def local_process_alive(marker: Marker) -> bool | None:
+    """Whether the local process that wrote a 'running' marker still runs: None when that cannot be
+    told from here (another host, or a marker that names no process), else True or False."""
+    if marker.pid is None or marker.host != socket.gethostname():
+        return None
+    if not pid_alive(marker.pid):
+        return False
+    return marker.pid_start is None or process_start(marker.pid) in (None, marker.pid_start)
+
+
 def read_marker(folder: Path, run_id: str, phase: str = TRAINING) -> Marker | None:
     """The run's marker in `folder`, None when it has none; a finished one wins over a stale
     'running' (a job killed mid-run leaves one). Unknown or malformed values are None."""
@@ -89,11 +135,17 @@ def read_marker(folder: Path, run_id: str, phase: str = TRAINING) -> Marker | No
             f"the job script writes this marker; delete it ({path.name}) to forget how {run_id} ended",
         )
         fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        job = fields.get(JOB, "").split("_")[0]
         return Marker(
             state,
-            _number(fields.get(JOB, "").split("_")[0]),
+            _number(job),
             _number(fields.get(EXIT_CODE, "")),
             fields.get(STAGE),
+            local=job == LOCAL_JOB,
+            host=fields.get(HOST),
+            pid=_number(fields.get(PID, "")),
+            pid_start=fields.get(PID_START),
+            started=_moment(fields.get(STARTED, "")),
         )
     return None
 
@@ -112,9 +164,20 @@ def write_marker(
     exit_code: int | None = None,
     stage: str | None = None,
     phase: str = TRAINING,
+    started: str | None = None,
 ) -> None:
-    """Make `state` the run's only marker, as the job script's `mark` does (status/ must exist)."""
+    """Make `state` the run's only marker, as the job script's `mark` does (status/ must exist).
+
+    `started` is when the attempt started (`utc_now()` at its 'running' marker); this process is
+    named as the one that writes the attempt's markers (`pid`, `pid_start`)."""
     lines = [f"{RUN}={run_id}", f"{JOB}={job}", f"{HOST}={socket.gethostname()}", f"{TIME}={utc_now()}"]
+    if started is not None:
+        lines.append(f"{STARTED}={started}")
+    pid = os.getpid()
+    lines.append(f"{PID}={pid}")
+    start = process_start(pid)
+    if start is not None:
+        lines.append(f"{PID_START}={start}")
     if exit_code is not None:
         lines.append(f"{EXIT_CODE}={exit_code}")
     if stage is not None:
@@ -158,6 +221,9 @@ def restore_marker(folder: Path, saved: SavedMarker) -> None:
     _put(folder, saved.run_id, saved.state, saved.text, saved.phase)
 
 
+_STARTED_VARIABLE = "ATTEMPT_STARTED"
+
+
 def shell_status_dir(experiment_dir_variable: str = "EXPERIMENT_DIR") -> str:
     """The job script's `STATUS=...` line: where `mark` writes."""
     return f'STATUS="${experiment_dir_variable}/{STATUS_DIR}"'
@@ -174,12 +240,15 @@ def shell_mark_function(phase: str = TRAINING) -> str:
             (JOB, "$JOB"),
             (HOST, "$(uname -n)"),
             (TIME, f"$(date -u +{UTC_FORMAT})"),
+            (STARTED, f"${_STARTED_VARIABLE}"),
+            (PID, "$$"),
         )
     )
     shown = marker_name("<run id>", "STATE", phase)
     final = marker_name("$RUN_ID", "$state", phase)
     return (
         f"# mark STATE [KEY=VALUE...]: {STATUS_DIR}/{shown} becomes the run's only marker.\n"
+        f'{_STARTED_VARIABLE}="$(date -u +{UTC_FORMAT})"  # this attempt\'s start, in each of its markers\n'
         "mark() {\n"
         '    local state="$1" tmp="$STATUS/.$RUN_ID.$1.$$"\n'
         "    shift\n"

@@ -8,8 +8,10 @@
 - `--failed`: the runs that did not complete, that is neither done nor still queued (failed,
   lost, never started); the others are left out (`Choice.skipped`).
 
-A run is queued while SLURM has its job pending or running; a folder whose runs were submitted
-needs squeue to tell, and is refused where squeue cannot answer.
+A run is queued while SLURM has its job pending or running, or while the `ttwriter run` (or
+`ttwriter evaluate`) training it here is alive (its running marker names the process; one that
+names a process on another host cannot be checked, so it counts as queued too). A folder whose
+runs were submitted needs squeue to tell, and is refused where squeue cannot answer.
 
 `ttwriter evaluate` asks the same of the evaluations (`phase=EVALUATION`): its targets are the
 runs whose training is done and the base model when the experiment evaluates it (named with
@@ -26,14 +28,21 @@ from pathlib import Path
 from ttwriter.errors import ExperimentDirError, SlurmError
 from ttwriter.folder import markers
 from ttwriter.folder.layout import BASE_MODEL
-from ttwriter.folder.markers import EVALUATION, TRAINING
+from ttwriter.folder.markers import EVALUATION, LOCAL_JOB, TRAINING
 from ttwriter.folder.read import ExperimentFolder
 from ttwriter.folder.runs import FolderRun
 from ttwriter.formats import counted, listed
-from ttwriter.slurm.status import DONE, PENDING, RUNNING, RunStatus, eval_targets, sweep_status
+from ttwriter.slurm.status import DONE, PENDING, RUNNING, UNKNOWN, RunStatus, eval_targets, sweep_status
 
 QUEUED = (PENDING, RUNNING)
-"""The states of a run SLURM still has: starting it again would run it twice."""
+"""The states of a run SLURM (or a local ttwriter) still has: starting it again would run it twice."""
+BUSY = (*QUEUED, UNKNOWN)
+"""What is never started again: queued, or (once squeue has answered) started by a local ttwriter
+on another host, whose process cannot be checked from here."""
+
+
+def _is_local(state: RunStatus) -> bool:
+    return state.job is not None and state.job.startswith(f"{LOCAL_JOB}_")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,20 +129,26 @@ def choose_runs(
     pool = _pool(folder, phase)
     if failed:
         ids = {r.id for r in pool}
-        skipped = tuple(s for s in status.runs if s.run.id in ids and (s.state == DONE or s.state in QUEUED))
+        skipped = tuple(s for s in status.runs if s.run.id in ids and (s.state == DONE or s.state in BUSY))
         left_out = {s.run.id for s in skipped}
         return Choice(tuple(r for r in pool if r.id not in left_out), skipped=skipped)
 
     chosen = pool if runs is None else _named(folder, runs, phase)
     wanted = {r.id for r in chosen}
     states = [s for s in status.runs if s.run.id in wanted]
-    queued = [s for s in states if s.state in QUEUED]
+    queued = [s for s in states if s.state in BUSY]
     if queued:
+        local = [_is_local(s) for s in queued]
+        stop = "cancel them with scancel first"
+        if all(local):
+            stop = "stop that ttwriter first (Ctrl-C, or kill PID)"
+        elif any(local):
+            stop = "stop them first (scancel; Ctrl-C or kill PID for a local ttwriter)"
         raise SlurmError(
-            "already queued: " + listed([f"{s.run.id} ({s.state} as job {s.job})" for s in queued]),
+            "already queued: " + listed([_queued_text(s) for s in queued]),
             file=folder.path,
-            fix=f"wait for them (ttwriter status {shlex.quote(str(typed_dir))}), or cancel them with "
-            f"scancel first; {where} --failed takes only the {words.one}s that are neither done nor queued",
+            fix=f"wait for them (ttwriter status {shlex.quote(str(typed_dir))}), or {stop}; "
+            f"{where} --failed takes only the {words.one}s that are neither done nor queued",
         )
     done = tuple(s.run.id for s in states if s.state == DONE)
     if done and runs is None:
@@ -150,3 +165,13 @@ def choose_runs(
             fix = f"to {words.again} them again, name them: {where} --runs {again}"
         raise ExperimentDirError(message, file=folder.path, fix=fix)
     return Choice(chosen, retrained=done)
+
+
+def _queued_text(state: RunStatus) -> str:
+    """`run_000 (running as job 12_0)`, `run_000 (running here: ttwriter pid 4242)`."""
+    if not _is_local(state):
+        return f"{state.run.id} ({state.state} as job {state.job})"
+    pid = state.job.removeprefix(f"{LOCAL_JOB}_") if state.job else "?"
+    if state.state == UNKNOWN:
+        return f"{state.run.id} (unknown: {state.detail})"
+    return f"{state.run.id} ({state.state} here: ttwriter pid {pid})"

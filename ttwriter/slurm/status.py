@@ -5,6 +5,10 @@ ended; squeue says which runs are still pending or running, which no marker can;
 whose job ended without writing a marker (killed, cancelled before it started, a failed node) the
 final state comes from sacct, or from scontrol where SLURM keeps no accounting.
 
+A 'running' marker `ttwriter run` or `ttwriter evaluate` wrote (job `local_<task>`) is asked of
+the process it names instead of squeue: running while that process is alive on this host, failed
+(lost) once it is gone, unknown when it ran on another host (`local_state`).
+
 Evaluation is the same question asked of the eval markers (status/<run id>.eval.done) and the
 eval array's submissions; its targets are the runs and, when the experiment asks for it, the base
 model (a pseudo-run `base_model`, the eval array's task after the last run).
@@ -23,7 +27,7 @@ from pathlib import Path
 from ttwriter.errors import SlurmError
 from ttwriter.folder import markers
 from ttwriter.folder.layout import BASE_MODEL
-from ttwriter.folder.markers import EVALUATION, TRAINING, Marker, read_marker
+from ttwriter.folder.markers import EVALUATION, LOCAL_JOB, TRAINING, Marker, local_process_alive, read_marker
 from ttwriter.folder.read import ExperimentFolder
 from ttwriter.folder.runs import FolderRun
 from ttwriter.folder.submissions import EVAL, TRAIN, SubmissionRecord, read_submissions
@@ -253,6 +257,8 @@ def _run_status(
             return RunStatus(run, DONE, job, "")
         if marker.state == FAILED:
             return RunStatus(run, FAILED, job, _exit_detail(marker.exit_code, marker.stage))
+        if marker.local:
+            return _local_running(run, marker)
         if problem:
             return RunStatus(run, UNKNOWN, job, "started; squeue cannot say whether it still runs")
         final = finals.get((marker.job_id, run.task)) if marker.job_id is not None else None
@@ -266,3 +272,31 @@ def _run_status(
         detail = f"{final}: " if final else ""
         return RunStatus(run, FAILED, job, detail + "the job ended before the run started")
     return RunStatus(run, NOT_SUBMITTED, None, "")
+
+
+def local_state(marker: Marker) -> str:
+    """The state of a run whose 'running' marker was written outside SLURM (`ttwriter run`,
+    `ttwriter evaluate`): running while the process it names is alive on this host; failed (lost)
+    when it is gone (killed with SIGKILL, the machine restarted) or the marker names none; unknown
+    when it ran on another host. `ttwriter results` asks this too."""
+    alive = local_process_alive(marker)
+    if alive:
+        return RUNNING
+    return UNKNOWN if alive is None and marker.pid is not None else FAILED
+
+
+def _local_running(run: FolderRun, marker: Marker) -> RunStatus:
+    job = f"{LOCAL_JOB}_{marker.pid}" if marker.pid is not None else None
+    state = local_state(marker)
+    if state == RUNNING:
+        return RunStatus(run, RUNNING, job, "a ttwriter process on this host")
+    if state == UNKNOWN:
+        return RunStatus(
+            run,
+            UNKNOWN,
+            job,
+            f"started by pid {marker.pid} on {marker.host or 'another host'}; whether it still runs can "
+            f"only be told there",
+        )
+    why = "its process is gone" if marker.pid is not None else "the job ended"
+    return RunStatus(run, FAILED, job, f"{why} without recording a result")

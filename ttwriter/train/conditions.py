@@ -3,8 +3,10 @@
 A sweep with `replicates` records each run's condition id in run_mapping.yaml (`c000`: the same
 for every replicate of one condition, which differ only in their seed). Here the runs of a
 condition become one row: the condition's params (without the seed), and for the final loss and
-every eval metric the mean, the standard deviation and n, over the runs that have a value (a
-failed or unfinished replicate lowers n instead of hiding the condition). The standard deviation
+every eval metric the mean, the standard deviation and n, over the runs that have a value: the
+final loss of a run that is done, a metric of an evaluation that is (a failed or unfinished
+replicate lowers n instead of hiding the condition, and its losses, however far it got, are not
+averaged with finished ones). The standard deviation
 is the sample one (n - 1 in the denominator), empty for n = 1. The loss plot uses the same groups
 for a mean curve with a band of one standard deviation.
 """
@@ -19,7 +21,7 @@ import statistics
 from typing import Any
 
 from ttwriter.formats import params_text
-from ttwriter.train.results import ExperimentResults, RunResult
+from ttwriter.train.results import DONE, ExperimentResults, RunResult
 from ttwriter.yaml_io import dump_scalar
 
 SEED = "seed"
@@ -52,6 +54,11 @@ class ConditionResult:
     """`final_loss` and every eval metric -> its statistics over the runs."""
 
 
+def _finished(runs: tuple[RunResult, ...] | list[RunResult]) -> list[RunResult]:
+    """The runs whose training is done: the only ones a condition's loss statistics count."""
+    return [r for r in runs if r.status == DONE]
+
+
 def by_condition(results: ExperimentResults) -> list[ConditionResult]:
     """The runs grouped by their condition id, in sweep order; empty for a sweep without replicates."""
     ids = {run.id: run.condition for run in results.folder.runs}
@@ -62,7 +69,7 @@ def by_condition(results: ExperimentResults) -> list[ConditionResult]:
             groups.setdefault(condition, []).append(run)
     out = []
     for condition, runs in groups.items():
-        measures = {FINAL_LOSS: [r.final_loss for r in runs if r.final_loss is not None]}
+        measures = {FINAL_LOSS: [r.final_loss for r in _finished(runs) if r.final_loss is not None]}
         for metric in results.metric_names:
             scores = (results.evaluations.get(r.run_id) for r in runs)
             measures[metric] = [s.scores[metric] for s in scores if s is not None and metric in s.scores]
@@ -154,7 +161,7 @@ def mean_curves(groups: list[ConditionResult]) -> list[MeanCurve]:
     """One mean curve per condition with logged runs (steps every such run logged)."""
     curves = []
     for group in groups:
-        logs = [r.log for r in group.runs if r.log and r.log.steps]
+        logs = [r.log for r in _finished(group.runs) if r.log and r.log.steps]
         if not logs:
             continue
         common = set(logs[0].steps).intersection(*(set(log.steps) for log in logs[1:]))

@@ -4,7 +4,10 @@ Each run is trained the way its SLURM array task would train it (see slurm.scrip
 same command template (`slurm.command`, default `tune run {recipe} --config {config}`) run by bash
 from the experiment folder, output appended to `logs/<run id>.out`, and the same completion
 markers: `status/<run id>.running` while it trains, then `.done` only when training exits 0, else
-`.failed` with the exit code. `ttwriter status` and `ttwriter results` read them alike, and the
+`.failed` with the exit code. The running marker names this process, so `ttwriter status` shows
+the run as running while it lives and no second `ttwriter run` or `submit` starts it again; Ctrl-C,
+SIGTERM and SIGHUP are passed on to the training (child.stop) and leave `.failed` with 128 + the
+signal. `ttwriter status` and `ttwriter results` read the markers alike, and the
 runs are chosen as `ttwriter submit` chooses them (slurm.choose). The experiment's
 `slurm.setup` lines are not run: they prepare a cluster node, and a local run uses the environment
 it is started from.
@@ -21,12 +24,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ttwriter import child
 from ttwriter.errors import ExperimentDirError
 from ttwriter.experiment.slurm_config import SlurmConfig
 from ttwriter.folder import markers
@@ -218,14 +223,18 @@ def _environment(plan: LocalPlan, run: FolderRun, shell: str) -> dict[str, str]:
 
 
 def train_one(plan: LocalPlan, run: FolderRun) -> LocalRun:
-    """Train one run, logging to logs/<run id>.out and leaving its completion marker."""
+    """Train one run, logging to logs/<run id>.out and leaving its completion marker.
+
+    An interrupt (Ctrl-C, or SIGTERM and SIGHUP turned into `Interrupted` by the CLI) is passed on
+    to the training (child.stop), recorded as a failure with 128 + the signal, and raised again."""
     folder = plan.folder.path
     (folder / STATUS_DIR).mkdir(exist_ok=True)
     (folder / LOGS_DIR).mkdir(exist_ok=True)
     task = run.task
     log = log_path(folder, run.id)
     start = time.monotonic()
-    markers.write_marker(folder, run.id, markers.RUNNING, job=f"local_{task}")
+    started = utc_now()
+    job = f"{markers.LOCAL_JOB}_{task}"
     shell = shell_command(plan.template)
     with open(log, "a", encoding="utf-8") as stream:
 
@@ -233,41 +242,51 @@ def train_one(plan: LocalPlan, run: FolderRun) -> LocalRun:
             stream.write(text + "\n")
             stream.flush()
 
-        say(f"=== ttwriter: {run.id} (ttwriter run, local) on {socket.gethostname()} at {utc_now()} ===")
-        say(f"config:     {run.config_path}")
-        say(f"output_dir: {run.output_dir}")
-        if not run.config_path.is_file():
-            code, stage = 2, "config"
-            say(f"ttwriter: {run.config_path} does not exist; regenerate the experiment folder")
-        elif plan.folder.recipe is None and "recipe" in names(plan.template):
-            code, stage = 2, "recipe"
-            say("ttwriter: the recipe of this experiment is unknown; set 'recipe' and regenerate")
-        else:
-            stage = "training"
-            say(f"command:    {plan.command(run)}")
-            process = subprocess.Popen(
-                ["bash", "-c", 'eval "$COMMAND"'],
-                cwd=folder,
-                env=_environment(plan, run, shell),
-                stdin=subprocess.DEVNULL,
-                stdout=stream,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                code = process.wait()
-            except KeyboardInterrupt:
-                code = process.wait()  # the child got the same Ctrl-C; record how it ended
-                _finish(folder, run.id, task, code or 130, stage, say)
-                raise
-        _finish(folder, run.id, task, code, stage, say)
+        def finish(code: int, stage: str) -> None:
+            _finish(folder, run.id, job, started, code, stage, say)
+
+        stage = "training"
+        process: subprocess.Popen[bytes] | None = None
+        try:
+            markers.write_marker(folder, run.id, markers.RUNNING, job=job, started=started)
+            say(f"=== ttwriter: {run.id} (ttwriter run, local) on {socket.gethostname()} at {started} ===")
+            say(f"config:     {run.config_path}")
+            say(f"output_dir: {run.output_dir}")
+            if not run.config_path.is_file():
+                code, stage = 2, "config"
+                say(f"ttwriter: {run.config_path} does not exist; regenerate the experiment folder")
+            elif plan.folder.recipe is None and "recipe" in names(plan.template):
+                code, stage = 2, "recipe"
+                say("ttwriter: the recipe of this experiment is unknown; set 'recipe' and regenerate")
+            else:
+                say(f"command:    {plan.command(run)}")
+                process = child.start(
+                    ["bash", "-c", 'eval "$COMMAND"'],
+                    cwd=folder,
+                    env=_environment(plan, run, shell),
+                    stdout=stream,
+                )
+                code = child.exit_code(process.wait())
+        except KeyboardInterrupt as interrupt:
+            signum = child.signal_of(interrupt)
+            code = child.stop(process, signum) if process is not None else 128 + signum
+            say("")
+            say(f"ttwriter: interrupted by {signal.Signals(signum).name}")
+            finish(code, stage)
+            raise
+        finish(code, stage)
     return LocalRun(run.id, code, stage, time.monotonic() - start, log)
 
 
-def _finish(folder: Path, run_id: str, task: int, code: int, stage: str, say: Callable[[str], None]) -> None:
+def _finish(
+    folder: Path, run_id: str, job: str, started: str, code: int, stage: str, say: Callable[[str], None]
+) -> None:
     say("")  # training may end on a progress bar without a line break
     if code == 0:
-        markers.write_marker(folder, run_id, markers.DONE, job=f"local_{task}", exit_code=0)
+        markers.write_marker(folder, run_id, markers.DONE, job=job, exit_code=0, started=started)
         say(f"=== ttwriter: {run_id} done at {utc_now()} ===")
     else:
-        markers.write_marker(folder, run_id, markers.FAILED, job=f"local_{task}", exit_code=code, stage=stage)
+        markers.write_marker(
+            folder, run_id, markers.FAILED, job=job, exit_code=code, stage=stage, started=started
+        )
         say(f"=== ttwriter: {run_id} FAILED in {stage} with exit code {code} at {utc_now()} ===")

@@ -5,13 +5,16 @@ torchtune's `DiskLogger` writes `log_<unix time>.txt` into the run's log_dir (by
 run_mapping.yaml becomes one row: its params, its status, how many steps it logged, its final and
 best loss, and for an experiment with evaluation its eval status and one column per metric
 (train.scores), with the base model's evaluation as a last row of its own. Missing, empty or
-cut-off logs are reported as such; reading results never fails because a run did.
+cut-off logs are reported as such; reading results never fails because a run did. A run's losses
+are those of its latest attempt: a log older than the attempt's start (its marker's `started`) is
+an earlier attempt's, and a failed or running attempt that has logged nothing yet shows none.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import math
 import re
@@ -22,6 +25,7 @@ from ttwriter.folder.layout import BASE_MODEL, epoch_folder
 from ttwriter.folder.markers import DONE, FAILED, RUNNING, read_marker
 from ttwriter.folder.read import ExperimentFolder, FolderRun, read_experiment_folder
 from ttwriter.formats import params_text
+from ttwriter.slurm.status import local_state
 from ttwriter.train.scores import EVAL_STATUSES, EvalResult, collect_evaluations, metric_names
 from ttwriter.yaml_io import dump_scalar, read_yaml
 
@@ -61,6 +65,9 @@ class RunResult:
     n_logs: int
     """How many DiskLogger files the run has; more than one after a rerun (the newest is used)."""
     exit_code: int | None = None
+    earlier: Path | None = None
+    """The newest loss log of an earlier attempt, when the latest attempt (its marker says when it
+    started) has logged none: its losses are not this attempt's, so `log` is None."""
 
     @property
     def steps(self) -> int | None:
@@ -191,26 +198,46 @@ def _final_checkpoint(run: FolderRun, output_dir: Path) -> bool:
     return (output_dir / epoch_folder(epochs - 1)).is_dir()
 
 
+def _log_start(path: Path) -> float:
+    """When a DiskLogger file was started: the unix time in its name, else when it was last written."""
+    stamp = path.stem.removeprefix("log_")
+    return int(stamp) if stamp.isdigit() else path.stat().st_mtime
+
+
+def _attempt_logs(logs: list[Path], started: dt.datetime | None) -> list[Path]:
+    """The logs the attempt that started at `started` wrote (every log when that is not known)."""
+    if started is None:
+        return logs
+    since = math.floor(started.timestamp())  # DiskLogger names its file by the whole second
+    return [p for p in logs if _log_start(p) >= since]
+
+
 def run_result(folder: ExperimentFolder, run: FolderRun) -> RunResult:
-    """Status and loss curve of one run, from its markers, logs and checkpoints."""
+    """Status and loss curve of one run, from its markers, logs and checkpoints. Only the logs its
+    latest attempt wrote are its losses: an earlier attempt's log is named (`earlier`), not used."""
     output_dir = Path(run.output_dir)
     if not output_dir.is_absolute():
         output_dir = folder.path / output_dir
     logs = find_disk_logs(output_dir)
-    log = parse_disk_log(logs[-1]) if logs else None
     marker = read_marker(folder.path, run.id)
+    current = _attempt_logs(logs, marker.started if marker else None)
+    log = parse_disk_log(current[-1]) if current else None
+    earlier = logs[-1] if logs and not current else None
     state, code = (marker.state, marker.exit_code) if marker else (None, None)
-    if state == FAILED:
-        status = FAILED
+    named = marker is not None and marker.local and marker.pid is not None
+    if marker is not None and named and state == RUNNING and local_state(marker) == FAILED:
+        state = FAILED  # the local ttwriter it names is gone: the run is lost
+    if state in (FAILED, RUNNING):
+        status = state
     elif log is None:
         status = NO_LOG
-    elif state in (DONE, RUNNING):
+    elif state == DONE:
         status = state
     elif log.steps and _final_checkpoint(run, output_dir):
         status = DONE
     else:
         status = PARTIAL
-    return RunResult(run.id, run.params, status, log, len(logs), code)
+    return RunResult(run.id, run.params, status, log, len(logs), code, earlier)
 
 
 def collect_results(experiment_dir: str | Path) -> ExperimentResults:
