@@ -35,6 +35,7 @@ def test_each_recipe_check_applies_exactly_to_the_shipped_recipes_whose_source_h
     assert check.marker and check.recipes == holding
 
 
+@pytest.mark.training  # imports torchtune (and torch) to read its own constants
 def test_the_constants_the_checks_copy_are_torchtunes_own():
     from torchtune.modules.peft import LORA_ATTN_MODULES as TORCHTUNE_LORA_MODULES
     from torchtune.training.checkpointing import ModelType

@@ -50,6 +50,7 @@ def test_where_each_key_is_used_as_an_integer_is_in_the_recipes_that_read_it(spe
         assert used_as in recipe_source(name).read_text(encoding="utf-8")  # type: ignore[union-attr]
 
 
+@pytest.mark.training  # imports torch's data loader and numpy to see what they raise
 def test_what_torchtune_does_with_a_whole_float_is_what_the_findings_quote():
     import numpy as np
     from torchdata.stateful_dataloader import StatefulDataLoader

@@ -29,21 +29,29 @@ def torchtune_raises(dotted: str, **kwargs) -> str:
     return str(raised.value)
 
 
+EMPTY_LORA_MODULES = (
+    "model.lora_attn_modules is empty, so the run would stop at start-up: "
+    "\"Must pass one or more of typing.Literal['q_proj', 'k_proj', 'v_proj', 'output_proj'] as lora_modules\""
+)
+
+
 def test_an_empty_lora_attn_modules_is_an_error(tmp_path):
     result = generated(tmp_path, BASE, controls={"model.lora_attn_modules": []})
 
-    ((key, message, fix),) = startup(result)
-    assert (key, fix) == (
-        "model.lora_attn_modules",
-        "list at least one of q_proj, k_proj, v_proj, output_proj, e.g. ['q_proj', 'v_proj']",
-    )
-    assert message == (
-        "model.lora_attn_modules is empty, so the run would stop at start-up: "
-        "\"Must pass one or more of typing.Literal['q_proj', 'k_proj', 'v_proj', 'output_proj'] as lora_modules\""
-    )
-    assert torchtune_raises("torchtune.models.llama3_2.lora_llama3_2_1b", lora_attn_modules=[]) == quoted(
-        message
-    )
+    assert startup(result) == [
+        (
+            "model.lora_attn_modules",
+            EMPTY_LORA_MODULES,
+            "list at least one of q_proj, k_proj, v_proj, output_proj, e.g. ['q_proj', 'v_proj']",
+        )
+    ]
+
+
+@pytest.mark.training  # imports torchtune's builder (and torch) to see what it raises
+def test_an_empty_lora_attn_modules_raises_what_the_check_quotes():
+    raised = torchtune_raises("torchtune.models.llama3_2.lora_llama3_2_1b", lora_attn_modules=[])
+
+    assert raised == quoted(EMPTY_LORA_MODULES)
 
 
 def test_a_misspelled_lora_attn_module_is_an_error_because_torchtune_ignores_it(tmp_path):
@@ -57,7 +65,11 @@ def test_a_misspelled_lora_attn_module_is_an_error_because_torchtune_ignores_it(
             "Did you mean 'v_proj'?",
         )
     ]
-    torch = pytest.importorskip("torch")
+
+
+@pytest.mark.training  # builds torchtune's model (on the meta device) to see the typo dropped
+def test_torchtune_drops_a_misspelled_lora_attn_module_without_a_word():
+    import torch
     from torchtune.models.llama3_2 import lora_llama3_2_1b
 
     with torch.device("meta"):
@@ -91,6 +103,7 @@ _SMALL = {
 _SMALL_LORA = {**_SMALL, "intermediate_dim": 32, "lora_rank": 2, "lora_alpha": 4}
 
 
+@pytest.mark.training  # imports torchtune's builders (and torch) to see what they raise
 @pytest.mark.parametrize("name", sorted(_TIED_OUTPUT))
 def test_every_builder_listed_as_output_tied_raises_what_the_check_quotes(name):
     family = "qwen2_5" if "qwen" in name else "llama3_2"
@@ -100,6 +113,7 @@ def test_every_builder_listed_as_output_tied_raises_what_the_check_quotes(name):
     assert torchtune_raises(f"torchtune.models.{family}.{name}", **args) == _TIED_OUTPUT[name]
 
 
+@pytest.mark.training  # imports torchtune's builder (and torch) to see what it raises
 def test_lora_qwen2_raises_only_when_its_embeddings_are_tied(tmp_path):
     from ttwriter.validation.startup.checks import startup_findings
 
