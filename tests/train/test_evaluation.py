@@ -130,6 +130,24 @@ def test_results_have_a_column_per_metric_and_a_base_model_row(letters):
     assert (folder / "eval_scores.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_results_across_experiments_keep_the_eval_status_and_the_base_model_row(letters, tmp_path):
+    folder = letters[0]
+    joined = tmp_path / "all.csv"
+    code, out, err = _cli("results", str(folder.parent), "--csv", str(joined))
+    assert code == 0, err
+    with open(joined, newline="") as f:
+        rows = {(row["experiment"], row["run_id"]): row for row in csv.DictReader(f)}
+    mine = {run_id: row for (name, run_id), row in rows.items() if name == "tiny_letters"}
+    assert list(mine) == ["run_000", "run_001", "base_model"]
+    assert {r["eval_status"] for r in mine.values()} == {"done"}
+    base = _inspect_scores(folder / "eval" / "base_model")["letters/accuracy"]
+    assert (mine["base_model"]["status"], float(mine["base_model"]["letters/accuracy"])) == (
+        "base model",
+        base,
+    )
+    assert any(line.startswith("experiment") and "eval_status" in line for line in out.splitlines())
+
+
 def test_status_shows_both_stages_of_every_run(letters):
     folder = letters[0]
     code, out, _ = _cli("status", str(folder))

@@ -32,13 +32,13 @@ def results_across(args: ResultsOptions, out: TextIO, err: TextIO) -> int:
     joined = join_results(args.dirs)
     for moved in joined.moved:
         print(moved.warning(), file=err)
-    total = len(joined.rows)
+    total = joined.n_runs
     joined = joined.where(args.conditions())
     if args.sort:
         joined = joined.sorted(args.sort)
     csv_path = write_csv(joined, args.csv)
     n = len(joined.experiments)
-    shown = f"{counted(len(joined.rows))}" + (f" of {total}" if len(joined.rows) != total else "")
+    shown = f"{counted(joined.n_runs)}" + (f" of {total}" if joined.n_runs != total else "")
     print(f"Results of {counted(n, 'experiment')}: {shown}", file=out)
     for line in _introduce(joined):
         print(line, file=out)

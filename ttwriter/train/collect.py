@@ -26,13 +26,16 @@ from ttwriter.folder.layout import BASE_MODEL, MAPPING_FILE
 from ttwriter.folder.moved import Moved
 from ttwriter.folder.read import ExperimentFolder
 from ttwriter.formats import counted, listed
-from ttwriter.train.results import ExperimentResults, RunResult, collect_results
+from ttwriter.train.results import BASE_MODEL_STATUS, ExperimentResults, RunResult, collect_results
 from ttwriter.yaml_io import dump_scalar, parse_scalar
 
 LEADING = ("experiment", "file", "parent", "run_id")
 """The columns that say where a row comes from."""
 TRAILING = ("status", "steps", "final_loss", "best_loss")
 """The columns every run has, after its params."""
+EVAL_STATUS = "eval_status"
+"""Before the metrics, when an experiment evaluates: a failed evaluation and one not run yet both
+have no scores, and only this column tells them apart."""
 FOLDER = "experiment_dir"
 CONTEXT = ("question", "hypothesis", FOLDER)
 """Written to the CSV (one value per experiment, repeated), not to the terminal table."""
@@ -64,10 +67,17 @@ class Joined:
     """The folders read that were moved or copied since they were written (folder.moved)."""
     unmatched: str | None = None
     """Why `where` left no row, when it did: `no run has lora_rank=17; its values: 8, 16, 32`."""
+    evaluated: bool = False
+    """Whether any experiment evaluates (then the eval_status column is shown)."""
+
+    @property
+    def n_runs(self) -> int:
+        """The rows that are runs of a sweep (not an experiment's base_model row)."""
+        return sum(row["run_id"] != BASE_MODEL for row in self.rows)
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return (*LEADING, *self.params, *TRAILING, *self.metrics)
+        return (*LEADING, *self.params, *TRAILING, *((EVAL_STATUS,) if self.evaluated else ()), *self.metrics)
 
     def where(self, conditions: Sequence[tuple[str, str]]) -> Joined:
         """The rows whose column KEY equals VALUE (read as YAML, so `1e-3` matches 0.001), for
@@ -279,15 +289,29 @@ def _row(
     for name in params:
         row[name] = run.params[name] if name in run.params else controls.get(name)
     row.update(status=run.status, steps=run.steps, final_loss=run.final_loss, best_loss=run.best_loss)
-    evaluation = results.evaluations.get(run.run_id)
-    for metric, value in (evaluation.scores if evaluation else {}).items():
-        row[metric] = value
-    return row
+    return row | _evaluated(results, run.run_id)
+
+
+def _evaluated(results: ExperimentResults, target: str) -> dict[str, Any]:
+    """A row's eval_status and scores (none for an experiment without evaluation)."""
+    evaluation = results.evaluations.get(target)
+    if evaluation is None:
+        return {}
+    return {EVAL_STATUS: evaluation.status, **evaluation.scores}
+
+
+def _base_model_row(info: ExperimentInfo, results: ExperimentResults) -> dict[str, Any]:
+    """The base model's evaluation, the control the runs are compared with: no params, no losses,
+    status `base model` as in one experiment's own table."""
+    row: dict[str, Any] = {"experiment": info.name, "file": info.file or None, "parent": info.parent or None}
+    row.update(run_id=BASE_MODEL, status=BASE_MODEL_STATUS)
+    row[FOLDER] = str(info.path)
+    return row | _evaluated(results, BASE_MODEL)
 
 
 def join_results(paths: Iterable[str | Path]) -> Joined:
-    """Every run of every experiment folder found in `paths`, as one table (base-model
-    evaluations are left out: they are no run of the sweep)."""
+    """Every run of every experiment folder found in `paths`, as one table, each experiment's
+    base-model evaluation as a `base_model` row after its runs."""
     return join([collect_results(folder) for folder in experiment_folders(paths)])
 
 
@@ -300,7 +324,8 @@ def choose(
     if sort:
         joined = joined.sorted(sort)
     by_id = {run.run_id: run for run in results.runs}
-    return dataclasses.replace(results, runs=tuple(by_id[row["run_id"]] for row in joined.rows)), joined
+    kept = tuple(by_id[row["run_id"]] for row in joined.rows if row["run_id"] in by_id)  # not base_model
+    return dataclasses.replace(results, runs=kept), joined
 
 
 def join(collected: Sequence[ExperimentResults]) -> Joined:
@@ -310,7 +335,7 @@ def join(collected: Sequence[ExperimentResults]) -> Joined:
     for results in collected:
         params += [p for p in results.param_names if p not in params]
         metrics += [m for m in results.metric_names if m not in metrics]
-    taken = set(LEADING) | set(TRAILING)
+    taken = {*LEADING, *TRAILING, EVAL_STATUS}
     params = [p for p in params if p not in taken]
     metrics = [m for m in metrics if m not in taken and m not in params]
     infos, rows = [], []
@@ -318,5 +343,8 @@ def join(collected: Sequence[ExperimentResults]) -> Joined:
         info = _info(results)
         infos.append(info)
         rows += [_row(info, run, results, params) for run in results.runs if run.run_id != BASE_MODEL]
+        if results.base_model is not None:
+            rows.append(_base_model_row(info, results))
     moved = tuple(r.folder.moved for r in collected if r.folder.moved is not None)
-    return Joined(tuple(infos), tuple(params), tuple(metrics), tuple(rows), moved)
+    evaluated = any(r.evaluations for r in collected)
+    return Joined(tuple(infos), tuple(params), tuple(metrics), tuple(rows), moved, evaluated=evaluated)
