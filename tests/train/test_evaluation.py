@@ -145,7 +145,7 @@ def test_results_across_experiments_keep_the_eval_status_and_the_base_model_row(
         "base model",
         base,
     )
-    assert any(line.startswith("experiment") and "eval_status" in line for line in out.splitlines())
+    assert any(line.strip().startswith("experiment") and "eval_status" in line for line in out.splitlines())
 
 
 def test_status_shows_both_stages_of_every_run(letters):
