@@ -48,6 +48,23 @@ def run_cli():
 TINY_FAMILY = EXAMPLES / "tiny" / "cpu"
 """The tiny CPU family that trains for real on the tiny assets."""
 TINY_BASE = TINY_FAMILY / "tiny_lora.yaml"
+LETTERS = TINY_FAMILY / "letters_inspect_03_01.py"
+"""The tiny family's inspect-ai example: two runs and the base model, each evaluated."""
+
+
+def write_letters(run_cli, folder: Path, assets: Path, *flags: str) -> Path:
+    """The letters sweep written to `folder` unvalidated (the assets need not exist), with `flags`."""
+    made = run_cli(
+        str(LETTERS),
+        "--controls.tiny-assets",
+        str(assets),
+        *flags,
+        "--output-dir",
+        str(folder),
+        "--no-validate",
+    )
+    assert made.code == 0, made.err
+    return folder
 
 
 @pytest.fixture(scope="session")

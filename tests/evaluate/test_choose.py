@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TINY_FAMILY
+from tests.conftest import write_letters
 from ttwriter.evaluate.run import JOB_VARIABLE
 from ttwriter.folder import markers
-
-LETTERS = TINY_FAMILY / "letters_inspect_03_01.py"
 
 
 @pytest.fixture
@@ -18,15 +16,7 @@ def letters(tmp_path, run_cli):
     """The tiny letters sweep (run_000, run_001, the base model), run_000 trained and evaluated
     and the base model evaluated, as after `ttwriter run` of run_000."""
     folder = tmp_path / "letters"
-    made = run_cli(
-        str(LETTERS),
-        "--controls.tiny-assets",
-        str(tmp_path / "assets"),
-        "--output-dir",
-        str(folder),
-        "--no-validate",
-    )
-    assert made.code == 0, made.err
+    write_letters(run_cli, folder, tmp_path / "assets")
     (folder / "status").mkdir()
     markers.write_marker(folder, "run_000", markers.DONE, job="local_0", exit_code=0)
     for target in ("run_000", "base_model"):

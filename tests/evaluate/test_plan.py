@@ -9,11 +9,10 @@ import subprocess
 import pytest
 import yaml
 
-from tests.conftest import TINY_FAMILY
+from tests.conftest import LETTERS, TINY_FAMILY, write_letters
 from ttwriter import ExperimentDirError, generate_configs
 from ttwriter.folder.read import read_experiment_folder
 
-LETTERS = TINY_FAMILY / "letters_inspect_03_01.py"
 SUMS = TINY_FAMILY / "sums_lm_eval_04_01.py"
 TASK = TINY_FAMILY / "eval" / "letters.py"
 
@@ -21,15 +20,7 @@ TASK = TINY_FAMILY / "eval" / "letters.py"
 @pytest.fixture
 def letters(tmp_path, run_cli):
     folder = tmp_path / "letters"
-    result = run_cli(
-        str(LETTERS),
-        "--controls.tiny-assets",
-        str(tmp_path / "assets"),
-        "--output-dir",
-        str(folder),
-        "--no-validate",
-    )
-    assert result.code == 0, result.err
+    write_letters(run_cli, folder, tmp_path / "assets")
     return folder
 
 

@@ -7,12 +7,10 @@ import hashlib
 
 import pytest
 
-from tests.conftest import PY_EXAMPLE, TINY_FAMILY
+from tests.conftest import PY_EXAMPLE, write_letters
 from ttwriter import ExperimentDirError
 from ttwriter.evaluate.run import evaluate_target, stage_model
 from ttwriter.folder.read import read_experiment_folder
-
-LETTERS = TINY_FAMILY / "letters_inspect_03_01.py"
 
 
 def _checkpoint(folder):
@@ -61,15 +59,7 @@ def test_a_staging_folder_with_real_files_is_never_emptied(tmp_path):
 @pytest.fixture
 def letters(tmp_path, run_cli):
     folder = tmp_path / "letters"
-    result = run_cli(
-        str(LETTERS),
-        "--controls.tiny-assets",
-        str(tmp_path / "assets"),
-        "--output-dir",
-        str(folder),
-        "--no-validate",
-    )
-    assert result.code == 0, result.err
+    write_letters(run_cli, folder, tmp_path / "assets")
     return folder
 
 
@@ -204,19 +194,9 @@ def test_a_new_evaluation_replaces_the_scores_only_once_every_checkpoint_has_the
     tmp_path, run_cli, monkeypatch
 ):
     folder = tmp_path / "letters2"
-    made = run_cli(
-        str(LETTERS),
-        "--controls.tiny-assets",
-        str(tmp_path / "assets"),
-        "--controls.epochs",
-        "2",
-        "--evaluation.checkpoints",
-        "all",
-        "--output-dir",
-        str(folder),
-        "--no-validate",
+    write_letters(
+        run_cli, folder, tmp_path / "assets", "--controls.epochs", "2", "--evaluation.checkpoints", "all"
     )
-    assert made.code == 0, made.err
     _, scores = _evaluated_before(folder, epochs=(0, 1))
     _fake_harness(monkeypatch, [0, 1])  # epoch_0 scores, then the harness fails on epoch_1
     failed = run_cli("evaluate", str(folder), "--runs", "run_000")

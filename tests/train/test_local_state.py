@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import ttwriter.evaluate.run as evaluate_run
-from tests.conftest import TINY_FAMILY
+from tests.conftest import TINY_FAMILY, write_letters
 from tests.slurm.sweeps import FAILING_RUN, make_sweep
 from ttwriter import generate_configs
 from ttwriter.errors import Interrupted
@@ -31,7 +31,6 @@ from ttwriter.folder.layout import STATUS_DIR
 from ttwriter.formats import utc_now
 
 ROOT = Path(__file__).resolve().parents[2]
-LETTERS = TINY_FAMILY / "letters_inspect_03_01.py"
 
 
 @pytest.fixture
@@ -169,15 +168,7 @@ def test_sigterm_stops_a_local_run_as_ctrl_c_does(sweep, run_cli):
 
 def test_sigterm_stops_ttwriter_evaluate_as_ctrl_c_does(tmp_path, run_cli, monkeypatch):
     folder = tmp_path / "letters"
-    written = run_cli(
-        str(LETTERS),
-        "--controls.tiny-assets",
-        str(tmp_path / "assets"),
-        "--output-dir",
-        str(folder),
-        "--no-validate",
-    )
-    assert written.code == 0, written.err
+    write_letters(run_cli, folder, tmp_path / "assets")
 
     def stopped(*args: object) -> None:  # the harness, stopped by SIGTERM (cli.main's handler)
         raise Interrupted(signal.SIGTERM)
