@@ -23,7 +23,7 @@ class ArgumentError(ConfigWriterError):
     value, options that contradict each other."""
 
 
-_FLAG = re.compile(r"(--?[A-Za-z][\w.-]*)(=.*)?", re.S)
+FLAG = re.compile(r"(--?[A-Za-z][\w.-]*)(=.*)?", re.S)
 """An option as typed: `--name`, `-h`, `--name=value` (not `-1e-4` or `--- note`)."""
 
 
@@ -51,7 +51,7 @@ def unknown_flags(
     takes_value = False
     moved: tuple[str, list[str]] | None = None  # the other command's flag and what follows it
     for i, token in enumerate(argv):
-        match = _FLAG.fullmatch(token)
+        match = FLAG.fullmatch(token)
         if match is None or takes_value:  # a word, or the value of the option before it
             takes_value = False
             continue

@@ -7,15 +7,16 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
-from ttwriter.cli._arguments import _FLAG, ArgumentError, normal
+from ttwriter.cli._arguments import FLAG, ArgumentError, normal
 from ttwriter.experiment.experiment import Experiment
+from ttwriter.sweep.strategies import SEED
 
-_SEED_VARIABLE = "--variables.seed"
+_SEED_VARIABLE = f"--variables.{SEED}"
 _REPLICATES = "--replicates"
 
 
 def _flag_at(token: str) -> tuple[str, str | None] | None:
-    match = _FLAG.fullmatch(token)
+    match = FLAG.fullmatch(token)
     if match is None:
         return None
     flag, value = match.groups()
@@ -41,7 +42,7 @@ def _remove(argv: list[str], flag: str) -> tuple[list[str], int, list[str] | Non
 def check_seed_variable(experiment: Experiment, typed: Sequence[str], prog: str) -> None:
     """Refuse `--variables.seed` when the experiment has no `seed` variable, with the
     `--replicates` that gives the seeds asked for (ArgumentError)."""
-    if "seed" in experiment.variables:
+    if SEED in experiment.variables:
         return  # its own flag: tyro parses it, and the run space refuses it next to replicates
     argv, at, seeds = _remove(list(typed), normal(_SEED_VARIABLE))
     if seeds is None:

@@ -23,14 +23,14 @@ from typing import Any
 from ttwriter.validation.interpolation import UNRESOLVED
 from ttwriter.validation.report import ERROR, Finding
 from ttwriter.validation.startup.checks import CHECK, recipes, show
-from ttwriter.validation.startup.recipes import _ALL
+from ttwriter.validation.startup.recipes import ALL_RECIPES
 
 _GENERATION = recipes("generate eleuther_eval quantize dev/generate_v2 dev/generate_v2_distributed")
 """The shipped recipes that do not train; they read only `seed` of these keys."""
 
 
 def _training_but(names: str) -> frozenset[str]:
-    return _ALL - _GENERATION - recipes(names)
+    return ALL_RECIPES - _GENERATION - recipes(names)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +87,7 @@ INTEGER_KEYS = (
     ),
     IntegerKey(
         "seed",
-        _ALL,
+        ALL_RECIPES,
         "seed=cfg.seed,",
         "training.set_seed hands it to numpy.random.seed, which stops the run at start-up for a float or a "
         "string (a float: \"Cannot cast scalar from dtype('float64') to dtype('int64') according to the rule "

@@ -301,13 +301,15 @@ def multi_dataset_packed(cfg: dict[str, Any], recipe: str | None) -> list[Findin
     ]
 
 
-_ALL = recipes(
+ALL_RECIPES = recipes(
     """full_finetune_single_device full_finetune_distributed lora_finetune_single_device lora_finetune_distributed
     lora_dpo_single_device lora_dpo_distributed full_dpo_distributed ppo_full_finetune_single_device
     knowledge_distillation_single_device knowledge_distillation_distributed qat_distributed qat_lora_finetune_distributed
     generate eleuther_eval quantize dev/lora_finetune_distributed_multi_dataset
     dev/generate_v2 dev/generate_v2_distributed dev/early_exit_finetune_distributed"""
 )
+"""Every recipe torchtune 0.6.1 ships (`tune ls`), for checks that hold in all of them."""
+
 _FULL_FP16_RECIPES = recipes(
     """full_finetune_single_device full_finetune_distributed lora_finetune_distributed lora_dpo_distributed
     full_dpo_distributed ppo_full_finetune_single_device qat_distributed qat_lora_finetune_distributed
@@ -344,7 +346,7 @@ RECIPE_CHECKS = (
     StartupCheck(fp16_refused_full, "recipe __init__", _FULL_FP16_RECIPES, _FULL_FP16),
     StartupCheck(fp16_refused_lora, "recipe __init__", _KD_LORA, _LORA_FP16),
     StartupCheck(
-        dtype_known, "torchtune.training.get_dtype, in recipe __init__", _ALL, "training.get_dtype("
+        dtype_known, "torchtune.training.get_dtype, in recipe __init__", ALL_RECIPES, "training.get_dtype("
     ),
     StartupCheck(clip_with_optimizer_in_bwd, "recipe __init__", _IN_BWD, _CLIP_BWD.split("Please")[0]),
     StartupCheck(
